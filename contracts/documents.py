@@ -1,0 +1,190 @@
+"""Shapes of the documents the tracker keeps in MongoDB (its read model).
+
+The tracker writes them; the UI, the CLI and the report read them through these
+models. Field names are stable: add fields with defaults, never rename.
+
+Collections (database ``UPR_MONGODB_DB``, default ``upr``):
+
+- ``recommendations``   one per recommendation id (``_id`` = recommendation_id)
+- ``recommendation_versions``  every version of a recommendation (history)
+- ``evidence``          one per evidence item (``_id`` = evidence_id)
+- ``assessments``       every assessment ever submitted (history); the latest per
+                        (recommendation, assessor) is copied onto the recommendation
+- ``audit_log``         who changed what, when, before/after
+- ``processed_messages`` one per consumed message id: outcome, for idempotency and
+                        for ``upr import`` to wait on
+- ``cycles``            milestones and deadlines per (country, cycle)
+- ``report_drafts``     every saved version of an editable report section
+- ``users``             logins and roles (written by ``upr users`` and the admin page)
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from contracts.events import (
+    Actor,
+    Assessor,
+    EvidenceSourceType,
+    ImplementationStatus,
+    Position,
+    RecommendingState,
+    ReviewState,
+    Role,
+    ThemeTag,
+    Visibility,
+)
+
+# Collection names, one place.
+RECOMMENDATIONS = "recommendations"
+RECOMMENDATION_VERSIONS = "recommendation_versions"
+EVIDENCE = "evidence"
+ASSESSMENTS = "assessments"
+AUDIT_LOG = "audit_log"
+PROCESSED_MESSAGES = "processed_messages"
+CYCLES = "cycles"
+REPORT_DRAFTS = "report_drafts"
+USERS = "users"
+
+
+class Document(BaseModel):
+    # Documents come back from MongoDB with extra fields (e.g. _id); tolerate them.
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class AssessmentSummary(Document):
+    assessment_id: str
+    status: ImplementationStatus
+    rationale: str = ""
+    evidence_ids: list[str] = Field(default_factory=list)
+    by: Actor
+    at: datetime
+
+
+class RecommendationDoc(Document):
+    recommendation_id: str
+    country: str
+    cycle: int
+    session: int | None = None
+    document_symbol: str | None = None
+    paragraph: str | None = None
+    text: str
+    text_km: str | None = None
+    recommending_states: list[RecommendingState] = Field(default_factory=list)
+    position: Position
+    source_themes: list[str] = Field(default_factory=list)
+    affected_persons: list[str] = Field(default_factory=list)
+    sdgs: list[str] = Field(default_factory=list)
+    action_category: int | None = None
+    publication_date: date | None = None
+    version: int = 1
+    content_hash: str = ""
+    # Tagging: suggested by the tagger, corrected by people. ``themes`` is the effective
+    # list (ids) used for filters; ``theme_tags`` carries confidence and explanation.
+    child_related: bool = False
+    themes: list[str] = Field(default_factory=list)
+    theme_tags: list[ThemeTag] = Field(default_factory=list)
+    tagger_version: str | None = None
+    themes_added_by_people: list[str] = Field(default_factory=list)
+    themes_removed_by_people: list[str] = Field(default_factory=list)
+    # Latest assessment per assessor; ``disagreement`` when both exist and differ.
+    cso_assessment: AssessmentSummary | None = None
+    cncc_assessment: AssessmentSummary | None = None
+    cso_status: ImplementationStatus | None = None
+    cncc_status: ImplementationStatus | None = None
+    disagreement: bool = False
+    evidence_count: int = 0
+    created_at: datetime
+    updated_at: datetime
+
+
+class RecommendationVersionDoc(Document):
+    recommendation_id: str
+    version: int
+    snapshot: dict[str, Any]
+    changes: list[dict[str, Any]] = Field(default_factory=list)
+    source_event_id: str
+    at: datetime
+
+
+class EvidenceDoc(Document):
+    evidence_id: str
+    recommendation_ids: list[str]
+    source_type: EvidenceSourceType
+    title: str
+    url: str | None = None
+    document_reference: str | None = None
+    published_on: date | None = None
+    quote: str = ""
+    organisation: str | None = None
+    submitted_by: Actor
+    submitted_at: datetime
+    visibility: Visibility
+    language: Literal["en", "km"] = "en"
+    review_state: ReviewState
+    safeguarding_flags: list[str] = Field(default_factory=list)
+    reviewed_by: Actor | None = None
+    review_comment: str = ""
+
+
+class AssessmentDoc(Document):
+    assessment_id: str
+    recommendation_id: str
+    assessor: Assessor
+    status: ImplementationStatus
+    rationale: str = ""
+    evidence_ids: list[str] = Field(default_factory=list)
+    by: Actor
+    at: datetime
+
+
+class AuditEntry(Document):
+    audit_id: str  # the id of the message that caused the change, plus a suffix
+    at: datetime
+    actor: Actor
+    action: str  # e.g. "recommendation.updated", "themes.corrected", "evidence.added"
+    subject_type: Literal["recommendation", "evidence", "assessment", "cycle", "report", "user", "subscription"]
+    subject_id: str
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+
+
+class ProcessedMessage(Document):
+    message_id: str  # the envelope's event_id
+    consumer: str
+    type: str
+    correlation_id: str
+    outcome: Literal["created", "updated", "unchanged", "stored", "rejected"]
+    error: str | None = None
+    at: datetime
+
+
+class CycleDoc(Document):
+    country: str
+    cycle: int
+    milestones: dict[str, date] = Field(default_factory=dict)  # e.g. {"mid_term_report_due": ...}
+
+
+class ReportDraftDoc(Document):
+    country: str
+    cycle: int
+    section: str  # "executive_summary", "priorities", "gaps:T06", "asks:T06", ...
+    language: Literal["en", "km"] = "en"
+    version: int
+    text: str
+    author: Actor
+    at: datetime
+
+
+class UserDoc(Document):
+    username: str
+    display_name: str = ""
+    email: str | None = None
+    organisation: str | None = None
+    role: Role
+    password_hash: str
+    active: bool = True
+    created_at: datetime

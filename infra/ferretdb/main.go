@@ -1,0 +1,50 @@
+// Command ferretdb runs an embedded FerretDB 1.x (MongoDB wire protocol) on a SQLite
+// directory. It stands in for MongoDB on dev and CI machines, which have no Docker
+// and no MongoDB packages; production uses the official mongo image.
+package main
+
+import (
+	"context"
+	"flag"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/FerretDB/FerretDB/ferretdb"
+)
+
+func main() {
+	listen := flag.String("listen", "127.0.0.1:27017", "TCP address to listen on")
+	dir := flag.String("dir", ".stack/ferretdb", "SQLite state directory")
+	flag.Parse()
+
+	abs, err := filepath.Abs(*dir)
+	if err != nil {
+		slog.Error("bad state dir", "err", err)
+		os.Exit(2)
+	}
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		slog.Error("cannot create state dir", "err", err)
+		os.Exit(2)
+	}
+
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	f, err := ferretdb.New(&ferretdb.Config{
+		Listener:  ferretdb.ListenerConfig{TCP: *listen},
+		Logger:    logger,
+		Handler:   "sqlite",
+		SQLiteURL: "file://" + abs + "/",
+	})
+	if err != nil {
+		// Most often: the port is already taken.
+		slog.Error("cannot start FerretDB", "err", err)
+		os.Exit(1)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	slog.Info("FerretDB listening", "uri", f.MongoDBURI())
+	f.Run(ctx)
+}

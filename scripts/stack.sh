@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Start/stop the real infrastructure for dev and CI: a single-node KRaft Kafka broker
+# (jars from Maven Central) and FerretDB (MongoDB wire protocol, SQLite backend).
+# Production uses the official apache/kafka and mongo images (docker-compose.yml).
+#
+#   scripts/stack.sh up|down|status
+#
+# State lives under $UPR_STACK_DIR (default .stack/), logs under .stack/logs/.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+STACK=${UPR_STACK_DIR:-$ROOT/.stack}
+KAFKA_PORT=${UPR_KAFKA_PORT:-9092}
+CONTROLLER_PORT=${UPR_KAFKA_CONTROLLER_PORT:-9093}
+MONGO_PORT=${UPR_MONGO_PORT:-27017}
+LIBS=$STACK/kafka/libs
+LOGS=$STACK/logs
+RUN=$STACK/run
+FERRET_BIN=$STACK/bin/ferretdb
+WAIT_SECONDS=${UPR_STACK_WAIT:-90}
+
+mkdir -p "$LOGS" "$RUN"
+
+die() { echo "stack: $*" >&2; exit 1; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+pid_alive() { # name
+  local f=$RUN/$1.pid
+  [[ -f $f ]] && kill -0 "$(cat "$f")" 2>/dev/null
+}
+
+require_port_free() { # port what
+  if port_open "$1"; then
+    die "port $1 ($2) is already taken by another process; stop it or set UPR_*_PORT"
+  fi
+}
+
+wait_for() { # name port logfile
+  local name=$1 port=$2 log=$3 i
+  for ((i = 0; i < WAIT_SECONDS * 2; i++)); do
+    if port_open "$port"; then return 0; fi
+    if ! pid_alive "$name"; then
+      echo "stack: $name died during start-up; last lines of $log:" >&2
+      tail -n 30 "$log" >&2 || true
+      exit 1
+    fi
+    sleep 0.5
+  done
+  die "$name did not answer on port $port within ${WAIT_SECONDS}s (see $log)"
+}
+
+start_kafka() {
+  if pid_alive kafka; then echo "kafka already running (pid $(cat "$RUN/kafka.pid"))"; return; fi
+  [[ -d $LIBS ]] || die "Kafka jars missing in $LIBS: run 'make setup'"
+  require_port_free "$KAFKA_PORT" kafka
+  require_port_free "$CONTROLLER_PORT" "kafka controller"
+  local props=$STACK/kafka/server.properties
+  sed -e "s#@STATE@#$STACK/kafka#g" -e "s#@KAFKA_PORT@#$KAFKA_PORT#g" \
+      -e "s#@CONTROLLER_PORT@#$CONTROLLER_PORT#g" \
+      "$ROOT/infra/kafka/server.properties.in" > "$props"
+  if [[ ! -f $STACK/kafka/kafka-logs/meta.properties ]]; then
+    local id
+    id=$(java -cp "$LIBS/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)
+    java -cp "$LIBS/*" kafka.tools.StorageTool format -t "$id" -c "$props" > "$LOGS/kafka-format.log" 2>&1 \
+      || { cat "$LOGS/kafka-format.log" >&2; die "kafka storage format failed"; }
+  fi
+  nohup java -Xms256m -Xmx${UPR_KAFKA_HEAP:-768m} -XX:+UseG1GC -Djava.awt.headless=true \
+    -cp "$LIBS/*" -Dlog4j2.configurationFile="$ROOT/infra/kafka/log4j2.properties" \
+    -Dkafka.logs.dir="$LOGS" kafka.Kafka "$props" > "$LOGS/kafka.out" 2>&1 &
+  echo $! > "$RUN/kafka.pid"
+  wait_for kafka "$KAFKA_PORT" "$LOGS/kafka.out"
+  echo "kafka up on 127.0.0.1:$KAFKA_PORT (pid $(cat "$RUN/kafka.pid"))"
+}
+
+start_mongo() {
+  if pid_alive ferretdb; then echo "ferretdb already running (pid $(cat "$RUN/ferretdb.pid"))"; return; fi
+  [[ -x $FERRET_BIN ]] || die "FerretDB binary missing at $FERRET_BIN: run 'make setup'"
+  require_port_free "$MONGO_PORT" "mongodb-wire"
+  mkdir -p "$STACK/ferretdb"
+  nohup "$FERRET_BIN" -listen "127.0.0.1:$MONGO_PORT" -dir "$STACK/ferretdb" > "$LOGS/ferretdb.log" 2>&1 &
+  echo $! > "$RUN/ferretdb.pid"
+  wait_for ferretdb "$MONGO_PORT" "$LOGS/ferretdb.log"
+  echo "mongodb-wire (FerretDB) up on 127.0.0.1:$MONGO_PORT (pid $(cat "$RUN/ferretdb.pid"))"
+}
+
+stop_one() { # name
+  local f=$RUN/$1.pid pid i
+  [[ -f $f ]] || return 0
+  pid=$(cat "$f")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 60; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+    echo "$1 stopped"
+  fi
+  rm -f "$f"
+}
+
+status() {
+  local rc=0
+  if pid_alive kafka && port_open "$KAFKA_PORT"; then echo "kafka: up (127.0.0.1:$KAFKA_PORT)"; else echo "kafka: down"; rc=1; fi
+  if pid_alive ferretdb && port_open "$MONGO_PORT"; then echo "mongodb-wire: up (127.0.0.1:$MONGO_PORT)"; else echo "mongodb-wire: down"; rc=1; fi
+  return $rc
+}
+
+case "${1:-}" in
+  up) start_mongo; start_kafka ;;
+  down) stop_one kafka; stop_one ferretdb ;;
+  restart-kafka) stop_one kafka; start_kafka ;;
+  restart-mongo) stop_one ferretdb; start_mongo ;;
+  status) status ;;
+  *) echo "usage: $0 up|down|status|restart-kafka|restart-mongo" >&2; exit 2 ;;
+esac
