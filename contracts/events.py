@@ -332,7 +332,7 @@ class CycleDeadlineSetV1(Contract):
 
     country: str = Field(pattern=r"^[A-Z]{3}$")
     cycle: int = Field(ge=1, le=20)
-    milestone: str = Field(min_length=1, max_length=100)
+    milestone: str = Field(pattern=r"^[a-z][a-z0-9_]{0,60}$", description="e.g. mid_term_report_due")
     due_on: date
 
 

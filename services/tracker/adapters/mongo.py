@@ -1,0 +1,215 @@
+"""The tracker's repository on MongoDB (PyMongo's async API, Motor's successor).
+
+Every write is idempotent: keyed on a stable id with a unique index, so a message
+delivered twice leaves one document. Only the query subset FerretDB supports is used
+(see INFRA.md): no transactions, no $lookup, summaries computed in Python.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from contracts import documents as d
+
+INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict[str, Any]]]] = {
+    d.RECOMMENDATIONS: [
+        ([("cycle", ASCENDING), ("position", ASCENDING)], {}),
+        ([("themes", ASCENDING)], {}),
+        ([("cncc_status", ASCENDING)], {}),
+        ([("cso_status", ASCENDING)], {}),
+        ([("disagreement", ASCENDING)], {}),
+        ([("country", ASCENDING), ("cycle", ASCENDING), ("paragraph", ASCENDING)], {}),
+    ],
+    d.RECOMMENDATION_VERSIONS: [
+        ([("recommendation_id", ASCENDING), ("version", ASCENDING)], {"unique": True}),
+        ([("source_event_id", ASCENDING)], {}),
+    ],
+    d.EVIDENCE: [
+        ([("recommendation_ids", ASCENDING)], {}),
+        ([("review_state", ASCENDING)], {}),
+    ],
+    d.ASSESSMENTS: [([("recommendation_id", ASCENDING), ("at", DESCENDING)], {})],
+    d.AUDIT_LOG: [
+        ([("subject_id", ASCENDING), ("at", DESCENDING)], {}),
+        ([("at", DESCENDING)], {}),
+    ],
+    d.PROCESSED_MESSAGES: [([("correlation_id", ASCENDING), ("outcome", ASCENDING)], {})],
+    d.REPORT_DRAFTS: [
+        ([("country", ASCENDING), ("cycle", ASCENDING), ("section", ASCENDING), ("version", DESCENDING)], {}),
+    ],
+    d.USERS: [([("username", ASCENDING)], {"unique": True})],
+}
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class MongoTrackerRepository:
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+        self.db = db
+
+    @classmethod
+    def connect(cls, uri: str, db_name: str) -> MongoTrackerRepository:
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+            uri, tz_aware=True, serverSelectionTimeoutMS=5000
+        )
+        return cls(client[db_name])
+
+    async def close(self) -> None:
+        await self.db.client.close()
+
+    async def ensure_indexes(self) -> None:
+        for collection, specs in INDEXES.items():
+            for keys, options in specs:
+                await self.db[collection].create_index(keys, **options)
+
+    async def ping(self) -> bool:
+        await self.db.command("ping")
+        return True
+
+    # --- idempotency -------------------------------------------------------------------
+
+    async def processed(self, message_id: str) -> dict[str, Any] | None:
+        return await self.db[d.PROCESSED_MESSAGES].find_one({"_id": message_id})
+
+    async def mark_processed(
+        self, message_id: str, *, consumer: str, type_: str, correlation_id: str, outcome: str,
+        error: str | None = None,
+    ) -> None:
+        doc = {
+            "message_id": message_id, "consumer": consumer, "type": type_,
+            "correlation_id": correlation_id, "outcome": outcome, "error": error, "at": now(),
+        }
+        try:
+            await self.db[d.PROCESSED_MESSAGES].insert_one({"_id": message_id, **doc})
+        except DuplicateKeyError:
+            pass
+
+    # --- recommendations ---------------------------------------------------------------
+
+    async def recommendation(self, recommendation_id: str) -> dict[str, Any] | None:
+        return await self.db[d.RECOMMENDATIONS].find_one({"_id": recommendation_id})
+
+    async def existing_ids(self, ids: list[str]) -> set[str]:
+        cursor = self.db[d.RECOMMENDATIONS].find({"_id": {"$in": ids}}, {"_id": 1})
+        return {doc["_id"] async for doc in cursor}
+
+    async def version_from_event(self, recommendation_id: str, event_id: str) -> dict[str, Any] | None:
+        return await self.db[d.RECOMMENDATION_VERSIONS].find_one(
+            {"recommendation_id": recommendation_id, "source_event_id": event_id}
+        )
+
+    async def save_version(
+        self, *, recommendation_id: str, base: dict[str, Any], content: dict[str, Any], version: int,
+        content_hash: str, changes: list[dict[str, Any]], event_id: str, at: datetime,
+    ) -> None:
+        # History first: if we crash after it, the redelivered message finds it and
+        # re-announces the same version instead of calling it unchanged.
+        try:
+            await self.db[d.RECOMMENDATION_VERSIONS].insert_one({
+                "_id": f"{recommendation_id}@{version}", "recommendation_id": recommendation_id,
+                "version": version, "snapshot": content, "changes": changes,
+                "source_event_id": event_id, "at": at,
+            })
+        except DuplicateKeyError:
+            pass
+        await self.db[d.RECOMMENDATIONS].update_one(
+            {"_id": recommendation_id},
+            {
+                "$set": {**base, **content, "version": version, "content_hash": content_hash, "updated_at": at},
+                "$setOnInsert": {
+                    "recommendation_id": recommendation_id, "created_at": at, "child_related": False,
+                    "themes": [], "theme_tags": [], "themes_added_by_people": [],
+                    "themes_removed_by_people": [], "disagreement": False, "evidence_count": 0,
+                    "cso_status": None, "cncc_status": None,
+                },
+            },
+            upsert=True,
+        )
+
+    async def set_tags(self, recommendation_id: str, fields: dict[str, Any]) -> None:
+        await self.db[d.RECOMMENDATIONS].update_one({"_id": recommendation_id}, {"$set": fields})
+
+    async def confirmed_examples(self, limit: int = 5000) -> list[dict[str, Any]]:
+        """Recommendations whose themes people corrected: the tagger learns from them."""
+        cursor = self.db[d.RECOMMENDATIONS].find(
+            {"$or": [{"themes_added_by_people.0": {"$exists": True}},
+                     {"themes_removed_by_people.0": {"$exists": True}}]},
+            {"text": 1, "themes": 1, "child_related": 1},
+        ).limit(limit)
+        return [doc async for doc in cursor]
+
+    # --- evidence ----------------------------------------------------------------------
+
+    async def insert_evidence(self, doc: dict[str, Any]) -> bool:
+        """False when this evidence id was stored before (a redelivery)."""
+        try:
+            await self.db[d.EVIDENCE].insert_one({"_id": doc["evidence_id"], **doc})
+            return True
+        except DuplicateKeyError:
+            return False
+
+    async def evidence(self, evidence_id: str) -> dict[str, Any] | None:
+        return await self.db[d.EVIDENCE].find_one({"_id": evidence_id})
+
+    async def update_evidence(self, evidence_id: str, fields: dict[str, Any]) -> dict[str, Any] | None:
+        return await self.db[d.EVIDENCE].find_one_and_update(
+            {"_id": evidence_id}, {"$set": fields}, return_document=ReturnDocument.AFTER
+        )
+
+    async def recount_evidence(self, recommendation_ids: list[str]) -> None:
+        # Counted, not incremented: a redelivered message cannot double it.
+        for rec_id in recommendation_ids:
+            count = await self.db[d.EVIDENCE].count_documents(
+                {"recommendation_ids": rec_id, "review_state": {"$ne": "rejected"}}
+            )
+            await self.db[d.RECOMMENDATIONS].update_one({"_id": rec_id}, {"$set": {"evidence_count": count}})
+
+    # --- assessments -------------------------------------------------------------------
+
+    async def assessment(self, assessment_id: str) -> dict[str, Any] | None:
+        return await self.db[d.ASSESSMENTS].find_one({"_id": assessment_id})
+
+    async def insert_assessment(self, doc: dict[str, Any]) -> bool:
+        try:
+            await self.db[d.ASSESSMENTS].insert_one({"_id": doc["assessment_id"], **doc})
+            return True
+        except DuplicateKeyError:
+            return False
+
+    # --- audit, cycles, drafts ---------------------------------------------------------
+
+    async def audit(self, entry: dict[str, Any]) -> None:
+        try:
+            await self.db[d.AUDIT_LOG].insert_one({"_id": entry["audit_id"], **entry})
+        except DuplicateKeyError:
+            pass
+
+    async def set_milestone(self, country: str, cycle: int, milestone: str, due_on: str) -> dict[str, Any] | None:
+        before = await self.db[d.CYCLES].find_one({"_id": f"{country}-{cycle}"})
+        await self.db[d.CYCLES].update_one(
+            {"_id": f"{country}-{cycle}"},
+            {"$set": {f"milestones.{milestone}": due_on, "country": country, "cycle": cycle}},
+            upsert=True,
+        )
+        return before
+
+    async def save_report_draft(self, draft_id: str, doc: dict[str, Any]) -> int:
+        """Store a new version of a report section; returns its version number."""
+        existing = await self.db[d.REPORT_DRAFTS].find_one({"_id": draft_id})
+        if existing is not None:
+            return int(existing["version"])
+        latest = await self.db[d.REPORT_DRAFTS].find_one(
+            {"country": doc["country"], "cycle": doc["cycle"], "section": doc["section"],
+             "language": doc["language"]},
+            sort=[("version", DESCENDING)],
+        )
+        version = (int(latest["version"]) if latest else 0) + 1
+        await self.db[d.REPORT_DRAFTS].insert_one({"_id": draft_id, **doc, "version": version})
+        return version

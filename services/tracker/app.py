@@ -1,0 +1,134 @@
+"""Tracker service: FastStream wiring only.
+
+    faststream run services.tracker.app:app --host 127.0.0.1 --port 8001
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from faststream import AckPolicy
+from faststream.asgi import AsgiFastStream, make_ping_asgi
+from faststream.kafka import KafkaBroker
+from faststream.specification import AsyncAPI
+from prometheus_client import make_asgi_app
+
+from contracts import topics as t
+from contracts.events import EventEnvelope, deterministic_event_id, make_event, parse_event
+from contracts.logs import configure_logging
+from contracts.messaging import dead_letter_middleware
+from contracts.topics import ensure_topics
+from contracts.observability import DEAD_LETTERED, EVENTS_CONSUMED, FAILURES, HANDLE_SECONDS
+from services.tracker import handlers
+from services.tracker.adapters.examples import ExamplesCache
+from services.tracker.adapters.http import report_routes
+from services.tracker.adapters.mongo import MongoTrackerRepository
+from services.tracker.adapters.tagger import load_tagger
+from services.tracker.settings import TrackerSettings
+
+SERVICE = "tracker"
+
+
+def build_app(
+    settings: TrackerSettings | None = None, tagger: handlers.ThemeTagger | None = None
+) -> AsgiFastStream:
+    settings = settings or TrackerSettings()
+    configure_logging(settings.log_level, json_output=settings.log_json)
+    topics = settings.topics
+    repo = MongoTrackerRepository.connect(settings.mongodb_uri, settings.mongodb_db)
+    examples = ExamplesCache(repo, refresh_s=settings.examples_refresh_s)
+    # The tagger is built at start-up, not import: loading rules and models takes a moment.
+    deps = handlers.Deps(repo=repo, tagger=tagger, clock=lambda: datetime.now(UTC), examples=examples.get)
+
+    async def record_rejection(body: bytes, reason: str) -> None:
+        DEAD_LETTERED.labels(SERVICE).inc()
+        envelope = _envelope_or_none(body)
+        if envelope is not None:  # let `upr import` and the UI see why their message failed
+            await repo.mark_processed(str(envelope.event_id), consumer=SERVICE, type_=envelope.type,
+                                      correlation_id=envelope.correlation_id, outcome="rejected", error=reason)
+
+    broker = KafkaBroker(
+        settings.kafka_bootstrap, acks="all", enable_idempotence=True, client_id="upr-tracker",
+        middlewares=[dead_letter_middleware(
+            consumer=SERVICE, dead_letter_topic=topics.dead_letter(t.TRACKER_GROUP),
+            on_dead_letter=record_rejection, on_transient=lambda _: FAILURES.labels(SERVICE).inc(),
+        )],
+    )
+    events_out = broker.publisher(
+        topics.tracker_events, title="tracker-events",
+        description="Facts the tracker stored: recommendation.updated, themes.tagged, evidence.added, "
+        "evidence.reviewed, status.changed, cycle.deadline_set, report.draft_saved",
+        schema=EventEnvelope,
+    )
+
+    @broker.subscriber(
+        topics.recommendations_imported, topics.tracker_commands,
+        group_id=t.TRACKER_GROUP, ack_policy=AckPolicy.NACK_ON_ERROR, auto_offset_reset="earliest",
+        title="tracker-inbox",
+        description="recommendation.imported from ingest; commands from the UI and CLI",
+    )
+    async def on_message(envelope: EventEnvelope) -> None:
+        """Validate -> handle -> publish what it stored -> remember it was processed."""
+        message_id = str(envelope.event_id)
+        if await repo.processed(message_id) is not None:
+            EVENTS_CONSUMED.labels(SERVICE, envelope.type, "duplicate").inc()
+            return
+        _, payload = parse_event(envelope.model_dump(mode="json"))
+        handler = handlers.HANDLERS.get(envelope.type)
+        if handler is None:
+            raise handlers.Rejected(f"the tracker does not handle {envelope.type!r}")
+        started = time.perf_counter()
+        outcome = await handler(envelope, payload, deps)
+        for index, (event_type, event_payload) in enumerate(outcome.events):
+            event = make_event(
+                event_payload, source=SERVICE, event_type=event_type, correlation_id=envelope.correlation_id,
+                actor=envelope.actor, event_id=deterministic_event_id(envelope.event_id, index),
+            )
+            await events_out.publish(event.model_dump(mode="json"), key=_key(event_payload))
+        await repo.mark_processed(message_id, consumer=SERVICE, type_=envelope.type,
+                                  correlation_id=envelope.correlation_id, outcome=outcome.outcome)
+        HANDLE_SECONDS.labels(SERVICE).observe(time.perf_counter() - started)
+        EVENTS_CONSUMED.labels(SERVICE, envelope.type, outcome.outcome).inc()
+
+    async def on_startup() -> None:
+        if deps.tagger is None:
+            deps.tagger = load_tagger()
+        await ensure_topics(settings.kafka_bootstrap, topics)
+        await repo.ensure_indexes()
+
+    async def on_shutdown() -> None:
+        await repo.close()
+
+    return AsgiFastStream(
+        broker,
+        asgi_routes=[
+            ("/health", make_ping_asgi(broker, timeout=5.0)),
+            ("/metrics", make_asgi_app()),
+            *report_routes(settings),
+        ],
+        on_startup=[on_startup],
+        after_shutdown=[on_shutdown],
+        specification=AsyncAPI(title="UPR Tracker: tracker", version="1.0.0",
+                               description="System of record for recommendations, themes, evidence, "
+                               "assessments and status history."),
+    )
+
+
+def _key(payload: Any) -> bytes | None:
+    for name in ("recommendation_id", "evidence_id", "subscription_id"):
+        value = getattr(payload, name, None)
+        if value:
+            return str(value).encode()
+    return None
+
+
+def _envelope_or_none(body: bytes) -> EventEnvelope | None:
+    try:
+        return EventEnvelope.model_validate_json(body)
+    except ValueError:
+        return None
+
+
+app = build_app()

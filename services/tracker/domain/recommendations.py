@@ -1,0 +1,71 @@
+"""Rules for storing an imported recommendation: new, changed (new version) or unchanged."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from contracts.events import FieldChange, RecommendationImportedV1
+
+# Fields whose change makes a new version. Provenance (file name, row, import id) does not.
+VERSIONED_FIELDS = (
+    "text",
+    "text_km",
+    "position",
+    "recommending_states",
+    "document_symbol",
+    "paragraph",
+    "session",
+    "source_themes",
+    "affected_persons",
+    "sdgs",
+    "action_category",
+    "publication_date",
+)
+
+
+def content_of(incoming: RecommendationImportedV1) -> dict[str, Any]:
+    data = incoming.model_dump(mode="json")
+    return {name: data[name] for name in VERSIONED_FIELDS}
+
+
+def content_hash(content: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ImportDecision:
+    outcome: Literal["created", "updated", "unchanged"]
+    version: int
+    content: dict[str, Any]
+    content_hash: str
+    changes: list[FieldChange] = field(default_factory=list)
+
+    @property
+    def text_changed(self) -> bool:
+        return self.outcome == "created" or any(c.field in ("text", "source_themes", "sdgs") for c in self.changes)
+
+
+def decide_import(existing: dict[str, Any] | None, incoming: RecommendationImportedV1) -> ImportDecision:
+    """Compare an imported row with the stored recommendation (as a plain dict)."""
+    content = content_of(incoming)
+    digest = content_hash(content)
+    if existing is None:
+        return ImportDecision("created", 1, content, digest)
+    if existing.get("content_hash") == digest:
+        return ImportDecision("unchanged", int(existing.get("version", 1)), content, digest)
+    changes = [
+        FieldChange(field=name, before=_comparable(existing.get(name)), after=content[name])
+        for name in VERSIONED_FIELDS
+        if _comparable(existing.get(name)) != content[name]
+    ]
+    return ImportDecision("updated", int(existing.get("version", 1)) + 1, content, digest, changes)
+
+
+def _comparable(value: Any) -> Any:
+    # Stored dates come back as strings or datetimes; compare in JSON form.
+    if hasattr(value, "isoformat"):
+        return value.isoformat()[:10]
+    return value

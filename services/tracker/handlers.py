@@ -1,0 +1,327 @@
+"""One function per message the tracker consumes.
+
+Each handler gets the envelope, its validated payload and the dependencies, applies
+the change idempotently and returns the outcome plus the events to announce. The app
+publishes those events (with ids derived from the cause, so a redelivery republishes
+the same ids) and only then records the message as processed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from contracts.events import (
+    SYSTEM_ACTOR,
+    Actor,
+    AssessmentSubmittedV1,
+    Contract,
+    CycleDeadlineSetV1,
+    EventEnvelope,
+    EvidenceAddedV1,
+    EvidenceReviewedV1,
+    EvidenceSubmittedV1,
+    FieldChange,
+    RecommendationImportedV1,
+    RecommendationUpdatedV1,
+    ReportDraftSavedV1,
+    ReviewState,
+    StatusChangedV1,
+    ThemeCorrectionRequestedV1,
+    ThemesTaggedV1,
+    ThemeTag,
+)
+from contracts.messaging import Rejected
+from services.tracker.adapters.mongo import MongoTrackerRepository
+from services.tracker.domain import status as rules
+from services.tracker.domain.recommendations import decide_import
+from services.tracker.domain.safeguarding import safeguarding_flags
+from services.tracker.domain.themes import effective_themes
+
+
+class TaggingResultLike(Protocol):
+    child_related: bool
+    themes: Sequence[ThemeTag]
+
+
+class ThemeTagger(Protocol):
+    version: str
+
+    def tag_recommendation(
+        self, text: str, *, source_themes: Sequence[str], sdgs: Sequence[str],
+        examples: Sequence[dict[str, Any]],
+    ) -> TaggingResultLike: ...
+
+
+@dataclass
+class Outcome:
+    outcome: str  # created / updated / unchanged / stored
+    events: list[tuple[str, Contract]] = field(default_factory=list)  # (event type, payload)
+
+
+@dataclass
+class Deps:
+    repo: MongoTrackerRepository
+    tagger: ThemeTagger | None
+    clock: Callable[[], datetime]
+    examples: Callable[[], Awaitable[Sequence[dict[str, Any]]]]
+
+
+def _actor(envelope: EventEnvelope) -> Actor:
+    return envelope.actor or SYSTEM_ACTOR
+
+
+async def _audit(
+    deps: Deps, envelope: EventEnvelope, n: int, action: str, subject_type: str, subject_id: str,
+    before: dict[str, Any] | None, after: dict[str, Any] | None,
+) -> None:
+    await deps.repo.audit({
+        "audit_id": f"{envelope.event_id}:{n}", "at": envelope.occurred_at, "recorded_at": deps.clock(),
+        "actor": _actor(envelope).model_dump(mode="json"), "action": action,
+        "subject_type": subject_type, "subject_id": subject_id, "before": before, "after": after,
+    })
+
+
+# --- recommendations -------------------------------------------------------------------
+
+
+async def recommendation_imported(
+    envelope: EventEnvelope, payload: RecommendationImportedV1, deps: Deps
+) -> Outcome:
+    rec_id = payload.recommendation_id
+    event_id = str(envelope.event_id)
+    existing = await deps.repo.recommendation(rec_id)
+    replay = await deps.repo.version_from_event(rec_id, event_id) if existing else None
+    if replay is not None:
+        # This very message stored a version before a crash: announce it again.
+        decision = decide_import(None, payload)
+        version, created = int(replay["version"]), int(replay["version"]) == 1
+        changes = [FieldChange(**c) for c in replay.get("changes", [])]
+        outcome = "created" if created else "updated"
+    else:
+        decision = decide_import(existing, payload)
+        if decision.outcome == "unchanged":
+            return Outcome("unchanged")
+        version, created, changes, outcome = (
+            decision.version, decision.outcome == "created", decision.changes, decision.outcome
+        )
+        base = {"country": payload.country, "cycle": payload.cycle, "last_import_id": payload.import_id,
+                "source": payload.source.model_dump(mode="json")}
+        await deps.repo.save_version(
+            recommendation_id=rec_id, base=base, content=decision.content, version=version,
+            content_hash=decision.content_hash, changes=[c.model_dump(mode="json") for c in changes],
+            event_id=event_id, at=deps.clock(),
+        )
+        await _audit(deps, envelope, 0, f"recommendation.{outcome}", "recommendation", rec_id,
+                     None if existing is None else {c.field: c.before for c in changes},
+                     {c.field: c.after for c in changes} if changes else {"version": version})
+    tagged = await _retag(envelope, deps, rec_id, payload.text, payload.source_themes, payload.sdgs)
+    stored = await deps.repo.recommendation(rec_id) or {}
+    events: list[tuple[str, Contract]] = [(
+        "recommendation.updated",
+        RecommendationUpdatedV1(
+            recommendation_id=rec_id, version=version, created=created, changes=changes,
+            position=payload.position, cycle=payload.cycle, themes=list(stored.get("themes", [])),
+        ),
+    )]
+    if tagged is not None:
+        events.append(("themes.tagged", tagged))
+    return Outcome(outcome, events)
+
+
+async def _retag(
+    envelope: EventEnvelope, deps: Deps, rec_id: str, text: str, source_themes: Sequence[str],
+    sdgs: Sequence[str],
+) -> ThemesTaggedV1:
+    stored = await deps.repo.recommendation(rec_id) or {}
+    assert deps.tagger is not None, "the tagger is loaded at start-up"
+    result = deps.tagger.tag_recommendation(
+        text, source_themes=source_themes, sdgs=sdgs, examples=await deps.examples()
+    )
+    added = list(stored.get("themes_added_by_people", []))
+    removed = list(stored.get("themes_removed_by_people", []))
+    tags = list(result.themes)
+    themes = effective_themes([t.id for t in tags], added, removed)
+    tags = [t for t in tags if t.id in themes] + [
+        ThemeTag(id=t, confidence=1.0, explanation="added by a person", source="human")
+        for t in added if t not in {x.id for x in tags}
+    ]
+    child_related = result.child_related or bool(added)
+    await deps.repo.set_tags(rec_id, {
+        "child_related": child_related, "themes": themes,
+        "theme_tags": [t.model_dump(mode="json") for t in tags], "tagger_version": deps.tagger.version,
+    })
+    return ThemesTaggedV1(recommendation_id=rec_id, child_related=child_related, themes=tags,
+                          tagger_version=deps.tagger.version, corrected=bool(added or removed))
+
+
+async def themes_correction_requested(
+    envelope: EventEnvelope, payload: ThemeCorrectionRequestedV1, deps: Deps
+) -> Outcome:
+    actor = _permit(envelope, rules.CAN_CORRECT_THEMES, "correct themes")
+    rec = await _require_recommendation(deps, payload.recommendation_id)
+    added = set(rec.get("themes_added_by_people", []))
+    removed = set(rec.get("themes_removed_by_people", []))
+    # A person's latest word on a theme wins over their earlier one and over the tagger.
+    added = (added | set(payload.add)) - set(payload.remove)
+    removed = (removed | set(payload.remove)) - set(payload.add)
+    await deps.repo.set_tags(payload.recommendation_id, {
+        "themes_added_by_people": sorted(added), "themes_removed_by_people": sorted(removed),
+        "last_correction": {"by": actor.model_dump(mode="json"), "comment": payload.comment,
+                            "at": envelope.occurred_at},
+    })
+    tagged = await _retag(envelope, deps, payload.recommendation_id, rec["text"],
+                          rec.get("source_themes", []), rec.get("sdgs", []))
+    await _audit(deps, envelope, 0, "themes.corrected", "recommendation", payload.recommendation_id,
+                 {"themes": rec.get("themes", [])},
+                 {"themes": [t.id for t in tagged.themes], "comment": payload.comment})
+    return Outcome("updated", [("themes.tagged", tagged)])
+
+
+# --- evidence --------------------------------------------------------------------------
+
+
+async def evidence_submitted(envelope: EventEnvelope, payload: EvidenceSubmittedV1, deps: Deps) -> Outcome:
+    actor = _permit(envelope, rules.CAN_SUBMIT_EVIDENCE, "submit evidence")
+    known = await deps.repo.existing_ids(payload.recommendation_ids)
+    unknown = sorted(set(payload.recommendation_ids) - known)
+    if unknown:
+        raise Rejected(f"evidence {payload.evidence_id}: unknown recommendation(s) {', '.join(unknown)}")
+    existing = await deps.repo.evidence(payload.evidence_id)
+    if existing is None:
+        flags = safeguarding_flags(payload.title, payload.quote, payload.document_reference)
+        state = ReviewState.PENDING if rules.evidence_needs_review(actor, flags) else ReviewState.APPROVED
+        doc = {
+            **payload.model_dump(mode="json"), "submitted_by": actor.model_dump(mode="json"),
+            "submitted_at": envelope.occurred_at, "review_state": state.value, "safeguarding_flags": flags,
+            "organisation": payload.organisation or actor.organisation,
+        }
+        await deps.repo.insert_evidence(doc)
+        existing = doc
+    await deps.repo.recount_evidence(payload.recommendation_ids)
+    await _audit(deps, envelope, 0, "evidence.added", "evidence", payload.evidence_id, None,
+                 {"title": payload.title, "recommendation_ids": payload.recommendation_ids,
+                  "review_state": existing["review_state"]})
+    added = EvidenceAddedV1(
+        evidence_id=payload.evidence_id, recommendation_ids=payload.recommendation_ids,
+        source_type=payload.source_type, title=payload.title, published_on=payload.published_on,
+        organisation=existing.get("organisation"), visibility=payload.visibility,
+        review_state=ReviewState(existing["review_state"]),
+        safeguarding_flags=list(existing.get("safeguarding_flags", [])),
+    )
+    return Outcome("created", [("evidence.added", added)])
+
+
+async def evidence_review_requested(
+    envelope: EventEnvelope, payload: EvidenceReviewedV1, deps: Deps
+) -> Outcome:
+    actor = _permit(envelope, rules.CAN_REVIEW, "review evidence")
+    before = await deps.repo.evidence(payload.evidence_id)
+    if before is None:
+        raise Rejected(f"unknown evidence {payload.evidence_id}")
+    await deps.repo.update_evidence(payload.evidence_id, {
+        "review_state": payload.decision, "reviewed_by": actor.model_dump(mode="json"),
+        "review_comment": payload.comment, "reviewed_at": envelope.occurred_at,
+    })
+    await deps.repo.recount_evidence(list(before["recommendation_ids"]))
+    await _audit(deps, envelope, 0, f"evidence.{payload.decision}", "evidence", payload.evidence_id,
+                 {"review_state": before["review_state"]},
+                 {"review_state": payload.decision, "comment": payload.comment})
+    return Outcome("updated", [("evidence.reviewed", payload)])
+
+
+# --- assessments -----------------------------------------------------------------------
+
+
+async def assessment_submitted(
+    envelope: EventEnvelope, payload: AssessmentSubmittedV1, deps: Deps
+) -> Outcome:
+    actor = _permit(envelope, rules.CAN_ASSESS[payload.assessor], f"give the {payload.assessor.value} assessment")
+    rec = await _require_recommendation(deps, payload.recommendation_id)
+    stored = await deps.repo.assessment(payload.assessment_id)
+    if stored is None:
+        for evidence_id in payload.evidence_ids:
+            if await deps.repo.evidence(evidence_id) is None:
+                raise Rejected(f"assessment cites unknown evidence {evidence_id}")
+        before = rec.get(f"{payload.assessor.value}_status")
+        stored = {
+            **payload.model_dump(mode="json"), "by": actor.model_dump(mode="json"),
+            "at": envelope.occurred_at, "status_before": before,
+        }
+        await deps.repo.insert_assessment(stored)
+        other = rec.get("cncc_status" if payload.assessor.value == "cso" else "cso_status")
+        cso = payload.status.value if payload.assessor.value == "cso" else other
+        cncc = payload.status.value if payload.assessor.value == "cncc" else other
+        summary = {k: stored[k] for k in ("assessment_id", "status", "rationale", "evidence_ids", "by", "at")}
+        await deps.repo.set_tags(payload.recommendation_id, {
+            f"{payload.assessor.value}_status": payload.status.value,
+            f"{payload.assessor.value}_assessment": summary,
+            "disagreement": cso is not None and cncc is not None and cso != cncc,
+        })
+        await _audit(deps, envelope, 0, f"assessment.{payload.assessor.value}", "recommendation",
+                     payload.recommendation_id, {"status": before}, {"status": payload.status.value,
+                     "rationale": payload.rationale, "evidence_ids": payload.evidence_ids})
+    rec = await deps.repo.recommendation(payload.recommendation_id) or rec
+    if stored.get("status_before") == payload.status.value:
+        return Outcome("stored")
+    change = StatusChangedV1(
+        recommendation_id=payload.recommendation_id, assessor=payload.assessor,
+        before=stored.get("status_before"), after=payload.status, assessment_id=payload.assessment_id,
+        disagreement=bool(rec.get("disagreement")),
+    )
+    return Outcome("updated", [("status.changed", change)])
+
+
+# --- cycles and report drafts ----------------------------------------------------------
+
+
+async def cycle_deadline_set(envelope: EventEnvelope, payload: CycleDeadlineSetV1, deps: Deps) -> Outcome:
+    _permit(envelope, rules.CAN_SET_DEADLINES, "set a deadline")
+    before = await deps.repo.set_milestone(payload.country, payload.cycle, payload.milestone,
+                                           payload.due_on.isoformat())
+    await _audit(deps, envelope, 0, "cycle.deadline_set", "cycle", f"{payload.country}-{payload.cycle}",
+                 (before or {}).get("milestones"), {payload.milestone: payload.due_on.isoformat()})
+    return Outcome("updated", [("cycle.deadline_set", payload)])
+
+
+async def report_draft_saved(envelope: EventEnvelope, payload: ReportDraftSavedV1, deps: Deps) -> Outcome:
+    actor = _permit(envelope, rules.CAN_EDIT_REPORT, "edit the report")
+    version = await deps.repo.save_report_draft(str(envelope.event_id), {
+        **payload.model_dump(mode="json"), "author": actor.model_dump(mode="json"), "at": envelope.occurred_at,
+    })
+    await _audit(deps, envelope, 0, "report.draft_saved", "report",
+                 f"{payload.country}-{payload.cycle}:{payload.section}", None,
+                 {"version": version, "language": payload.language})
+    return Outcome("stored", [("report.draft_saved", payload)])
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+
+def _permit(envelope: EventEnvelope, allowed: set[Any], action: str) -> Actor:
+    try:
+        return rules.require(envelope.actor, allowed, action)
+    except rules.NotAllowed as exc:
+        raise Rejected(str(exc)) from None
+
+
+async def _require_recommendation(deps: Deps, rec_id: str) -> dict[str, Any]:
+    rec = await deps.repo.recommendation(rec_id)
+    if rec is None:
+        raise Rejected(f"unknown recommendation {rec_id}")
+    return rec
+
+
+Handler = Callable[[EventEnvelope, Any, Deps], Awaitable[Outcome]]
+
+HANDLERS: dict[str, Handler] = {
+    "recommendation.imported": recommendation_imported,
+    "themes.correction_requested": themes_correction_requested,
+    "evidence.submitted": evidence_submitted,
+    "evidence.review_requested": evidence_review_requested,
+    "assessment.submitted": assessment_submitted,
+    "cycle.deadline_set": cycle_deadline_set,
+    "report.draft_saved": report_draft_saved,
+}

@@ -1,0 +1,156 @@
+"""The tracker against the real Kafka broker and MongoDB-wire server."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from contracts.events import (
+    Actor, EventEnvelope, Position, RecommendationImportedV1, RecommendingState, Role, SourceRef, make_event,
+)
+from contracts.topics import Topics
+from services.tracker.app import build_app
+from services.tracker.settings import TrackerSettings
+
+pytestmark = pytest.mark.integration
+
+
+def imported(rec_id: str = "KHM-4-110.23", text: str = "Adopt the Child Protection Law without delay",
+             position: Position = Position.SUPPORTED) -> RecommendationImportedV1:
+    return RecommendationImportedV1(
+        recommendation_id=rec_id, country="KHM", cycle=4, session=46, document_symbol="A/HRC/57/9",
+        paragraph=rec_id.split("-", 2)[2], text=text,
+        recommending_states=[RecommendingState(code="SWE", name="Sweden")], position=position,
+        source=SourceRef(format="test", file_name="test.csv", row=1), import_id="imp-1",
+    )
+
+
+@pytest.fixture
+async def tracker(kafka_bootstrap: str, mongodb_uri: str, topics: Topics, mongo_db: Any) -> AsyncIterator[Any]:
+    settings = TrackerSettings(kafka_bootstrap=kafka_bootstrap, mongodb_uri=mongodb_uri,
+                               mongodb_db=mongo_db.name, topic_prefix=topics.prefix, examples_refresh_s=0)
+    app = build_app(settings)
+    async with app:
+        yield app
+
+
+@pytest.fixture
+async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
+    p = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+    await p.start()
+    yield p
+    await p.stop()
+
+
+async def send(producer: AIOKafkaProducer, topic: str, event: EventEnvelope | bytes) -> None:
+    value = event if isinstance(event, bytes) else event.to_bytes()
+    await producer.send_and_wait(topic, value, key=b"k", headers=[("content-type", b"application/json")])
+
+
+async def wait_for(predicate: Any, timeout: float = 30.0) -> Any:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await predicate()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.2)
+
+
+async def read_topic(bootstrap: str, topic: str, expected: int, timeout: float = 20.0) -> list[Any]:
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                                group_id=f"reader-{uuid.uuid4().hex[:6]}")
+    await consumer.start()
+    records: list[Any] = []
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while len(records) < expected and asyncio.get_running_loop().time() < deadline:
+            batch = await consumer.getmany(timeout_ms=500)
+            for part in batch.values():
+                records.extend(part)
+    finally:
+        await consumer.stop()
+    return records
+
+
+async def test_same_imported_event_delivered_twice_leaves_one_document(
+    tracker: Any, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any
+) -> None:
+    event = make_event(imported(), source="ingest")
+    await send(producer, topics.recommendations_imported, event)
+    await send(producer, topics.recommendations_imported, event)
+
+    async def both_seen() -> bool:
+        return await mongo_db.processed_messages.count_documents({}) == 1 and \
+            await mongo_db.recommendations.count_documents({}) == 1
+    await wait_for(both_seen)
+    await asyncio.sleep(1.0)  # the duplicate has had time to arrive
+    assert await mongo_db.recommendations.count_documents({"_id": "KHM-4-110.23"}) == 1
+    assert await mongo_db.recommendation_versions.count_documents({}) == 1
+    doc = await mongo_db.recommendations.find_one({"_id": "KHM-4-110.23"})
+    assert doc["text"] == "Adopt the Child Protection Law without delay"
+    assert doc["version"] == 1
+
+
+async def test_changed_position_on_reimport_becomes_new_version_with_history(
+    tracker: Any, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any, kafka_bootstrap: str
+) -> None:
+    await send(producer, topics.recommendations_imported, make_event(imported(), source="ingest"))
+    await send(producer, topics.recommendations_imported,
+               make_event(imported(position=Position.NOTED), source="ingest"))
+
+    async def two_versions() -> bool:
+        return await mongo_db.recommendation_versions.count_documents({}) == 2
+    await wait_for(two_versions)
+    doc = await mongo_db.recommendations.find_one({"_id": "KHM-4-110.23"})
+    assert doc["position"] == "Noted" and doc["version"] == 2
+    history = await mongo_db.recommendation_versions.find_one({"version": 2})
+    assert history["changes"] == [{"field": "position", "before": "Supported", "after": "Noted"}]
+    events = await read_topic(kafka_bootstrap, topics.tracker_events, expected=4)
+    types = [EventEnvelope.model_validate_json(r.value).type for r in events]
+    assert types.count("recommendation.updated") == 2
+
+
+async def test_unknown_event_version_goes_to_dead_letter_topic_and_service_keeps_going(
+    tracker: Any, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any, kafka_bootstrap: str
+) -> None:
+    good = make_event(imported(), source="ingest")
+    future = good.model_copy(update={"version": 99, "event_id": uuid.uuid4()})
+    await send(producer, topics.recommendations_imported, future)
+    await send(producer, topics.recommendations_imported, b"\xff\xfe not json")
+    await send(producer, topics.recommendations_imported, good)
+
+    async def stored() -> bool:
+        return await mongo_db.recommendations.count_documents({}) == 1
+    await wait_for(stored)
+    dead = await read_topic(kafka_bootstrap, topics.dead_letter("upr-tracker"), expected=2)
+    reasons = sorted(dict(r.headers)["x-dlq-reason"].decode() for r in dead)
+    assert len(dead) == 2
+    assert any("version 99" in r for r in reasons)
+    rejected = await mongo_db.processed_messages.find_one({"_id": str(future.event_id)})
+    assert rejected["outcome"] == "rejected"
+
+
+async def test_cso_member_cannot_give_the_cncc_status(
+    tracker: Any, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any
+) -> None:
+    from contracts.events import AssessmentSubmittedV1, Assessor, ImplementationStatus
+    await send(producer, topics.recommendations_imported, make_event(imported(), source="ingest"))
+    cso = Actor(username="dara", role=Role.CSO_MEMBER, organisation="Child Rights Coalition")
+    command = make_event(AssessmentSubmittedV1(
+        assessment_id="as-000001", recommendation_id="KHM-4-110.23", assessor=Assessor.CNCC,
+        status=ImplementationStatus.FULLY_IMPLEMENTED), source="ui", actor=cso)
+    await send(producer, topics.tracker_commands, command)
+
+    async def answered() -> Any:
+        return await mongo_db.processed_messages.find_one({"_id": str(command.event_id)})
+    result = await wait_for(answered)
+    assert result["outcome"] == "rejected" and "may not" in result["error"]
+    doc = await mongo_db.recommendations.find_one({"_id": "KHM-4-110.23"})
+    assert doc.get("cncc_status") is None
