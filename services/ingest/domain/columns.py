@@ -1,0 +1,165 @@
+"""The columns each format has, mapped to the fields of a recommendation.
+
+Header matching ignores case, surrounding spaces, a BOM and UHRI's misspelling
+("Reccomending"); columns not listed here are ignored (UPR Info's ``Issue`` and
+``Action`` on purpose: that data may not be copied into the product).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from services.ingest.domain import model
+
+
+def header_key(name: object) -> str:
+    text = "" if name is None else str(name)
+    text = text.replace("\ufeff", "").replace("\u00a0", " ")
+    text = re.sub(r"\s+", " ", text).strip().casefold()
+    return text.replace("reccomending", "recommending")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """canonical field -> accepted header names; ``required`` fields must be present."""
+
+    columns: dict[str, tuple[str, ...]]
+    required: tuple[str, ...]
+    # Headers that identify the format when sniffing (all must be present).
+    signature: tuple[str, ...] = field(default=())
+
+
+UPR_INFO = Layout(
+    columns={
+        "country": ("To",),
+        "text": ("Text",),
+        "states": ("From",),
+        "position": ("Response",),
+        "session": ("Session",),
+    },
+    required=("country", "text", "states", "position"),
+    signature=("To", "Text", "From", "Response"),
+)
+
+UPR_INFO_CLEAN = Layout(
+    columns={
+        "cycle": ("cycle",),
+        "session": ("session",),
+        "document_symbol": ("document_symbol",),
+        "paragraph": ("paragraph",),
+        "recommendation_id": ("recommendation_id",),
+        "text": ("text",),
+        "states": ("recommending_state", "recommending_states"),
+        "position": ("response", "position"),
+    },
+    required=("text", "states", "position"),
+    signature=("recommendation_id", "paragraph", "recommending_state", "response"),
+)
+
+UHRI = Layout(
+    columns={
+        "text": ("Text",),
+        "country": ("Countries Concerned",),
+        "document_symbol": ("Document Symbol",),
+        "source_themes": ("Themes",),
+        "affected_persons": ("Affected Persons",),
+        "sdgs": ("Sdgs", "SDGs"),
+        "publication_date": ("Document Publication Date",),
+        "states": ("UPR Reccomending States", "UPR Recommending States"),
+        "position": ("UPR Position",),
+        "session": ("UPR Session",),
+        "annotation": ("OHCHR Annotation Id",),
+    },
+    required=("text", "country", "position"),
+    signature=("Text", "Countries Concerned", "UPR Position"),
+)
+
+# The project's own recommendations template (write_recommendation_template).
+TEMPLATE = Layout(
+    columns={
+        "recommendation_id": ("recommendation_id",),
+        "country": ("country",),
+        "cycle": ("cycle",),
+        "session": ("session",),
+        "document_symbol": ("document_symbol",),
+        "paragraph": ("paragraph",),
+        "text": ("text",),
+        "text_km": ("text_km",),
+        "states": ("recommending_states",),
+        "position": ("position",),
+        "source_themes": ("source_themes",),
+        "affected_persons": ("affected_persons",),
+        "sdgs": ("sdgs",),
+        "action_category": ("action_category",),
+        "publication_date": ("publication_date",),
+    },
+    required=("country", "text", "states", "position"),
+    signature=("country", "text", "recommending_states", "position"),
+)
+
+EVIDENCE_TEMPLATE = Layout(
+    columns={
+        "evidence_id": ("evidence_id",),
+        "recommendation_ids": ("recommendation_ids",),
+        "source_type": ("source_type",),
+        "title": ("title",),
+        "url": ("url",),
+        "document_reference": ("document_reference",),
+        "published_on": ("published_on",),
+        "quote": ("quote",),
+        "organisation": ("organisation",),
+        "visibility": ("visibility",),
+        "language": ("language",),
+    },
+    required=("recommendation_ids", "source_type", "title"),
+    signature=("recommendation_ids", "source_type", "title"),
+)
+
+LAYOUTS: dict[str, Layout] = {
+    model.UPR_INFO_CSV: UPR_INFO,
+    model.UPR_INFO_CLEAN_CSV: UPR_INFO_CLEAN,
+    model.UHRI_CSV: UHRI,
+    model.UHRI_XLSX: UHRI,
+    model.TEMPLATE_XLSX: TEMPLATE,
+    model.EVIDENCE_TEMPLATE_XLSX: EVIDENCE_TEMPLATE,
+}
+
+
+def matches(layout: Layout, headers: list[object]) -> bool:
+    keys = {header_key(h) for h in headers}
+    return all(header_key(name) in keys for name in layout.signature)
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """Where each field is in the rows of one file, and the header as the user wrote it."""
+
+    index: dict[str, int]
+    header: dict[str, str]
+    ignored_unsafe: tuple[tuple[int, str], ...]
+
+
+def resolve(layout: Layout, headers: list[object]) -> tuple[ColumnMap, list[str]]:
+    """Map a header row; returns the map and the names of missing required columns."""
+    positions: dict[str, int] = {}
+    for i, name in enumerate(headers):
+        key = header_key(name)
+        if key and key not in positions:
+            positions[key] = i
+    index: dict[str, int] = {}
+    header: dict[str, str] = {}
+    for canonical, names in layout.columns.items():
+        for name in names:
+            pos = positions.get(header_key(name))
+            if pos is not None:
+                index[canonical] = pos
+                header[canonical] = str(headers[pos]).replace("\ufeff", "").strip()
+                break
+    missing = [layout.columns[c][0] for c in layout.required if c not in index]
+    unsafe = tuple(
+        (i, str(h))
+        for i, h in enumerate(headers)
+        if h is not None and (str(h).strip().startswith("$") or "." in str(h)) and i not in index.values()
+    )
+    return ColumnMap(index=index, header=header, ignored_unsafe=unsafe), missing

@@ -1,0 +1,215 @@
+"""Read a file of recommendations (or evidence), streaming, never raising.
+
+``parse_file`` yields one item per recommendation (or evidence) and per problem:
+
+* :class:`ParsedRow` - a valid recommendation (several rows of the same recommendation,
+  e.g. UPR Info's one row per recommending state, come out as ONE row with all states);
+* :class:`ParsedEvidence` - a valid evidence row (bulk evidence template);
+* :class:`RowError` - a rejected row, a repaired row (``warning=True``) or a whole-file
+  problem (``row=None``, always the last item).
+
+Merging needs to know every row of a recommendation before emitting it. Small files
+(up to ``BUFFER_ROWS`` rows) are read once and kept; bigger files are read twice:
+the first pass keeps only a small index (id -> first row, text fingerprint, states),
+the second streams the rows again and emits each recommendation at its first row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from contracts.events import RecommendingState
+from services.ingest.domain import model, readers
+from services.ingest.domain.columns import LAYOUTS
+from services.ingest.domain.detect import detect_format
+from services.ingest.domain.model import FileProblem, ParsedEvidence, ParsedRow, ParseItem, RowError
+from services.ingest.domain.records import Context, build_evidence, build_recommendation
+from services.ingest.domain.sanitise import normalised_for_identity
+
+BUFFER_ROWS = 20_000
+
+
+def _records(path: Path, fmt: str) -> Iterator[readers.Item]:
+    if fmt == model.OHCHR_MATRIX_DOCX:
+        return readers.docx_records(path)
+    layout = LAYOUTS[fmt]
+    if fmt in (model.UHRI_XLSX, model.TEMPLATE_XLSX, model.EVIDENCE_TEMPLATE_XLSX):
+        return readers.xlsx_records(path, layout)
+    return readers.csv_records(path, layout)
+
+
+def iter_rows(
+    path: Path,
+    *,
+    format: str | None = None,
+    cycle: int | None = None,
+    country: str | None = None,
+    import_id: str,
+    max_bytes: int = model.DEFAULT_MAX_FILE_BYTES,
+) -> Iterator[ParseItem]:
+    """One item per source row, no merging and no duplicate check. Never raises."""
+    path = Path(path)
+    try:
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            raise FileProblem(f"cannot read the file: {exc.strerror or exc}") from None
+        if size > max_bytes:
+            raise FileProblem(
+                f"file is {size / 1024 / 1024:.1f} MB; the limit is {max_bytes / 1024 / 1024:.0f} MB "
+                "(split it, or raise the limit)"
+            )
+        fmt = format or detect_format(path)
+        if fmt not in model.FORMATS:
+            raise FileProblem(f"unknown format {fmt!r}; one of: {', '.join(model.FORMATS)}")
+        ctx = Context(
+            format=fmt,
+            file_name=path.name,
+            import_id=import_id,
+            cycle=cycle,
+            country=country.upper() if country else None,
+        )
+        evidence = fmt == model.EVIDENCE_TEMPLATE_XLSX
+        for item in _records(path, fmt):
+            if isinstance(item, RowError):
+                yield item
+                continue
+            built = build_evidence(item, ctx) if evidence else build_recommendation(item, ctx)
+            if isinstance(built, list):
+                yield from built
+            else:
+                yield built
+    except FileProblem as exc:
+        yield RowError(None, exc.field, exc.message)
+    except (UnicodeDecodeError, UnicodeError) as exc:
+        yield RowError(None, None, f"the file's text encoding could not be read: {exc}")
+    except (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+        yield RowError(None, None, f"the file could not be read: {type(exc).__name__}: {exc}")
+
+
+def _fingerprint(text: str) -> str:
+    return hashlib.blake2b(normalised_for_identity(text).encode("utf-8"), digest_size=8).hexdigest()
+
+
+@dataclass
+class _Seen:
+    first_row: int
+    text: str
+    position: str
+    states: list[RecommendingState]
+    merged_rows: list[int] = field(default_factory=list)
+
+
+@dataclass
+class _Index:
+    """What pass 1 learns: per id its first row and merged states; the rows to reject."""
+
+    recommendations: dict[str, _Seen] = field(default_factory=dict)
+    evidence: dict[str, int] = field(default_factory=dict)
+    rejected: dict[int, RowError] = field(default_factory=dict)
+
+    def add(self, item: ParseItem) -> None:
+        if isinstance(item, ParsedEvidence):
+            first = self.evidence.setdefault(item.evidence.evidence_id, item.row)
+            if first != item.row:
+                self.rejected[item.row] = RowError(
+                    item.row,
+                    "evidence_id",
+                    f"duplicate of row {first} (evidence {item.evidence.evidence_id})",
+                )
+            return
+        if not isinstance(item, ParsedRow):
+            return
+        rec = item.recommendation
+        seen = self.recommendations.get(rec.recommendation_id)
+        if seen is None:
+            self.recommendations[rec.recommendation_id] = _Seen(
+                item.row, _fingerprint(rec.text), rec.position.value, list(rec.recommending_states)
+            )
+            return
+        where = f"row {seen.first_row}"
+        rid = rec.recommendation_id
+        if _fingerprint(rec.text) != seen.text:
+            self.rejected[item.row] = RowError(
+                item.row, "text", f"recommendation {rid} already read from {where} with a different text"
+            )
+        elif rec.position.value != seen.position:
+            self.rejected[item.row] = RowError(
+                item.row,
+                "position",
+                f"recommendation {rid} is {rec.position.value} here but {seen.position} in {where}",
+            )
+        else:
+            codes = {s.code for s in seen.states}
+            new = [s for s in rec.recommending_states if s.code not in codes]
+            if not new:
+                self.rejected[item.row] = RowError(
+                    item.row, None, f"duplicate row: same recommendation {rid}, text and states as {where}"
+                )
+            else:
+                seen.states.extend(new)
+                seen.merged_rows.append(item.row)
+
+
+def merge_rows(items: Iterable[ParseItem], index: _Index) -> Iterator[ParseItem]:
+    """Second pass: emit each recommendation once, at its first row, with merged states."""
+    for item in items:
+        if isinstance(item, RowError):
+            yield item
+        elif item.row in index.rejected:
+            yield index.rejected[item.row]
+        elif isinstance(item, ParsedEvidence):
+            yield item
+        else:
+            seen = index.recommendations[item.recommendation.recommendation_id]
+            if seen.first_row != item.row:
+                continue  # its states were merged into the first row
+            if seen.merged_rows:
+                merged = item.recommendation.model_copy(update={"recommending_states": list(seen.states)})
+                yield ParsedRow(item.row, merged, item.warnings, tuple(seen.merged_rows))
+            else:
+                yield item
+
+
+def parse_file(
+    path: Path,
+    *,
+    format: str | None = None,
+    cycle: int | None = None,
+    country: str | None = None,
+    import_id: str,
+    max_bytes: int = model.DEFAULT_MAX_FILE_BYTES,
+    buffer_rows: int = BUFFER_ROWS,
+) -> Iterator[ParseItem]:
+    """Recommendations (merged), evidence and errors of one file, streaming. Never raises."""
+    path = Path(path)
+
+    def rows() -> Iterator[ParseItem]:
+        return iter_rows(
+            path, format=format, cycle=cycle, country=country, import_id=import_id, max_bytes=max_bytes
+        )
+
+    index = _Index()
+    buffer: list[ParseItem] | None = []
+    try:
+        before = path.stat()
+    except OSError:
+        yield from rows()
+        return
+    for item in rows():
+        index.add(item)
+        if buffer is not None:
+            buffer.append(item)
+            if len(buffer) > buffer_rows:
+                buffer = None
+    if buffer is not None:
+        yield from merge_rows(buffer, index)
+        return
+    after = path.stat()
+    if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+        yield RowError(None, None, "the file changed while it was being read; import it again")
+        return
+    yield from merge_rows(rows(), index)

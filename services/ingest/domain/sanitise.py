@@ -1,0 +1,76 @@
+"""Cleaning cell values before they become contract fields.
+
+Spreadsheet formulas: a cell whose value looks like a formula (``=HYPERLINK(...)``,
+``+cmd|...``, ``@SUM(...)``, ``-1+2``) is REJECTED with a row error naming the column,
+never stored. Plain text that happens to start with ``-`` (UHRI's ``- item`` lists,
+"- ratify ...") is not a formula. The export side escapes too, but nothing that looks
+like a formula is ever stored by the importers.
+
+HTML: tags are removed with ``nh3`` (script/style content dropped) and a warning is
+recorded; the text survives.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+import nh3
+
+_FORMULA = re.compile(
+    r"""^\s*(?:
+        =                                   # anything starting with '=' is a formula to Excel
+      | [+\-@]\s*[A-Za-z_][A-Za-z0-9_.]*\(      # +SUM(  -HYPERLINK(  @IMPORTXML(
+      | [+\-@]\s*[A-Za-z]+\|                  # DDE: +cmd|' /C calc'!A0
+      | [+\-@]\s*[\d.]+\s*[+\-*/^]\s*[\d.(]     # +1+1  -2*3
+      | @[A-Za-z_]                            # @SUM  @foo
+    )""",
+    re.VERBOSE,
+)
+_TAG = re.compile(r"<\s*[A-Za-z!/?][^>]*>")
+_SPACE = re.compile(r"\s+")
+_NOT_WORD = re.compile(r"[^\w\s]", re.UNICODE)
+
+
+def looks_like_formula(value: str) -> bool:
+    return bool(_FORMULA.match(value))
+
+
+def has_html(value: str) -> bool:
+    return bool(_TAG.search(value))
+
+
+def strip_html(value: str) -> str:
+    """Remove every tag (and script/style content); keep the words."""
+    cleaned = nh3.clean(value, tags=set(), attributes={}, strip_comments=True)
+    return html.unescape(cleaned)
+
+
+def clean_cell(value: str) -> str:
+    """Trim, drop control characters (except newline/tab), normalise to NFC."""
+    value = unicodedata.normalize("NFC", value)
+    value = "".join(ch for ch in value if ch in "\n\t" or ord(ch) >= 32)
+    return value.replace("\u00a0", " ").strip()
+
+
+def one_line(value: str) -> str:
+    return _SPACE.sub(" ", value).strip()
+
+
+def normalised_for_identity(text: str) -> str:
+    """The form of a text used for fallback ids: case, punctuation and spacing ignored."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = _NOT_WORD.sub(" ", text)
+    return _SPACE.sub(" ", text).strip()
+
+
+def split_multi(value: str) -> list[str]:
+    """Split a multi-valued cell: one item per line (UHRI "- item"), or ';'-separated."""
+    items: list[str] = []
+    for line in re.split(r"[\n\r;]+", value):
+        item = line.strip()
+        item = re.sub(r"^(?:[-•*]\s*)+", "", item).strip()
+        if item:
+            items.append(item)
+    return items
