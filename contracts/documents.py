@@ -12,7 +12,8 @@ Collections (database ``UPR_MONGODB_DB``, default ``upr``):
                         (recommendation, assessor) is copied onto the recommendation
 - ``audit_log``         who changed what, when, before/after
 - ``processed_messages`` one per consumed message id: outcome, for idempotency and
-                        for ``upr import`` to wait on
+                        for ``upr import`` and the UI to wait on
+- ``parked_messages``   commands waiting for a recommendation that is not imported yet
 - ``cycles``            milestones and deadlines per (country, cycle)
 - ``report_drafts``     every saved version of an editable report section
 - ``users``             logins and roles (written by ``upr users`` and the admin page)
@@ -45,6 +46,7 @@ EVIDENCE = "evidence"
 ASSESSMENTS = "assessments"
 AUDIT_LOG = "audit_log"
 PROCESSED_MESSAGES = "processed_messages"
+PARKED_MESSAGES = "parked_messages"
 CYCLES = "cycles"
 REPORT_DRAFTS = "report_drafts"
 USERS = "users"
@@ -157,7 +159,8 @@ class ProcessedMessage(Document):
     consumer: str
     type: str
     correlation_id: str
-    outcome: Literal["created", "updated", "unchanged", "stored", "rejected"]
+    # "parked": refers to a recommendation not imported yet; applied when it arrives.
+    outcome: Literal["created", "updated", "unchanged", "stored", "rejected", "parked"]
     error: str | None = None
     at: datetime
 

@@ -35,7 +35,7 @@ H_OFFSET = "x-original-offset"
 H_FAILED_AT = "x-dlq-failed-at"
 
 
-class Rejected(Exception):  # noqa: N818 - reads as "the message was rejected"
+class Rejected(Exception):
     """Raised by a handler for a message that is valid but can never be applied
     (unknown recommendation, role not allowed ...). It goes to the dead-letter topic."""
 

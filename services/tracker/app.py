@@ -6,24 +6,24 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 from faststream import AckPolicy
-from faststream.asgi import AsgiFastStream, make_ping_asgi
+from faststream.asgi import make_ping_asgi
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 from prometheus_client import make_asgi_app
 
 from contracts import topics as t
+from contracts.asgi import ServiceApp
 from contracts.events import EventEnvelope, deterministic_event_id, make_event, parse_event
 from contracts.logs import configure_logging
-from contracts.messaging import dead_letter_middleware
-from contracts.topics import ensure_topics
+from contracts.messaging import Rejected, dead_letter_middleware
 from contracts.observability import DEAD_LETTERED, EVENTS_CONSUMED, FAILURES, HANDLE_SECONDS
+from contracts.topics import ensure_topics
 from services.tracker import handlers
 from services.tracker.adapters.examples import ExamplesCache
-from services.tracker.adapters.http import report_routes
+from services.tracker.adapters.http import http_api
 from services.tracker.adapters.mongo import MongoTrackerRepository
 from services.tracker.adapters.tagger import load_tagger
 from services.tracker.settings import TrackerSettings
@@ -33,14 +33,14 @@ SERVICE = "tracker"
 
 def build_app(
     settings: TrackerSettings | None = None, tagger: handlers.ThemeTagger | None = None
-) -> AsgiFastStream:
+) -> ServiceApp:
     settings = settings or TrackerSettings()
     configure_logging(settings.log_level, json_output=settings.log_json)
     topics = settings.topics
     repo = MongoTrackerRepository.connect(settings.mongodb_uri, settings.mongodb_db)
     examples = ExamplesCache(repo, refresh_s=settings.examples_refresh_s)
     # The tagger is built at start-up, not import: loading rules and models takes a moment.
-    deps = handlers.Deps(repo=repo, tagger=tagger, clock=lambda: datetime.now(UTC), examples=examples.get)
+    deps = handlers.Deps(repo=repo, tagger=tagger, examples=examples.get)
 
     async def record_rejection(body: bytes, reason: str) -> None:
         DEAD_LETTERED.labels(SERVICE).inc()
@@ -63,24 +63,26 @@ def build_app(
         schema=EventEnvelope,
     )
 
-    @broker.subscriber(
-        topics.recommendations_imported, topics.tracker_commands,
-        group_id=t.TRACKER_GROUP, ack_policy=AckPolicy.NACK_ON_ERROR, auto_offset_reset="earliest",
-        title="tracker-inbox",
-        description="recommendation.imported from ingest; commands from the UI and CLI",
-    )
-    async def on_message(envelope: EventEnvelope) -> None:
+    async def process(envelope: EventEnvelope) -> None:
         """Validate -> handle -> publish what it stored -> remember it was processed."""
         message_id = str(envelope.event_id)
-        if await repo.processed(message_id) is not None:
+        seen = await repo.processed(message_id)
+        if seen is not None and seen.get("outcome") != "parked":
             EVENTS_CONSUMED.labels(SERVICE, envelope.type, "duplicate").inc()
             return
         _, payload = parse_event(envelope.model_dump(mode="json"))
         handler = handlers.HANDLERS.get(envelope.type)
         if handler is None:
-            raise handlers.Rejected(f"the tracker does not handle {envelope.type!r}")
+            raise Rejected(f"the tracker does not handle {envelope.type!r}")
         started = time.perf_counter()
-        outcome = await handler(envelope, payload, deps)
+        try:
+            outcome = await handler(envelope, payload, deps)
+        except handlers.WaitingFor as waiting:
+            await repo.park(envelope.model_dump(mode="json"), waiting.recommendation_ids)
+            await repo.mark_processed(message_id, consumer=SERVICE, type_=envelope.type,
+                                      correlation_id=envelope.correlation_id, outcome="parked", error=str(waiting))
+            EVENTS_CONSUMED.labels(SERVICE, envelope.type, "parked").inc()
+            return
         for index, (event_type, event_payload) in enumerate(outcome.events):
             event = make_event(
                 event_payload, source=SERVICE, event_type=event_type, correlation_id=envelope.correlation_id,
@@ -91,6 +93,24 @@ def build_app(
                                   correlation_id=envelope.correlation_id, outcome=outcome.outcome)
         HANDLE_SECONDS.labels(SERVICE).observe(time.perf_counter() - started)
         EVENTS_CONSUMED.labels(SERVICE, envelope.type, outcome.outcome).inc()
+        if envelope.type == "recommendation.imported" and outcome.outcome == "created":
+            await release_parked(payload.recommendation_id)
+
+    async def release_parked(recommendation_id: str) -> None:
+        """Apply, in the order they happened, the messages that waited for this recommendation."""
+        for parked in await repo.parked_for(recommendation_id):
+            await process(EventEnvelope.model_validate(parked["envelope"]))
+            if (await repo.processed(parked["_id"]) or {}).get("outcome") != "parked":
+                await repo.unpark(parked["_id"])
+
+    @broker.subscriber(
+        topics.recommendations_imported, topics.tracker_commands,
+        group_id=settings.consumer_group, ack_policy=AckPolicy.NACK_ON_ERROR, auto_offset_reset="earliest",
+        title="tracker-inbox",
+        description="recommendation.imported from ingest; commands from the UI and CLI",
+    )
+    async def on_message(envelope: EventEnvelope) -> None:
+        await process(envelope)
 
     async def on_startup() -> None:
         if deps.tagger is None:
@@ -101,12 +121,12 @@ def build_app(
     async def on_shutdown() -> None:
         await repo.close()
 
-    return AsgiFastStream(
+    return ServiceApp(
         broker,
+        http_api=http_api(settings),
         asgi_routes=[
             ("/health", make_ping_asgi(broker, timeout=5.0)),
             ("/metrics", make_asgi_app()),
-            *report_routes(settings),
         ],
         on_startup=[on_startup],
         after_shutdown=[on_shutdown],

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Protocol
 
 from contracts.events import (
@@ -41,6 +40,17 @@ from services.tracker.domain.safeguarding import safeguarding_flags
 from services.tracker.domain.themes import effective_themes
 
 
+class WaitingFor(Exception):
+    """The message refers to recommendations not imported yet: park it until they are.
+
+    Topics are read partition by partition, so a replay may see evidence before the
+    recommendation it is about; parking keeps the outcome independent of that order."""
+
+    def __init__(self, recommendation_ids: list[str]) -> None:
+        super().__init__(f"waiting for recommendation(s) {', '.join(recommendation_ids)} to be imported")
+        self.recommendation_ids = recommendation_ids
+
+
 class TaggingResultLike(Protocol):
     child_related: bool
     themes: Sequence[ThemeTag]
@@ -65,7 +75,6 @@ class Outcome:
 class Deps:
     repo: MongoTrackerRepository
     tagger: ThemeTagger | None
-    clock: Callable[[], datetime]
     examples: Callable[[], Awaitable[Sequence[dict[str, Any]]]]
 
 
@@ -78,7 +87,7 @@ async def _audit(
     before: dict[str, Any] | None, after: dict[str, Any] | None,
 ) -> None:
     await deps.repo.audit({
-        "audit_id": f"{envelope.event_id}:{n}", "at": envelope.occurred_at, "recorded_at": deps.clock(),
+        "audit_id": f"{envelope.event_id}:{n}", "at": envelope.occurred_at,
         "actor": _actor(envelope).model_dump(mode="json"), "action": action,
         "subject_type": subject_type, "subject_id": subject_id, "before": before, "after": after,
     })
@@ -112,7 +121,7 @@ async def recommendation_imported(
         await deps.repo.save_version(
             recommendation_id=rec_id, base=base, content=decision.content, version=version,
             content_hash=decision.content_hash, changes=[c.model_dump(mode="json") for c in changes],
-            event_id=event_id, at=deps.clock(),
+            event_id=event_id, at=envelope.occurred_at,
         )
         await _audit(deps, envelope, 0, f"recommendation.{outcome}", "recommendation", rec_id,
                      None if existing is None else {c.field: c.before for c in changes},
@@ -188,7 +197,7 @@ async def evidence_submitted(envelope: EventEnvelope, payload: EvidenceSubmitted
     known = await deps.repo.existing_ids(payload.recommendation_ids)
     unknown = sorted(set(payload.recommendation_ids) - known)
     if unknown:
-        raise Rejected(f"evidence {payload.evidence_id}: unknown recommendation(s) {', '.join(unknown)}")
+        raise WaitingFor(unknown)
     existing = await deps.repo.evidence(payload.evidence_id)
     if existing is None:
         flags = safeguarding_flags(payload.title, payload.quote, payload.document_reference)
@@ -310,7 +319,7 @@ def _permit(envelope: EventEnvelope, allowed: set[Any], action: str) -> Actor:
 async def _require_recommendation(deps: Deps, rec_id: str) -> dict[str, Any]:
     rec = await deps.repo.recommendation(rec_id)
     if rec is None:
-        raise Rejected(f"unknown recommendation {rec_id}")
+        raise WaitingFor([rec_id])
     return rec
 
 

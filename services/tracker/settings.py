@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contracts.settings import CommonSettings
+from contracts.topics import TRACKER_GROUP
 
 
 class TrackerSettings(CommonSettings):
@@ -10,3 +11,5 @@ class TrackerSettings(CommonSettings):
     tracker_port: int = 8001
     # How long confirmed examples are cached before the tagger reloads them.
     examples_refresh_s: float = 30.0
+    # Consumer group: every member shares the partitions; a new group replays the topics.
+    consumer_group: str = TRACKER_GROUP

@@ -8,14 +8,22 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 
 from contracts.events import (
-    Actor, EventEnvelope, Position, RecommendationImportedV1, RecommendingState, Role, SourceRef, make_event,
+    Actor,
+    EventEnvelope,
+    Position,
+    RecommendationImportedV1,
+    RecommendingState,
+    Role,
+    SourceRef,
+    make_event,
 )
 from contracts.topics import Topics
 from services.tracker.app import build_app
 from services.tracker.settings import TrackerSettings
+from tests.integration.helpers import read_topic, send, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -45,38 +53,6 @@ async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
     await p.start()
     yield p
     await p.stop()
-
-
-async def send(producer: AIOKafkaProducer, topic: str, event: EventEnvelope | bytes) -> None:
-    value = event if isinstance(event, bytes) else event.to_bytes()
-    await producer.send_and_wait(topic, value, key=b"k", headers=[("content-type", b"application/json")])
-
-
-async def wait_for(predicate: Any, timeout: float = 30.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await predicate()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.2)
-
-
-async def read_topic(bootstrap: str, topic: str, expected: int, timeout: float = 20.0) -> list[Any]:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                group_id=f"reader-{uuid.uuid4().hex[:6]}")
-    await consumer.start()
-    records: list[Any] = []
-    try:
-        deadline = asyncio.get_running_loop().time() + timeout
-        while len(records) < expected and asyncio.get_running_loop().time() < deadline:
-            batch = await consumer.getmany(timeout_ms=500)
-            for part in batch.values():
-                records.extend(part)
-    finally:
-        await consumer.stop()
-    return records
 
 
 async def test_same_imported_event_delivered_twice_leaves_one_document(

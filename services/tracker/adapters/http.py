@@ -1,11 +1,12 @@
-"""The tracker's small HTTP API next to its Kafka consumers (served by AsgiFastStream)."""
+"""The tracker's small HTTP API next to its Kafka consumers: report exports."""
 
 from __future__ import annotations
 
-from typing import Any
+from starlette.applications import Starlette
+from starlette.routing import Route
 
 from services.tracker.settings import TrackerSettings
 
 
-def report_routes(settings: TrackerSettings) -> list[tuple[str, Any]]:
-    return []
+def http_api(settings: TrackerSettings) -> Starlette:
+    return Starlette(routes=list[Route]())

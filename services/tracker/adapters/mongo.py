@@ -39,6 +39,7 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict[str, Any]]]] = {
         ([("at", DESCENDING)], {}),
     ],
     d.PROCESSED_MESSAGES: [([("correlation_id", ASCENDING), ("outcome", ASCENDING)], {})],
+    d.PARKED_MESSAGES: [([("waiting_for", ASCENDING), ("occurred_at", ASCENDING)], {})],
     d.REPORT_DRAFTS: [
         ([("country", ASCENDING), ("cycle", ASCENDING), ("section", ASCENDING), ("version", DESCENDING)], {}),
     ],
@@ -86,10 +87,23 @@ class MongoTrackerRepository:
             "message_id": message_id, "consumer": consumer, "type": type_,
             "correlation_id": correlation_id, "outcome": outcome, "error": error, "at": now(),
         }
-        try:
-            await self.db[d.PROCESSED_MESSAGES].insert_one({"_id": message_id, **doc})
-        except DuplicateKeyError:
-            pass
+        await self.db[d.PROCESSED_MESSAGES].update_one({"_id": message_id}, {"$set": doc}, upsert=True)
+
+    # --- parked messages (waiting for a recommendation to be imported) -------------------
+
+    async def park(self, envelope: dict[str, Any], waiting_for: list[str]) -> None:
+        await self.db[d.PARKED_MESSAGES].update_one(
+            {"_id": envelope["event_id"]},
+            {"$set": {"envelope": envelope, "waiting_for": waiting_for, "occurred_at": envelope["occurred_at"]}},
+            upsert=True,
+        )
+
+    async def parked_for(self, recommendation_id: str) -> list[dict[str, Any]]:
+        cursor = self.db[d.PARKED_MESSAGES].find({"waiting_for": recommendation_id}).sort("occurred_at", ASCENDING)
+        return [doc async for doc in cursor]
+
+    async def unpark(self, message_id: str) -> None:
+        await self.db[d.PARKED_MESSAGES].delete_one({"_id": message_id})
 
     # --- recommendations ---------------------------------------------------------------
 

@@ -1,33 +1,32 @@
-"""Binds the domain tagger to the handler's ThemeTagger interface."""
+"""Binds the domain tagger to the handlers' ThemeTagger interface."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
+from services.tracker.domain.tagging import ConfirmedExample, Tagger, TaggingResult
 
 
 class TaggerAdapter:
-    def __init__(self, tagger: Any) -> None:
-        from services.tracker.domain import tagging
-
-        self._tagging = tagging
+    def __init__(self, tagger: Tagger) -> None:
         self._tagger = tagger
-        self.version = tagging.TAGGER_VERSION
+        self.version = tagger.version
 
     def tag_recommendation(
         self, text: str, *, source_themes: Sequence[str], sdgs: Sequence[str],
         examples: Sequence[dict[str, Any]],
-    ) -> Any:
+    ) -> TaggingResult:
         confirmed = [
-            self._tagging.ConfirmedExample(text=e["text"], themes=tuple(e.get("themes", [])),
-                                     child_related=bool(e.get("child_related", bool(e.get("themes")))))
+            ConfirmedExample(recommendation_id=str(e["_id"]), text=e["text"],
+                             child_related=bool(e.get("child_related")), themes=frozenset(e.get("themes", [])))
             for e in examples if e.get("text")
         ]
-        return self._tagger.tag(text, source_themes=list(source_themes), sdgs=list(sdgs), examples=confirmed)
+        return self._tagger.tag(text, source_themes=source_themes, sdgs=sdgs, examples=confirmed)
 
 
 def load_tagger() -> TaggerAdapter:
-    from services.tracker.domain import tagging
-
-    return TaggerAdapter(tagging.Tagger())
+    tagger = Tagger()
+    # Warm up: the first use of the examples index imports scikit-learn (seconds); pay it at start-up.
+    tagger.tag("warm-up", examples=[ConfirmedExample("warm-up", "protect children", True, frozenset({"T02"}))])
+    return TaggerAdapter(tagger)

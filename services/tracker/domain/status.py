@@ -16,7 +16,7 @@ CAN_ASSESS: dict[Assessor, set[Role]] = {
 }
 
 
-class NotAllowed(Exception):  # noqa: N818 - reads as a verdict
+class NotAllowed(Exception):
     pass
 
 

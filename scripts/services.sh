@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Start/stop the three services and the UI as background processes (pid files, logs).
+#
+#   scripts/services.sh up|down|status [service...]
+#
+# Services: ingest (8002), tracker (8001), notifier (8003), ui (8501). Configuration is
+# taken from the environment (UPR_*; see README "Configuration").
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+STACK=${UPR_STACK_DIR:-$ROOT/.stack}
+RUN=$STACK/run
+LOGS=$STACK/logs
+VENV=${UPR_VENV:-$ROOT/.venv}
+HOST=${UPR_BIND_HOST:-127.0.0.1}
+mkdir -p "$RUN" "$LOGS"
+cd "$ROOT"
+
+ALL=(tracker ingest notifier ui)
+
+port_of() {
+  case $1 in
+    tracker) echo "${UPR_TRACKER_PORT:-8001}" ;;
+    ingest) echo "${UPR_INGEST_PORT:-8002}" ;;
+    notifier) echo "${UPR_NOTIFIER_PORT:-8003}" ;;
+    ui) echo "${UPR_UI_PORT:-8501}" ;;
+  esac
+}
+
+health_path() { [[ $1 == ui ]] && echo /_stcore/health || echo /health; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+pid_alive() { [[ -f $RUN/$1.pid ]] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
+
+start() {
+  local name=$1 port
+  port=$(port_of "$name")
+  if pid_alive "$name"; then echo "$name already running (pid $(cat "$RUN/$name.pid"))"; return; fi
+  if port_open "$port"; then echo "services: port $port ($name) is taken by another process" >&2; exit 1; fi
+  case $name in
+    ui)
+      nohup "$VENV/bin/streamlit" run ui/app.py --server.port "$port" --server.address "$HOST" \
+        --server.headless true --browser.gatherUsageStats false > "$LOGS/ui.log" 2>&1 & ;;
+    *)
+      nohup "$VENV/bin/faststream" run "services.$name.app:app" --host "$HOST" --port "$port" \
+        > "$LOGS/$name.log" 2>&1 & ;;
+  esac
+  echo $! > "$RUN/$name.pid"
+}
+
+wait_healthy() {
+  local name=$1 port path i
+  port=$(port_of "$name"); path=$(health_path "$name")
+  for ((i = 0; i < 240; i++)); do
+    if "$VENV/bin/python" - "$port" "$path" <<'EOF' 2>/dev/null; then echo "$name up on http://$HOST:$port"; return 0; fi
+import sys, urllib.request
+with urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}{sys.argv[2]}", timeout=2) as r:
+    sys.exit(0 if r.status < 300 else 1)
+EOF
+    if ! pid_alive "$name"; then
+      echo "services: $name died during start-up; last lines of $LOGS/$name.log:" >&2
+      tail -n 30 "$LOGS/$name.log" >&2 || true
+      exit 1
+    fi
+    sleep 0.5
+  done
+  echo "services: $name not healthy after 120s (see $LOGS/$name.log)" >&2
+  exit 1
+}
+
+stop() {
+  local name=$1 pid i
+  [[ -f $RUN/$name.pid ]] || return 0
+  pid=$(cat "$RUN/$name.pid")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 40; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+    echo "$name stopped"
+  fi
+  rm -f "$RUN/$name.pid"
+}
+
+cmd=${1:-}; shift || true
+names=("$@"); [[ ${#names[@]} -gt 0 ]] || names=("${ALL[@]}")
+case $cmd in
+  up)
+    "$VENV/bin/upr" topics create > /dev/null
+    for n in "${names[@]}"; do start "$n"; done
+    for n in "${names[@]}"; do wait_healthy "$n"; done ;;
+  down)
+    for ((i = ${#names[@]} - 1; i >= 0; i--)); do stop "${names[$i]}"; done ;;
+  status)
+    rc=0
+    for n in "${names[@]}"; do
+      if pid_alive "$n"; then echo "$n: up (pid $(cat "$RUN/$n.pid"), port $(port_of "$n"))"; else echo "$n: down"; rc=1; fi
+    done
+    exit $rc ;;
+  *) echo "usage: $0 up|down|status [tracker ingest notifier ui]" >&2; exit 2 ;;
+esac

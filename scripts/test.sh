@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# make test: stack up, lint, the whole pytest suite, stack down (also on failure).
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+VENV=$ROOT/.venv
+
+cleanup() {
+  scripts/services.sh down >/dev/null 2>&1 || true
+  scripts/stack.sh down || true
+}
+trap cleanup EXIT
+
+scripts/stack.sh up || exit 1
+"$VENV/bin/upr" topics create >/dev/null || exit 1
+
+echo "== lint"
+"$VENV/bin/ruff" check . || exit 1
+"$VENV/bin/mypy" || exit 1
+
+echo "== tests"
+"$VENV/bin/pytest" -p no:cacheprovider -ra "$@"
+rc=$?
+if [[ $rc -eq 5 ]]; then echo "pytest ran no test: failing" >&2; exit 1; fi
+exit $rc

@@ -1,0 +1,154 @@
+"""Publishes parsed rows to Kafka and waits until the tracker has stored them.
+
+The wait reads the tracker's ``processed_messages`` receipts (documented read model in
+contracts/documents.py): one receipt per message id, with the outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from pymongo import AsyncMongoClient
+
+from contracts import documents
+from contracts.events import (
+    Actor,
+    EventEnvelope,
+    EvidenceSubmittedV1,
+    RecommendationImportedV1,
+    make_event,
+)
+from contracts.settings import CommonSettings
+
+SOURCE = "ingest"
+
+
+@dataclass
+class ImportOutcome:
+    published: int = 0
+    imported: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    pending: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+Publishable = RecommendationImportedV1 | EvidenceSubmittedV1
+
+
+class KafkaImportPublisher:
+    """One producer for a whole import: batched sends, then one flush."""
+
+    def __init__(self, settings: CommonSettings) -> None:
+        self._settings = settings
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True,
+            linger_ms=20, max_batch_size=256 * 1024, client_id="upr-ingest",
+        )
+
+    async def __aenter__(self) -> KafkaImportPublisher:
+        await self._producer.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._producer.stop()
+
+    async def publish(self, items: Iterable[tuple[int | None, Publishable]], *, import_id: str,
+                      actor: Actor | None, progress: Callable[[int], None] | None = None) -> dict[str, int | None]:
+        """Send every item; returns event id -> source row, for error reports."""
+        topics = self._settings.topics
+        rows: dict[str, int | None] = {}
+        pending: list[asyncio.Future[Any]] = []
+        for row, payload in items:
+            if isinstance(payload, RecommendationImportedV1):
+                topic, key = topics.recommendations_imported, payload.recommendation_id
+            else:
+                topic, key = topics.tracker_commands, payload.recommendation_ids[0]
+            event = make_event(payload, source=SOURCE, correlation_id=import_id, actor=actor)
+            rows[str(event.event_id)] = row
+            pending.append(await self._producer.send(
+                topic, event.to_bytes(), key=key.encode(), headers=[("content-type", b"application/json")]))
+            if len(pending) >= 5000:  # bound memory of in-flight futures
+                await asyncio.gather(*pending)
+                pending.clear()
+            if progress is not None:
+                progress(1)
+        await self._producer.flush()
+        await asyncio.gather(*pending)
+        return rows
+
+
+async def wait_for_tracker(
+    settings: CommonSettings, import_id: str, rows: dict[str, int | None], *, timeout_s: float,
+    progress: Callable[[int], None] | None = None,
+) -> ImportOutcome:
+    """Poll the tracker's receipts for this import until all arrived or time runs out."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_uri, tz_aware=True)
+    receipts = client[settings.mongodb_db][documents.PROCESSED_MESSAGES]
+    outcome = ImportOutcome(published=len(rows))
+    try:
+        deadline = time.monotonic() + timeout_s
+        seen = 0
+        while True:
+            done = await receipts.count_documents({"correlation_id": import_id})
+            if progress is not None and done > seen:
+                progress(done - seen)
+            seen = done
+            if done >= len(rows) or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.3)
+        for name in ("created", "updated", "unchanged", "rejected", "stored"):
+            count = await receipts.count_documents({"correlation_id": import_id, "outcome": name})
+            if name == "created" or name == "stored":
+                outcome.imported += count
+            else:
+                setattr(outcome, name, getattr(outcome, name) + count)
+        async for doc in receipts.find({"correlation_id": import_id, "outcome": "rejected"}).limit(1000):
+            outcome.errors.append({"row": rows.get(doc["_id"]), "field": None,
+                                   "message": f"rejected by the tracker: {doc.get('error')}"})
+        outcome.pending = max(0, len(rows) - seen)
+    finally:
+        await client.close()
+    return outcome
+
+
+async def publish_and_wait_async(
+    items: Iterable[tuple[int | None, Publishable]], settings: CommonSettings, import_id: str, *,
+    actor: Actor | None = None, wait: bool = True, timeout_s: float | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportOutcome:
+    async with KafkaImportPublisher(settings) as publisher:
+        rows = await publisher.publish(items, import_id=import_id, actor=actor, progress=progress)
+    if not wait:
+        return ImportOutcome(published=len(rows), pending=len(rows))
+    # Generous by default: the tracker stores a few hundred rows a second on 2 cores.
+    budget = timeout_s if timeout_s is not None else 60 + len(rows) / 100
+    return await wait_for_tracker(settings, import_id, rows, timeout_s=budget)
+
+
+def publish_and_wait(
+    items: Iterable[Any], settings: CommonSettings, import_id: str, **kwargs: Any
+) -> ImportOutcome:
+    """Sync entry point for the CLI. ``items`` are ParsedRow/ParsedEvidence or (row, payload) pairs."""
+    return asyncio.run(publish_and_wait_async(_pairs(items), settings, import_id, **kwargs))
+
+
+def _pairs(items: Iterable[Any]) -> Iterable[tuple[int | None, Publishable]]:
+    for item in items:
+        if isinstance(item, tuple):
+            yield item
+        elif hasattr(item, "recommendation"):
+            yield item.row, item.recommendation
+        elif hasattr(item, "evidence"):
+            yield item.row, item.evidence
+        elif isinstance(item, RecommendationImportedV1 | EvidenceSubmittedV1):
+            yield item.source.row if isinstance(item, RecommendationImportedV1) else None, item
+
+
+__all__ = ["EventEnvelope", "ImportOutcome", "KafkaImportPublisher", "publish_and_wait", "publish_and_wait_async"]

@@ -1,0 +1,51 @@
+"""Small helpers for integration tests on the real broker and database."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from contracts.events import EventEnvelope
+
+
+async def send(producer: AIOKafkaProducer, topic: str, event: EventEnvelope | bytes, key: bytes = b"k") -> None:
+    value = event if isinstance(event, bytes) else event.to_bytes()
+    await producer.send_and_wait(topic, value, key=key, headers=[("content-type", b"application/json")])
+
+
+async def wait_for(predicate: Callable[[], Awaitable[Any]], timeout: float = 30.0, what: str = "condition") -> Any:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        result = await predicate()
+        if result:
+            return result
+        if loop.time() > deadline:
+            raise AssertionError(f"{what} not met within {timeout}s")
+        await asyncio.sleep(0.2)
+
+
+async def read_topic(bootstrap: str, topic: str, expected: int, timeout: float = 20.0) -> list[Any]:
+    """Read at least `expected` records from the start of a topic (or what came in time)."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                                group_id=f"reader-{uuid.uuid4().hex[:6]}")
+    await consumer.start()
+    records: list[Any] = []
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while len(records) < expected and loop.time() < deadline:
+            batch = await consumer.getmany(timeout_ms=500)
+            for part in batch.values():
+                records.extend(part)
+    finally:
+        await consumer.stop()
+    return records
+
+
+def envelopes(records: list[Any]) -> list[EventEnvelope]:
+    return [EventEnvelope.model_validate_json(r.value) for r in records]
