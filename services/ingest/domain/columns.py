@@ -127,8 +127,15 @@ LAYOUTS: dict[str, Layout] = {
 
 
 def matches(layout: Layout, headers: list[object]) -> bool:
+    return signature_share(layout, headers) == 1.0
+
+
+def signature_share(layout: Layout, headers: list[object]) -> float:
+    """Share of the layout's signature headers present (a file missing one column still
+    counts as that format, so the error can name the missing column)."""
     keys = {header_key(h) for h in headers}
-    return all(header_key(name) in keys for name in layout.signature)
+    found = sum(1 for name in layout.signature if header_key(name) in keys)
+    return found / len(layout.signature) if found >= 2 else 0.0
 
 
 @dataclass(frozen=True)

@@ -114,10 +114,11 @@ def split_states(value: str) -> list[str]:
     Commas split too, but only when every part is a known country and the whole is not
     (so "Korea, Republic of" stays one name).
     """
-    from services.ingest.domain.sanitise import split_multi
-
     names: list[str] = []
-    for item in split_multi(value):
+    for part in re.split(r"[\n\r;]+", value):
+        item = re.sub(r"^(?:[-•*][ \t]*)+", "", part.strip()).strip()
+        if not item:
+            continue
         if "," in item and iso3(item) is None:
             parts = [p.strip() for p in item.split(",") if p.strip()]
             if parts and all(iso3(p) is not None for p in parts):

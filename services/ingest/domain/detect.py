@@ -25,6 +25,12 @@ _XLSX_LAYOUTS = (
 KNOWN = "UPR Info CSV, UHRI CSV/XLSX, OHCHR matrix DOCX, or the UPR Tracker templates"
 
 
+def _best(candidates: tuple[tuple[str, columns.Layout], ...], header: list[object]) -> str | None:
+    scored = [(columns.signature_share(layout, header), fmt) for fmt, layout in candidates]
+    share, fmt = max(scored, key=lambda pair: pair[0])
+    return fmt if share >= 0.5 else None
+
+
 def _xlsx_format(path: Path) -> str:
     import openpyxl
 
@@ -35,9 +41,9 @@ def _xlsx_format(path: Path) -> str:
     try:
         for sheet in workbook.worksheets:
             for first in sheet.iter_rows(min_row=1, max_row=1, values_only=True):
-                for fmt, layout in _XLSX_LAYOUTS:
-                    if columns.matches(layout, list(first)):
-                        return fmt
+                best = _best(_XLSX_LAYOUTS, list(first))
+                if best is not None:
+                    return best
     finally:
         workbook.close()
     raise FileProblem(f"the workbook's header row is not one of: {KNOWN}")
@@ -57,9 +63,9 @@ def _csv_format(path: Path) -> str:
         header = next(csv.reader(io.StringIO(text, newline="")), [])
     except csv.Error as exc:
         raise FileProblem(f"not CSV: {exc}") from None
-    for fmt, layout in _CSV_LAYOUTS:
-        if columns.matches(layout, list(header)):
-            return fmt
+    best = _best(_CSV_LAYOUTS, list(header))
+    if best is not None:
+        return best
     shown = ", ".join(h.strip()[:30] for h in header[:8])
     raise FileProblem(f"unrecognised file: header [{shown}] is not one of: {KNOWN}")
 

@@ -100,6 +100,7 @@ class _Seen:
     text: str
     position: str
     states: list[RecommendingState]
+    themes: list[str]
     merged_rows: list[int] = field(default_factory=list)
 
 
@@ -127,7 +128,11 @@ class _Index:
         seen = self.recommendations.get(rec.recommendation_id)
         if seen is None:
             self.recommendations[rec.recommendation_id] = _Seen(
-                item.row, _fingerprint(rec.text), rec.position.value, list(rec.recommending_states)
+                item.row,
+                _fingerprint(rec.text),
+                rec.position.value,
+                list(rec.recommending_states),
+                list(rec.source_themes),
             )
             return
         where = f"row {seen.first_row}"
@@ -145,12 +150,15 @@ class _Index:
         else:
             codes = {s.code for s in seen.states}
             new = [s for s in rec.recommending_states if s.code not in codes]
-            if not new:
+            new_themes = [t for t in rec.source_themes if t not in seen.themes]
+            if not new and not new_themes:
                 self.rejected[item.row] = RowError(
                     item.row, None, f"duplicate row: same recommendation {rid}, text and states as {where}"
                 )
             else:
+                # One row per recommending state (UPR Info), or one row per theme (OHCHR matrix).
                 seen.states.extend(new)
+                seen.themes.extend(new_themes)
                 seen.merged_rows.append(item.row)
 
 
@@ -168,7 +176,9 @@ def merge_rows(items: Iterable[ParseItem], index: _Index) -> Iterator[ParseItem]
             if seen.first_row != item.row:
                 continue  # its states were merged into the first row
             if seen.merged_rows:
-                merged = item.recommendation.model_copy(update={"recommending_states": list(seen.states)})
+                merged = item.recommendation.model_copy(
+                    update={"recommending_states": list(seen.states), "source_themes": list(seen.themes)}
+                )
                 yield ParsedRow(item.row, merged, item.warnings, tuple(seen.merged_rows))
             else:
                 yield item
@@ -188,9 +198,7 @@ def parse_file(
     path = Path(path)
 
     def rows() -> Iterator[ParseItem]:
-        return iter_rows(
-            path, format=format, cycle=cycle, country=country, import_id=import_id, max_bytes=max_bytes
-        )
+        return iter_rows(path, format=format, cycle=cycle, country=country, import_id=import_id, max_bytes=max_bytes)
 
     index = _Index()
     buffer: list[ParseItem] | None = []

@@ -146,9 +146,7 @@ class _Row:
         self.errors.append(RowError(self.record.row, self.column(name) if name else None, message))
 
     def warn(self, name: str | None, message: str) -> None:
-        self.warnings.append(
-            RowError(self.record.row, self.column(name) if name else None, message, warning=True)
-        )
+        self.warnings.append(RowError(self.record.row, self.column(name) if name else None, message, warning=True))
 
     def raw(self, name: str) -> Cell:
         return self.record.values.get(name)

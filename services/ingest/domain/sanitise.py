@@ -21,9 +21,9 @@ import nh3
 _FORMULA = re.compile(
     r"""^\s*(?:
         =                                   # anything starting with '=' is a formula to Excel
-      | [+\-@]\s*[A-Za-z_][A-Za-z0-9_.]*\(      # +SUM(  -HYPERLINK(  @IMPORTXML(
-      | [+\-@]\s*[A-Za-z]+\|                  # DDE: +cmd|' /C calc'!A0
-      | [+\-@]\s*[\d.]+\s*[+\-*/^]\s*[\d.(]     # +1+1  -2*3
+      | [+\-@][ \t]*[A-Za-z_][A-Za-z0-9_.]*\(      # +SUM(  -HYPERLINK(  @IMPORTXML(
+      | [+\-@][ \t]*[A-Za-z]+\|                  # DDE: +cmd|' /C calc'!A0
+      | [+\-@][ \t]*[\d.]+[ \t]*[+\-*/^][ \t]*[\d.(]  # +1+1  -2*3 (one line)
       | @[A-Za-z_]                            # @SUM  @foo
     )""",
     re.VERBOSE,
@@ -66,11 +66,16 @@ def normalised_for_identity(text: str) -> str:
 
 
 def split_multi(value: str) -> list[str]:
-    """Split a multi-valued cell: one item per line (UHRI "- item"), or ';'-separated."""
+    """Split a multi-valued cell. UHRI style (one "- item" per line): lines only, since
+    UHRI theme names contain ';'. Otherwise items separated by ';'."""
+    value = value.strip()
+    if "\n" in value or "\r" in value or value.startswith(("- ", "• ")):
+        parts = re.split(r"[\n\r]+", value)
+    else:
+        parts = value.split(";")
     items: list[str] = []
-    for line in re.split(r"[\n\r;]+", value):
-        item = line.strip()
-        item = re.sub(r"^(?:[-•*]\s*)+", "", item).strip()
+    for part in parts:
+        item = re.sub(r"^(?:[-•*][ \t]*)+", "", part.strip()).strip()
         if item:
             items.append(item)
     return items
