@@ -1,0 +1,98 @@
+"""`upr report`: build the mid-term UPR report from MongoDB and write DOCX, Markdown or XLSX."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from contracts.settings import CommonSettings
+
+
+class ReportFormat(StrEnum):
+    DOCX = "docx"
+    MD = "md"
+    XLSX = "xlsx"
+
+
+class ReportLanguageOption(StrEnum):
+    EN = "en"
+    KM = "km"
+    BILINGUAL = "bilingual"
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("report")
+    def report(
+        cycle: int = typer.Option(..., "--cycle", min=1, max=20, help="UPR cycle, e.g. 4"),
+        country: str = typer.Option("KHM", "--country", help="ISO 3166-1 alpha-3 code"),
+        as_of: str | None = typer.Option(None, "--as-of", help="cut-off date YYYY-MM-DD (default: today)"),
+        output_format: ReportFormat = typer.Option(ReportFormat.DOCX, "--format"),
+        out: Path = typer.Option(..., "--out", help="file to write"),
+        language: ReportLanguageOption = typer.Option(ReportLanguageOption.EN, "--language"),
+        include_coalition_only: bool = typer.Option(
+            False,
+            "--include-coalition-only",
+            help="also cite coalition-only evidence (report for the coalition)",
+        ),
+        all_recommendations: bool = typer.Option(
+            False, "--all-recommendations", help="include recommendations that are not child-related"
+        ),
+    ) -> None:
+        """Write the mid-term report of a cycle as it stood on --as-of."""
+        from pymongo import MongoClient
+
+        from services.tracker.adapters.report_source import load_assessments, load_cycle, load_report_inputs
+        from services.tracker.domain.report import assemble_report
+
+        try:
+            cut_off = date.fromisoformat(as_of) if as_of else date.today()
+        except ValueError:
+            raise typer.BadParameter(f"--as-of must be a date like 2026-06-30, not {as_of!r}") from None
+        settings = CommonSettings()
+        client: MongoClient[dict[str, object]] = MongoClient(
+            settings.mongodb_uri, serverSelectionTimeoutMS=5000
+        )
+        try:
+            db = client[settings.mongodb_db]
+            recs, evidence, drafts = load_report_inputs(db, country.upper(), cycle)
+            assessments = load_assessments(db, [r.recommendation_id for r in recs])
+            cycle_doc = load_cycle(db, country.upper(), cycle)
+        finally:
+            client.close()
+        if not recs:
+            typer.echo(f"No recommendations of {country.upper()} cycle {cycle} in the database.", err=True)
+            raise typer.Exit(1)
+        built = assemble_report(
+            recs,
+            evidence,
+            drafts,
+            country=country.upper(),
+            cycle=cycle,
+            as_of=cut_off,
+            language=language.value,
+            assessments=assessments,
+            include_coalition_only=include_coalition_only,
+            child_related_only=not all_recommendations,
+            cycle_doc=cycle_doc,
+        )
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if output_format is ReportFormat.DOCX:
+            from services.tracker.adapters.report_docx import export_docx
+
+            out.write_bytes(export_docx(built))
+        elif output_format is ReportFormat.MD:
+            from services.tracker.adapters.report_markdown import export_markdown
+
+            out.write_text(export_markdown(built), encoding="utf-8")
+        else:
+            from services.tracker.adapters.report_xlsx import export_xlsx
+
+            out.write_bytes(export_xlsx(built))
+        total = built.statistics.total
+        typer.echo(
+            f"Wrote {out} ({output_format.value}): {total.recommendations} recommendations, "
+            f"{len(built.citations)} evidence items cited, as of {cut_off.isoformat()}."
+        )
