@@ -62,9 +62,7 @@ def run(data_dir: Path, k: int, embeddings: bool) -> list[Report]:
     rows = read_labelled(data_dir)
     reports = [
         evaluate_rules(rows),
-        evaluate_cross_validated(
-            rows, Tagger(use_rules=False), mode=f"examples-only (tf-idf, {k}-fold CV)", k=k
-        ),
+        evaluate_cross_validated(rows, Tagger(use_rules=False), mode=f"examples-only (tf-idf, {k}-fold CV)", k=k),
         evaluate_cross_validated(rows, Tagger(), mode=f"rules+examples (tf-idf, {k}-fold CV)", k=k),
     ]
     if embeddings:
@@ -97,12 +95,8 @@ def run(data_dir: Path, k: int, embeddings: bool) -> list[Report]:
 def print_report(report: Report, verbose: bool) -> None:
     c, m = report.child_related, report.micro
     print(f"== {report.mode}  ({report.rows} recommendations)")
-    print(
-        f"child_related  P={c.precision:.3f} R={c.recall:.3f} F1={c.f1:.3f}  (tp={c.tp} fp={c.fp} fn={c.fn})"
-    )
-    print(
-        f"themes micro   P={m.precision:.3f} R={m.recall:.3f} F1={m.f1:.3f}  (tp={m.tp} fp={m.fp} fn={m.fn})"
-    )
+    print(f"child_related  P={c.precision:.3f} R={c.recall:.3f} F1={c.f1:.3f}  (tp={c.tp} fp={c.fp} fn={c.fn})")
+    print(f"themes micro   P={m.precision:.3f} R={m.recall:.3f} F1={m.f1:.3f}  (tp={m.tp} fp={m.fp} fn={m.fn})")
     if not verbose:
         return
     print("per theme:")
@@ -122,9 +116,7 @@ def print_report(report: Report, verbose: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with the labelled CSVs")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")

@@ -31,14 +31,14 @@ EXAMPLES_VERSION = "knn-1"
 TAGGER_VERSION = f"{RULES_VERSION}+{EXAMPLES_VERSION}+taxonomy-{load_taxonomy().version}"
 
 THEME_THRESHOLD = 0.5  # a theme is suggested when its score reaches this
-FALLBACK_CONFIDENCE = 0.4  # child-related but no specific theme: T01 at this confidence
+FALLBACK_CONFIDENCE = 0.5  # child-related but no specific theme: T01 at this confidence
 
 # Examples signal (chosen by cross-validation, see docs/tagging.md).
 NEIGHBOURS = 5
 MIN_SIMILARITY = 0.2  # neighbours less similar than this are ignored
 EXAMPLE_ADD_SIMILARITY = 0.5  # the nearest example must be this close to add a theme
-EXAMPLE_ADD_SHARE = 0.5  # ... and this share of the neighbours' weight must carry it
-EXAMPLE_REMOVE_SIMILARITY = 0.8  # a near-duplicate example may drop rule themes it lacks
+EXAMPLE_ADD_SHARE = 0.67  # ... and two thirds of the neighbours' weight must carry it
+EXAMPLE_REMOVE_SIMILARITY = 0.9  # a near-duplicate confirmed example overrides the rules
 
 _PUNCT = re.compile(r"[!-/:-@\[-`{-~\u2010-\u2015\u2018-\u201f\u00a0]+")
 _SPACES = re.compile(r"\s+")
@@ -149,8 +149,7 @@ class RuleTagger:
     def __init__(self, taxonomy: Taxonomy | None = None) -> None:
         self.taxonomy = taxonomy or load_taxonomy()
         self._child = [
-            (term, _compile(term.pattern, term.unless_before, term.unless_after))
-            for term in rules.CHILD_TERMS
+            (term, _compile(term.pattern, term.unless_before, term.unless_after)) for term in rules.CHILD_TERMS
         ]
         self._negators = rules.compile_pattern(rules.NEGATORS)
         self._cues = [
@@ -255,9 +254,7 @@ class ExampleIndex:
         else:
             from sklearn.feature_extraction.text import TfidfVectorizer
 
-            self._vectorizer = TfidfVectorizer(
-                ngram_range=(1, 2), sublinear_tf=True, stop_words="english", min_df=1
-            )
+            self._vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, stop_words="english", min_df=1)
             self._matrix = self._vectorizer.fit_transform(texts)
 
     def nearest(self, text: str, k: int = NEIGHBOURS) -> list[Neighbour]:
@@ -273,11 +270,7 @@ class ExampleIndex:
             query = self._vectorizer.transform([norm])
             sims = np.asarray((self._matrix @ query.T).todense()).ravel()
         order = np.argsort(-sims)[:k]
-        return [
-            Neighbour(self.examples[int(i)], float(sims[int(i)]))
-            for i in order
-            if sims[int(i)] >= MIN_SIMILARITY
-        ]
+        return [Neighbour(self.examples[int(i)], float(sims[int(i)])) for i in order if sims[int(i)] >= MIN_SIMILARITY]
 
 
 def _unit_rows(matrix: Any) -> Any:
@@ -356,29 +349,19 @@ class Tagger:
         sdgs: Sequence[str] = (),
         examples: Sequence[ConfirmedExample] = (),
     ) -> TaggingResult:
-        outcome = (
-            self.rules.score(text, source_themes, sdgs)
-            if self.use_rules
-            else RuleOutcome(False, [], {}, {}, [])
-        )
+        outcome = self.rules.score(text, source_themes, sdgs) if self.use_rules else RuleOutcome(False, [], {}, {}, [])
         child_related = outcome.child_related
-        scores = (
-            {tid: s for tid, s in outcome.scores.items() if s >= THEME_THRESHOLD} if child_related else {}
-        )
+        scores = {tid: s for tid, s in outcome.scores.items() if s >= THEME_THRESHOLD} if child_related else {}
         reasons: dict[str, list[str]] = {tid: [f"rules: {', '.join(outcome.reasons[tid])}"] for tid in scores}
         explanation = (
-            f"child-related: {', '.join(outcome.child_terms)}"
-            if outcome.child_terms
-            else "no child-related term"
+            f"child-related: {', '.join(outcome.child_terms)}" if outcome.child_terms else "no child-related term"
         )
         if outcome.notes:
             explanation += "; " + "; ".join(outcome.notes)
 
         ballot = vote(self.index(examples).nearest(text)) if self.use_examples and examples else None
         if ballot is not None:
-            near = ", ".join(
-                f"{n.example.recommendation_id} ({n.similarity:.2f})" for n in ballot.neighbours[:3]
-            )
+            near = ", ".join(f"{n.example.recommendation_id} ({n.similarity:.2f})" for n in ballot.neighbours[:3])
             if self.use_rules:
                 child_related, scores = self._combine(child_related, scores, reasons, ballot, near)
             else:
@@ -392,9 +375,7 @@ class Tagger:
             explanation += f"; nearest confirmed examples: {near}"
 
         themes = [
-            ThemeTag(
-                id=tid, confidence=round(min(1.0, scores[tid]), 3), explanation="; ".join(reasons[tid])[:2000]
-            )
+            ThemeTag(id=tid, confidence=round(min(1.0, scores[tid]), 3), explanation="; ".join(reasons[tid])[:2000])
             for tid in sorted(scores)
         ]
         return TaggingResult(child_related, themes, self.version, explanation)

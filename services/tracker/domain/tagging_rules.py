@@ -73,10 +73,11 @@ CHILD_TERMS: tuple[ChildTerm, ...] = (
     ChildTerm(r"\b(pupils?|students?|schoolchildren)\b", "pupils/students", person=True),
     ChildTerm(r"\b(schools?|schooling|kindergartens?|pre ?schools?)\b", "schools", person=True),
     ChildTerm(r"\b(underage|under (the age of )?18)\b", "under 18", person=True),
-    ChildTerm(
-        r"\beducation (and training )?(\w+ ){0,2}at all levels\b", "education at all levels (incl. schools)"
-    ),
+    ChildTerm(r"\beducation (and training )?(\w+ ){0,2}at all levels\b", "education at all levels (incl. schools)"),
     ChildTerm(r"\bbirths?\b", "birth registration"),
+    ChildTerm(
+        r"\b(minimum (legal )?age|age (of|for) (criminal )?(responsibility|sexual consent|consent))\b", "minimum ages"
+    ),
     ChildTerm(
         r"\beducation(al)?\b",
         "education",
@@ -85,17 +86,13 @@ CHILD_TERMS: tuple[ChildTerm, ...] = (
     ),
     ChildTerm(r"\b(early|forced) marriages?\b", "early/forced marriage"),
     ChildTerm(r"\bcorporal punishment\b", "corporal punishment"),
-    ChildTerm(
-        _TRAFFICKING, "trafficking", unless_before=_NOT_PERSONS_TRAFFICKING, unless_after=_NOT_PERSONS_AFTER
-    ),
+    ChildTerm(_TRAFFICKING, "trafficking", unless_before=_NOT_PERSONS_TRAFFICKING, unless_after=_NOT_PERSONS_AFTER),
     ChildTerm(r"\bsale of (persons|human beings|women)\b", "sale of persons"),
     ChildTerm(r"\bsex(ual)? (tourism|tourists?|exploitation)\b", "sexual exploitation / sex tourism"),
     ChildTerm(r"\b(paedophil\w*|pedophil\w*)\b", "paedophilia"),
     ChildTerm(r"\b(crc|opsc|opac|opic|op crc\w*)\b", "CRC / its optional protocols"),
     ChildTerm(r"\brights of the child\b", "rights of the child"),
-    ChildTerm(
-        r"\bhague (adoption )?convention\b|\b(inter ?country|international) adoptions?\b", "Hague adoption"
-    ),
+    ChildTerm(r"\bhague (adoption )?convention\b|\b(inter ?country|international) adoptions?\b", "Hague adoption"),
     ChildTerm(_ILO_CHILD, "ILO C138/C182"),
     ChildTerm(r"\bunicef\b", "UNICEF"),
     ChildTerm("កុមារ", "កុមារ (children)", person=True),
@@ -126,9 +123,7 @@ CUES: tuple[Cue, ...] = (
         STRONG,
         "CRC optional protocols",
     ),
-    Cue(
-        "T01", r"\b(cncc|national council for children|council for the rights of the child)\b", STRONG, "CNCC"
-    ),
+    Cue("T01", r"\b(cncc|national council for children|council for the rights of the child)\b", STRONG, "CNCC"),
     Cue(
         "T01",
         r"\b(budget\w*|resources|funding|allocat\w*|financ\w*)\b",
@@ -136,9 +131,7 @@ CUES: tuple[Cue, ...] = (
         "budget/resources",
         near_child=True,
     ),
-    Cue(
-        "T01", r"\b(data|statistic\w*|disaggregated|indicators?|database)\b", MEDIUM, "data", near_child=True
-    ),
+    Cue("T01", r"\b(data|statistic\w*|disaggregated|indicators?|database)\b", MEDIUM, "data", near_child=True),
     Cue(
         "T01",
         r"\b(national human rights institution|nhri|ombuds\w*|paris principles)\b",
@@ -286,9 +279,7 @@ CUES: tuple[Cue, ...] = (
         "sexual abuse/exploitation",
         near_child=True,
     ),
-    Cue(
-        "T07", r"\bsexual(ly)? (abuse\w*|exploit\w*|abused|exploited)\b", MEDIUM, "sexual abuse/exploitation"
-    ),
+    Cue("T07", r"\bsexual(ly)? (abuse\w*|exploit\w*|abused|exploited)\b", MEDIUM, "sexual abuse/exploitation"),
     Cue("T07", r"\b(child )?sex(ual)? (tourism|tourists?)\b", STRONG, "sex tourism"),
     Cue(
         "T07",
