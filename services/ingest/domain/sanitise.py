@@ -30,6 +30,7 @@ _FORMULA = re.compile(
 )
 _TAG = re.compile(r"<\s*[A-Za-z!/?][^>]*>")
 _SPACE = re.compile(r"\s+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
 _NOT_WORD = re.compile(r"[^\w\s]", re.UNICODE)
 
 
@@ -49,8 +50,9 @@ def strip_html(value: str) -> str:
 
 def clean_cell(value: str) -> str:
     """Trim, drop control characters (except newline/tab), normalise to NFC."""
-    value = unicodedata.normalize("NFC", value)
-    value = "".join(ch for ch in value if ch in "\n\t" or ord(ch) >= 32)
+    if not value.isascii() and not unicodedata.is_normalized("NFC", value):
+        value = unicodedata.normalize("NFC", value)
+    value = _CONTROL.sub("", value)
     return value.replace("\u00a0", " ").strip()
 
 
