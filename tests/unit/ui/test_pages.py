@@ -1,0 +1,240 @@
+"""Streamlit AppTests of every page on a real MongoDB-wire database: role checks and page logic."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pymongo.database import Database
+
+from tests.unit.ui.conftest import KHMER_TEXT, app, evidence_doc, page
+from ui.auth import DEMO_USERS
+
+pytestmark = pytest.mark.integration
+
+PASSWORDS = {name: password for name, _, password, _ in DEMO_USERS}
+NOT_ALLOWED = "may not open this page"
+
+
+def _errors(at: Any) -> str:
+    return " ".join(e.value for e in at.error)
+
+
+def _text(at: Any) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [t.value for t in at.title]
+    parts += [w.value for w in at.warning] + [i.value for i in at.info] + [s.value for s in at.success]
+    return " ".join(str(p) for p in parts)
+
+
+def _login(at: Any, username: str, password: str) -> Any:
+    at.text_input(key="login_username").set_value(username)
+    at.text_input(key="login_password").set_value(password)
+    return at.button[0].click().run()
+
+
+# --- login ------------------------------------------------------------------------------
+
+
+def test_anonymous_visitor_sees_the_login_form_and_nothing_else(ui_db: Database[dict[str, Any]]) -> None:
+    at = app()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["UPR Tracker"]
+    assert at.text_input(key="login_password").proto.type == at.text_input(key="login_password").proto.PASSWORD
+    assert not at.dataframe and not at.metric
+
+
+@pytest.mark.parametrize("name", ["dashboard", "recommendations", "detail", "add_evidence", "admin"])
+def test_opening_a_page_directly_without_login_shows_the_login_form(
+    ui_db: Database[dict[str, Any]], name: str
+) -> None:
+    at = page(name, None)
+    assert not at.exception
+    assert at.text_input(key="login_username") is not None
+    assert not at.dataframe and not at.metric
+
+
+def test_demo_cso_member_logs_in_and_lands_on_the_dashboard(ui_db: Database[dict[str, Any]]) -> None:
+    at = _login(app(), "cso", PASSWORDS["cso"])
+    assert not at.exception
+    assert at.session_state["user"] == "cso"
+    assert "Dashboard" in [t.value for t in at.title]
+    assert any("cso" in c.value for c in at.sidebar.caption)
+
+
+def test_wrong_password_is_refused_and_repeated_failures_lock_the_username(
+    ui_db: Database[dict[str, Any]]
+) -> None:
+    at = app()
+    for _ in range(5):
+        at = _login(at, "reviewer", "wrong-password")
+        assert "Wrong username or password" in _errors(at)
+    at = _login(at, "reviewer", PASSWORDS["reviewer"])  # right password, but locked now
+    assert "Too many failed attempts" in _errors(at)
+    assert "user" not in at.session_state
+    stored = ui_db.users.find_one({"_id": "reviewer"})
+    assert stored is not None and PASSWORDS["reviewer"] not in stored["password_hash"]
+    assert stored["password_hash"].startswith("$argon2")
+
+
+def test_disabled_user_loses_access_at_the_next_click(ui_db: Database[dict[str, Any]]) -> None:
+    from ui.auth import add_user, update_user
+
+    add_user(ui_db, "leaving", "cso_member", "long-enough-pw")
+    update_user(ui_db, "leaving", active=False)
+    at = page("recommendations", "leaving")
+    assert at.text_input(key="login_username") is not None
+    assert not at.dataframe
+
+
+# --- server-side role checks --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "user"), [
+    ("add_evidence", "viewer"), ("assess", "viewer"), ("review_inbox", "viewer"), ("review_inbox", "cso"),
+    ("report", "viewer"), ("report", "cso"), ("import_file", "cso"), ("admin", "viewer"), ("admin", "cso"),
+    ("admin", "reviewer"),
+])
+def test_page_refuses_a_role_that_may_not_open_it(ui_db: Database[dict[str, Any]], name: str, user: str) -> None:
+    at = page(name, user)
+    assert not at.exception
+    assert NOT_ALLOWED in _errors(at)
+    assert not at.button and not at.text_area and not at.dataframe
+
+
+@pytest.mark.parametrize(("name", "user"), [
+    ("dashboard", "viewer"), ("recommendations", "viewer"), ("detail", "viewer"), ("subscriptions", "viewer"),
+    ("add_evidence", "cso"), ("assess", "cso"), ("review_inbox", "reviewer"), ("import_file", "reviewer"),
+    ("report", "reviewer"), ("admin", "admin"),
+])
+def test_page_opens_for_a_role_that_may_use_it(ui_db: Database[dict[str, Any]], name: str, user: str) -> None:
+    at = page(name, user)
+    assert not at.exception, at.exception
+    assert NOT_ALLOWED not in _errors(at)
+    assert at.title
+
+
+def test_viewer_menu_has_no_add_evidence_but_a_cso_members_menu_has(ui_db: Database[dict[str, Any]]) -> None:
+    at = app("viewer")
+    assert not at.exception
+    for hidden in ("add_evidence", "review_inbox", "report", "admin"):
+        with pytest.raises(ValueError, match="Could not find a navigation page"):
+            at.switch_page(f"pages/{hidden}.py")
+    cso = app("cso").switch_page("pages/add_evidence.py").run()
+    assert [t.value for t in cso.title] == ["Add evidence"]
+
+
+# --- page logic ---------------------------------------------------------------------------
+
+
+def test_dashboard_counts_recommendations_and_disagreements(ui_db: Database[dict[str, Any]]) -> None:
+    at = page("dashboard", "viewer")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Recommendations"] == "3"
+    assert metrics["CSO and CNCC disagree"] == "1"
+    assert "KHM-4-110.23" in at.dataframe[0].value["recommendation"].tolist()
+
+
+def test_recommendations_search_in_khmer_finds_the_khmer_text(ui_db: Database[dict[str, Any]]) -> None:
+    at = page("recommendations", "viewer")
+    assert len(at.dataframe[0].value) == 3
+    at.text_input(key="rec_search").set_value("កុមារ").run()
+    table = at.dataframe[0].value
+    assert table["id"].tolist() == ["KHM-4-110.23"]
+
+
+def test_recommendations_filter_by_cycle_position_and_state(ui_db: Database[dict[str, Any]]) -> None:
+    at = page("recommendations", "viewer")
+    at.multiselect(key="rec_positions").set_value(["Noted"]).run()
+    assert at.dataframe[0].value["id"].tolist() == ["KHM-3-117.5"]
+    at.multiselect(key="rec_positions").set_value([]).run()
+    at.selectbox(key="rec_state").set_value("France").run()
+    assert at.dataframe[0].value["id"].tolist() == ["KHM-4-110.24"]
+    at.selectbox(key="rec_state").set_value("").run()
+    at.text_input(key="rec_search").set_value("no such words").run()
+    assert "No recommendations match" in _text(at)
+
+
+def test_detail_shows_english_and_khmer_text_themes_and_both_assessments(ui_db: Database[dict[str, Any]]) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from tests.unit.ui.conftest import UI
+
+    at = AppTest.from_file(str(UI / "pages" / "detail.py"), default_timeout=30)
+    at.session_state["user"] = "viewer"
+    at.session_state["selected_recommendation"] = "KHM-4-110.23"
+    at.run()
+    text = _text(at)
+    assert "Adopt the Child Protection Law without delay" in text
+    assert KHMER_TEXT in text
+    assert "confidence 80%" in text
+    assert "CSO and CNCC disagree" in text
+    assert "Save themes" not in [b.label for b in at.button]  # viewers cannot correct tags
+
+
+def _detail(user: str, rec_id: str) -> Any:
+    from streamlit.testing.v1 import AppTest
+
+    from tests.unit.ui.conftest import UI
+
+    at = AppTest.from_file(str(UI / "pages" / "detail.py"), default_timeout=30)
+    at.session_state["user"] = user
+    at.session_state["selected_recommendation"] = rec_id
+    return at.run()
+
+
+def test_pending_evidence_shows_to_its_submitter_with_a_badge_but_not_to_viewers(
+    ui_db: Database[dict[str, Any]]
+) -> None:
+    ui_db.evidence.insert_many([
+        evidence_doc("ev-pending01", "KHM-4-110.24", by="cso", role="cso_member", review_state="pending",
+                     title="Birth registration campaign in 5 provinces"),
+        evidence_doc("ev-public001", "KHM-4-110.24", by="reviewer", role="reviewer", visibility="public",
+                     title="Civil registration sub-decree"),
+    ])
+    own = _text(_detail("cso", "KHM-4-110.24"))
+    assert "Birth registration campaign in 5 provinces" in own and "pending review" in own
+    viewer = _text(_detail("viewer", "KHM-4-110.24"))
+    assert "Civil registration sub" in viewer
+    assert "Birth registration campaign" not in viewer
+    reviewer = _text(_detail("reviewer", "KHM-4-110.24"))
+    assert "Birth registration campaign" in reviewer
+
+
+def test_review_inbox_lists_pending_evidence_with_safeguarding_flags(ui_db: Database[dict[str, Any]]) -> None:
+    ui_db.evidence.insert_one(evidence_doc("ev-held0001", "KHM-4-110.23", by="cso", role="cso_member",
+                                           review_state="pending", title="Case of a girl named Dara, 12",
+                                           flags=("name_with_age",)))
+    at = page("review_inbox", "reviewer")
+    assert "Case of a girl named Dara, 12" in _text(at).replace("\\", "")
+    assert "Safeguarding" in _errors(at)
+    assert any(b.label == "Approve" for b in at.button)
+
+
+def test_add_evidence_form_explains_safeguarding_and_refuses_an_empty_form(ui_db: Database[dict[str, Any]]) -> None:
+    at = page("add_evidence", "cso")
+    assert "never include a child's name" in _text(at)
+    at.button[0].click().run()  # submit with nothing filled in
+    assert "Please check the form" in _errors(at)
+
+
+def test_admin_adds_a_user_who_can_then_log_in(ui_db: Database[dict[str, Any]]) -> None:
+    at = page("admin", "admin")
+    assert "admin" in at.dataframe[0].value["username"].tolist()
+    at.text_input(key="new_username").set_value("sophea")
+    at.selectbox(key="new_role").set_value("reviewer")
+    at.text_input(key="new_password").set_value("sophea-secret")
+    next(b for b in at.button if b.label == "Add user").click().run()
+    assert not at.exception
+    user = ui_db.users.find_one({"_id": "sophea"})
+    assert user is not None and user["role"] == "reviewer"
+    assert _login(app(), "sophea", "sophea-secret").session_state["user"] == "sophea"
+
+
+def test_import_page_says_clearly_when_the_import_service_is_down(
+    ui_db: Database[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("UPR_INGEST_URL", "http://127.0.0.1:9")  # nothing listens there
+    at = page("import_file", "reviewer")
+    assert "Largest file: 20 MB" in _text(at)
+    next(b for b in at.button if b.label.startswith("Get the recommendations")).click().run()
+    assert "Could not get the template" in _errors(at)

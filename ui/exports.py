@@ -1,0 +1,66 @@
+"""CSV and XLSX exports of a list of recommendations, safe to open in a spreadsheet.
+
+A cell that starts with ``= + - @`` (or a tab/carriage return) would be run as a formula
+by Excel or LibreOffice; such cells get a leading apostrophe (OWASP's advice).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from openpyxl import Workbook
+
+from contracts.documents import RecommendationDoc
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+COLUMNS = [
+    "recommendation_id", "cycle", "session", "document_symbol", "paragraph", "text", "text_km",
+    "recommending_states", "position", "themes", "cncc_status", "cso_status", "disagreement", "evidence_count",
+]
+
+
+def neutralise(value: Any) -> Any:
+    """The value as a spreadsheet shows it, never as a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def rows(recommendations: Iterable[RecommendationDoc]) -> list[list[Any]]:
+    out = []
+    for r in recommendations:
+        record = {
+            "recommendation_id": r.recommendation_id, "cycle": r.cycle, "session": r.session,
+            "document_symbol": r.document_symbol, "paragraph": r.paragraph, "text": r.text,
+            "text_km": r.text_km or "", "recommending_states": "; ".join(s.name for s in r.recommending_states),
+            "position": r.position.value, "themes": ", ".join(r.themes),
+            "cncc_status": r.cncc_status.value if r.cncc_status else "",
+            "cso_status": r.cso_status.value if r.cso_status else "",
+            "disagreement": "yes" if r.disagreement else "", "evidence_count": r.evidence_count,
+        }
+        out.append([neutralise(record[c]) for c in COLUMNS])
+    return out
+
+
+def to_csv(recommendations: Sequence[RecommendationDoc]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(COLUMNS)
+    writer.writerows(rows(recommendations))
+    # UTF-8 with BOM so Excel shows Khmer correctly.
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def to_xlsx(recommendations: Sequence[RecommendationDoc]) -> bytes:
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("recommendations")
+    sheet.append(COLUMNS)
+    for row in rows(recommendations):
+        sheet.append(["" if v is None else v for v in row])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,78 @@
+"""Admin: users and roles, the theme taxonomy, the audit log."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from contracts.events import Role
+from ui import auth
+from ui import read_model as rm
+from ui.auth import language, require_role
+from ui.components import theme_ids, theme_label
+from ui.i18n import t
+from ui.pages_registry import roles_for
+
+user = require_role(*roles_for("admin"))
+lang = language()
+db = rm.database()
+st.title(t("admin", lang))
+
+users_tab, taxonomy_tab, audit_tab = st.tabs(["Users", "Taxonomy", "Audit log"])
+
+with users_tab:
+    people = auth.list_users(db)
+    st.dataframe(pd.DataFrame([{
+        "username": u.username, "name": u.display_name, "role": u.role.value, "organisation": u.organisation or "",
+        "email": u.email or "", "active": u.active, "since": u.created_at.strftime("%Y-%m-%d"),
+    } for u in people]), hide_index=True, width="stretch")
+
+    with st.form("add_user", clear_on_submit=True):
+        st.write("Add a user")
+        c1, c2 = st.columns(2)
+        username = c1.text_input(t("username", lang), key="new_username")
+        role = c2.selectbox("Role", [r.value for r in Role], key="new_role")
+        organisation = c1.text_input("Organisation", key="new_organisation")
+        email = c2.text_input("Email", key="new_email")
+        password = st.text_input(t("password", lang) + f" (at least {auth.MIN_PASSWORD} characters)",
+                                 type="password", key="new_password")
+        if st.form_submit_button("Add user", type="primary"):
+            try:
+                auth.add_user(db, username.strip(), role, password, organisation=organisation.strip() or None,
+                              email=email.strip() or None)
+            except auth.UserError as exc:
+                st.error(str(exc))
+            else:
+                st.success(f"User {username.strip()} added.")
+                st.rerun()
+
+    with st.form("change_user"):
+        st.write("Change a user")
+        who = st.selectbox(t("username", lang), [u.username for u in people], key="change_username")
+        new_role = st.selectbox("Role", ["(unchanged)", *[r.value for r in Role]], key="change_role")
+        active = st.radio("Access", ["(unchanged)", "active", "disabled"], horizontal=True, key="change_active")
+        if st.form_submit_button("Apply"):
+            if who == user.username and (active == "disabled" or new_role not in ("(unchanged)", "admin")):
+                st.error("You cannot remove your own admin access.")
+            else:
+                auth.update_user(db, who, role=None if new_role == "(unchanged)" else Role(new_role),
+                                 active=None if active == "(unchanged)" else active == "active")
+                st.success(f"User {who} updated.")
+
+with taxonomy_tab:
+    st.dataframe(pd.DataFrame([{"id": i, "English": theme_label(i, "en"), "ខ្មែរ": theme_label(i, "km")}
+                               for i in theme_ids()]), hide_index=True, width="stretch")
+
+with audit_tab:
+    c1, c2 = st.columns(2)
+    subject = c1.text_input("Subject id (recommendation, evidence ...)", key="audit_subject").strip()
+    action = c2.text_input("Action (e.g. evidence.added)", key="audit_action").strip()
+    entries = rm.audit_log(db, subject_id=subject or None, action=action or None, limit=500)
+    if entries:
+        st.dataframe(pd.DataFrame([{
+            "at": e.at.strftime("%Y-%m-%d %H:%M:%S"), "who": e.actor.username, "role": e.actor.role.value,
+            "action": e.action, "subject": f"{e.subject_type} {e.subject_id}",
+            "before": str(e.before or ""), "after": str(e.after or ""),
+        } for e in entries]), hide_index=True, width="stretch")
+    else:
+        st.caption("No audit entries match.")

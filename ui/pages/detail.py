@@ -1,0 +1,144 @@
+"""One recommendation: text (English and Khmer), themes, evidence timeline, assessments, history."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from contracts.events import ReviewState, ThemeCorrectionRequestedV1
+from ui import commands
+from ui import read_model as rm
+from ui.auth import language, require_role
+from ui.components import (
+    go_to,
+    md_escape,
+    select_recommendation,
+    selected_recommendation,
+    status_label,
+    theme_ids,
+    theme_label,
+)
+from ui.i18n import t
+from ui.pages_registry import CONTRIBUTORS, roles_for
+
+user = require_role(*roles_for("detail"))
+lang = language()
+db = rm.database()
+st.title(t("detail", lang))
+
+chosen = st.text_input("Recommendation id", value=selected_recommendation() or "", key="detail_id",
+                       placeholder="e.g. KHM-4-110.23").strip()
+if not chosen:
+    st.info("Pick a recommendation on the Recommendations page, or type its id.")
+    st.stop()
+rec = rm.recommendation(db, chosen)
+if rec is None:
+    st.warning(f"No recommendation {chosen!r}.")
+    st.stop()
+assert rec is not None
+select_recommendation(rec.recommendation_id)
+
+st.subheader(rec.recommendation_id)
+facts = [f"Cycle {rec.cycle}"]
+if rec.session:
+    facts.append(f"session {rec.session}")
+if rec.document_symbol:
+    facts.append(rec.document_symbol + (f" para. {rec.paragraph}" if rec.paragraph else ""))
+facts.append(rec.position.value)
+st.caption(" · ".join(md_escape(f) for f in facts))
+st.markdown(md_escape(rec.text))
+if rec.text_km:
+    st.markdown(md_escape(rec.text_km))
+if rec.recommending_states:
+    st.write(t("recommending_state", lang) + ": " + ", ".join(md_escape(s.name) for s in rec.recommending_states))
+if rec.disagreement:
+    st.warning(t("disagreement", lang) + f": CSO {status_label(rec.cso_status)} / "
+               f"CNCC {status_label(rec.cncc_status)}")
+
+themes_tab, evidence_tab, assess_tab, history_tab = st.tabs(
+    [t("themes", lang), t("evidence_timeline", lang), t("assessments", lang), t("history", lang)])
+
+with themes_tab:
+    if not rec.theme_tags:
+        st.caption("Not tagged as child-related." if not rec.child_related else "No themes.")
+    for tag in rec.theme_tags:
+        who = "added by a person" if tag.source == "human" else f"tagger, confidence {tag.confidence:.0%}"
+        st.markdown(f"**{md_escape(theme_label(tag.id, lang))}** ({who})")
+        if tag.explanation:
+            st.caption(md_escape(tag.explanation))
+    if user.role in CONTRIBUTORS:
+        with st.form("correct_tags"):
+            st.write("Correct the themes")
+            wanted = st.multiselect(t("themes", lang), theme_ids(), default=[x for x in rec.themes if x in theme_ids()],
+                                    format_func=lambda x: theme_label(x, lang), key="correct_themes")
+            comment = st.text_area("Why (optional)", key="correct_comment", max_chars=2000)
+            if st.form_submit_button("Save themes"):
+                add = sorted(set(wanted) - set(rec.themes))
+                remove = sorted(set(rec.themes) - set(wanted))
+                if not add and not remove:
+                    st.info("No change.")
+                else:
+                    result = commands.send(ThemeCorrectionRequestedV1(
+                        recommendation_id=rec.recommendation_id, add=add, remove=remove, comment=comment),
+                        user.actor)
+                    commands.show_result(result, "Themes corrected.")
+
+with evidence_tab:
+    if user.role in CONTRIBUTORS and st.button(t("add_evidence", lang), key="detail_add_evidence"):
+        st.session_state["evidence_preset"] = [rec.recommendation_id]
+        go_to("add_evidence")
+    items = rm.evidence_for(db, rec.recommendation_id, user.actor)
+    if not items:
+        st.caption("No evidence yet.")
+    for item in items:
+        with st.container(border=True):
+            when = (item.published_on or item.submitted_at.date()).isoformat()
+            badge = ""
+            if item.review_state == ReviewState.PENDING:
+                badge = ":orange-badge[" + t("pending_review", lang) + "]"
+                if item.safeguarding_flags:
+                    badge += " :red-badge[held: safeguarding]"
+            elif item.review_state == ReviewState.REJECTED:
+                badge = ":red-badge[rejected]"
+            st.markdown(f"**{when}** · {md_escape(item.title)} {badge}")
+            st.caption(f"{item.source_type.value.replace('_', ' ')} · "
+                       f"{md_escape(item.organisation or item.submitted_by.organisation or '')} · "
+                       f"{item.visibility.value} · submitted by {md_escape(item.submitted_by.username)}")
+            if item.quote:
+                st.markdown("> " + md_escape(item.quote))
+            if item.document_reference:
+                st.caption(md_escape(item.document_reference))
+            if item.url:
+                st.link_button("Open source", item.url)
+            if item.review_comment:
+                st.caption("Reviewer: " + md_escape(item.review_comment))
+
+with assess_tab:
+    left, right = st.columns(2)
+    for column, name, summary in ((left, "CSO coalition", rec.cso_assessment),
+                                  (right, "CNCC (official)", rec.cncc_assessment)):
+        with column:
+            st.markdown(f"**{name}**")
+            if summary is None:
+                st.caption(status_label(None))
+            else:
+                st.write(status_label(summary.status))
+                st.caption(f"{summary.at:%Y-%m-%d} by {md_escape(summary.by.username)}")
+                if summary.rationale:
+                    st.markdown(md_escape(summary.rationale))
+    history = rm.assessments_for(db, rec.recommendation_id)
+    if history:
+        st.dataframe(pd.DataFrame([{"at": a.at.strftime("%Y-%m-%d %H:%M"), "by": a.by.username,
+                                    "assessor": a.assessor.value.upper(), "status": status_label(a.status),
+                                    "rationale": a.rationale} for a in history]),
+                     hide_index=True, width="stretch")
+
+with history_tab:
+    for version in rm.versions(db, rec.recommendation_id):
+        changes = ", ".join(f"{c.get('field')}: {c.get('before')} → {c.get('after')}" for c in version.changes)
+        st.write(f"Version {version.version} ({version.at:%Y-%m-%d})" + (f": {md_escape(changes)}" if changes else ""))
+    entries = rm.audit_log(db, subject_id=rec.recommendation_id, limit=100)
+    if entries:
+        st.dataframe(pd.DataFrame([{"at": e.at.strftime("%Y-%m-%d %H:%M"), "who": e.actor.username,
+                                    "action": e.action, "after": str(e.after or "")} for e in entries]),
+                     hide_index=True, width="stretch")

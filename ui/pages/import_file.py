@@ -1,0 +1,77 @@
+"""Import: upload a file of recommendations or evidence to the ingest service, see the per-row report."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from ui import http_client
+from ui.auth import language, require_role
+from ui.i18n import t
+from ui.pages_registry import roles_for
+from ui.settings import get_settings
+
+user = require_role(*roles_for("import"))
+lang = language()
+settings = get_settings()
+st.title(t("import", lang))
+
+limit_mb = int(st.get_option("server.maxUploadSize"))
+st.write("Accepted: UPR Info CSV, UHRI export (XLSX/CSV), OHCHR matrix, or the project's templates. "
+         f"Largest file: {limit_mb} MB (split bigger files, or use `upr import` on the command line).")
+
+with st.expander("Download a template"):
+    for name, label in (("recommendations.xlsx", "Recommendations template"),
+                        ("evidence.xlsx", "Evidence template")):
+        if st.button(f"Get the {label.lower()}", key=f"tpl_{name}"):
+            result = http_client.template(settings.ingest_url, name)
+            if result.ok:
+                st.download_button(f"Save {name}", data=result.content, file_name=name, key=f"tpl_save_{name}",
+                                   mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+            else:
+                st.error(f"Could not get the template: {result.error}")
+
+with st.form("import"):
+    upload = st.file_uploader("File", type=["csv", "xlsx", "xls", "txt"], key="import_file")
+    c1, c2, c3 = st.columns(3)
+    fmt = c1.selectbox("Format", ["", "upr_info_csv", "uhri", "ohchr_matrix", "template", "evidence_template"],
+                       format_func=lambda f: f or "Detect automatically", key="import_format")
+    cycle = c2.number_input(t("cycle", lang) + " (if the file does not say)", min_value=0, max_value=20, value=0,
+                            key="import_cycle")
+    country = c3.text_input("Country (ISO alpha-3)", value="KHM", max_chars=3, key="import_country")
+    submitted = st.form_submit_button(t("import", lang), type="primary")
+
+if submitted:
+    if upload is None:
+        st.error("Choose a file first.")
+    else:
+        data = upload.getvalue()
+        if len(data) > limit_mb * 1024 * 1024:
+            st.error(f"This file is larger than {limit_mb} MB.")
+        else:
+            with st.spinner(f"Importing {upload.name} ..."):
+                result = http_client.upload_import(
+                    settings.ingest_url, data, upload.name, user.actor, format=fmt or None,
+                    cycle=int(cycle) or None, country=country.strip().upper() or None)
+            if not result.ok and result.status is None:
+                st.error(f"The import service is not reachable: {result.error}")
+            elif not result.ok and result.status != 422:
+                st.error(f"The import failed: {result.error}")
+            else:
+                report = result.json()
+                st.session_state["last_import_report"] = report
+
+report = st.session_state.get("last_import_report")
+if report:
+    st.subheader("Import report")
+    cols = st.columns(5)
+    for column, key in zip(cols, ("rows", "imported", "updated", "unchanged", "rejected"), strict=True):
+        column.metric(key.capitalize(), report.get(key, 0))
+    st.caption(f"Format: {report.get('format', '?')}")
+    errors = report.get("errors") or []
+    if errors:
+        st.error(f"{len(errors)} row(s) need attention:")
+        st.dataframe(pd.DataFrame(errors, columns=["row", "field", "message"]), hide_index=True,
+                     width="stretch")
+    else:
+        st.success("Every row was read without error.")

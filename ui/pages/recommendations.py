@@ -1,0 +1,85 @@
+"""Recommendations: filter, page through, open one, export the filtered list."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from contracts.events import ImplementationStatus, Position
+from ui import exports
+from ui import read_model as rm
+from ui.auth import language, require_role
+from ui.components import go_to, select_recommendation, status_label, theme_ids, theme_label
+from ui.i18n import t
+from ui.pages_registry import roles_for
+from ui.settings import get_settings
+
+user = require_role(*roles_for("recommendations"))
+lang = language()
+db = rm.database()
+page_size = get_settings().page_size
+st.title(t("recommendations", lang))
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _options(db_name: str) -> dict[str, list[object]]:
+    return rm.filter_options(db)
+
+
+options = _options(db.name)
+search = st.text_input(t("search", lang), key="rec_search", placeholder="e.g. birth registration / កុមារ")
+c1, c2, c3, c4 = st.columns(4)
+cycles = c1.multiselect(t("cycle", lang), options["cycles"], key="rec_cycles")
+themes = c2.multiselect(t("themes", lang), theme_ids(), format_func=lambda x: theme_label(x, lang),
+                        key="rec_themes")
+positions = c3.multiselect(t("position", lang), [p.value for p in Position], key="rec_positions")
+statuses = c4.multiselect(t("status", lang) + " (CNCC)", [s.value for s in ImplementationStatus] + [rm.NOT_ASSESSED],
+                          format_func=status_label, key="rec_statuses")
+c5, c6, c7 = st.columns([2, 1, 1])
+state = c5.selectbox(t("recommending_state", lang), ["", *options["states"]],
+                     format_func=lambda s: s or "Any state", key="rec_state")
+disagreement_only = c6.checkbox(t("disagreement", lang), key="rec_disagreement")
+child_only = c7.checkbox("Child-related only", key="rec_child")
+
+flt = rm.RecommendationFilter(
+    cycles=tuple(int(str(c)) for c in cycles), themes=tuple(themes), positions=tuple(positions),
+    statuses=tuple(statuses), recommending_state=str(state or ""), search=search,
+    disagreement_only=disagreement_only, child_related_only=child_only,
+)
+# Back to page 1 whenever the filters change.
+if st.session_state.get("rec_last_filter") != flt:
+    st.session_state["rec_last_filter"] = flt
+    st.session_state["rec_page"] = 1
+
+total = rm.count_recommendations(db, flt)
+pages = max(1, -(-total // page_size))
+page = int(st.number_input(f"Page (of {pages})", min_value=1, max_value=pages, step=1, key="rec_page"))
+items, total = rm.list_recommendations(db, flt, skip=(page - 1) * page_size, limit=page_size)
+st.caption(f"{total} recommendation(s) match; showing {len(items)} on page {page} of {pages}.")
+
+if not items:
+    st.info(t("no_results", lang))
+else:
+    table = pd.DataFrame([{
+        "id": r.recommendation_id, "cycle": r.cycle, "paragraph": r.paragraph or "",
+        "text": r.text if len(r.text) <= 220 else r.text[:217] + "...",
+        "recommending states": ", ".join(s.name for s in r.recommending_states),
+        "position": r.position.value, "themes": ", ".join(r.themes),
+        "CNCC status": status_label(r.cncc_status), "CSO status": status_label(r.cso_status),
+        "evidence": r.evidence_count,
+    } for r in items])
+    picked = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="single-row",
+                          key=f"rec_table_{page}", width="stretch")
+    chosen = picked.selection.rows if hasattr(picked, "selection") else []
+    if chosen:
+        select_recommendation(str(table.iloc[chosen[0]]["id"]))
+        go_to("detail")
+    st.caption("Select a row to open the recommendation.")
+
+name = f"recommendations-{total}"
+left, right = st.columns(2)
+left.download_button("Export CSV", data=lambda: exports.to_csv(rm.list_recommendations(db, flt, limit=None)[0]),
+                     file_name=f"{name}.csv", mime="text/csv", key="export_csv", disabled=total == 0)
+right.download_button("Export XLSX", data=lambda: exports.to_xlsx(rm.list_recommendations(db, flt, limit=None)[0]),
+                      file_name=f"{name}.xlsx", key="export_xlsx", disabled=total == 0,
+                      mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -1,0 +1,104 @@
+"""Mid-term report (reviewers, admins): preview, edit sections, export, draft versions, milestones."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pandas as pd
+import streamlit as st
+
+from contracts.events import CycleDeadlineSetV1, ReportDraftSavedV1
+from ui import commands, http_client
+from ui import read_model as rm
+from ui.auth import language, require_role
+from ui.components import theme_ids, theme_label
+from ui.i18n import t
+from ui.pages_registry import roles_for
+from ui.settings import get_settings
+
+user = require_role(*roles_for("report"))
+lang = language()
+db = rm.database()
+settings = get_settings()
+st.title(t("report", lang))
+
+COUNTRY = "KHM"
+cycles = rm.filter_options(db)["cycles"] or [4]
+c1, c2, c3 = st.columns(3)
+cycle = int(c1.selectbox(t("cycle", lang), cycles, key="report_cycle"))
+as_of = c2.date_input("As of", value=datetime.now(UTC).date(), key="report_as_of")
+report_language = c3.selectbox(t("language", lang), ["en", "km", "bilingual"], key="report_language")
+as_of_text = as_of.isoformat() if isinstance(as_of, date) else datetime.now(UTC).date().isoformat()
+
+preview_tab, edit_tab, export_tab, milestones_tab = st.tabs(["Preview", "Edit sections", "Export", "Milestones"])
+
+with preview_tab:
+    if st.button("Show preview", key="report_preview", type="primary"):
+        result = http_client.report(settings.tracker_url, COUNTRY, cycle, format="md", as_of=as_of_text,
+                                    language=report_language, actor=user.actor)
+        if result.ok:
+            st.session_state["report_md"] = result.content.decode("utf-8", "replace")
+        else:
+            st.error(f"The report could not be built: {result.error}")
+    if st.session_state.get("report_md"):
+        with st.container(border=True, height=700):
+            st.markdown(st.session_state["report_md"])  # Markdown only; HTML is never rendered
+
+with edit_tab:
+    sections = ["executive_summary", "priorities"] + [f"{kind}:{theme}" for theme in theme_ids()
+                                                      for kind in ("gaps", "asks")]
+
+    def _section_label(section: str) -> str:
+        if ":" in section:
+            kind, theme = section.split(":")
+            return f"{'Gaps' if kind == 'gaps' else 'CSO asks'}: {theme_label(theme, lang)}"
+        return section.replace("_", " ").capitalize()
+
+    section = st.selectbox("Section", sections, format_func=_section_label, key="report_section")
+    draft_language = st.radio("Text language", ["en", "km"], horizontal=True, key="report_draft_language")
+    drafts = rm.report_drafts(db, COUNTRY, cycle)
+    latest = rm.latest_drafts(drafts).get((section, draft_language))
+    with st.form("report_draft"):
+        text = st.text_area("Text", value=latest.text if latest else "", height=300,
+                            key=f"report_text_{section}_{draft_language}_{latest.version if latest else 0}")
+        if st.form_submit_button("Save draft", type="primary"):
+            saved = commands.send(ReportDraftSavedV1(country=COUNTRY, cycle=cycle, section=section,
+                                                     language=draft_language, text=text), user.actor,
+                                  key=f"{COUNTRY}-{cycle}")
+            commands.show_result(saved, "Draft saved as a new version.")
+    if drafts:
+        st.subheader("Draft versions")
+        st.dataframe(pd.DataFrame([{"section": d.section, "language": d.language, "version": d.version,
+                                    "author": d.author.username, "at": d.at.strftime("%Y-%m-%d %H:%M"),
+                                    "characters": len(d.text)} for d in drafts]),
+                     hide_index=True, width="stretch")
+
+with export_tab:
+    kinds = {"docx": ("Word (DOCX)", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+             "md": ("Markdown", "text/markdown"),
+             "xlsx": ("Matrix (XLSX)", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")}
+    for fmt, (label, mime) in kinds.items():
+        if st.button(f"Build {label}", key=f"report_build_{fmt}"):
+            result = http_client.report(settings.tracker_url, COUNTRY, cycle, format=fmt, as_of=as_of_text,
+                                        language=report_language, actor=user.actor)
+            if result.ok:
+                st.download_button(f"Save {label}", data=result.content, mime=mime, key=f"report_save_{fmt}",
+                                   file_name=f"upr-midterm-{COUNTRY}-{cycle}-{as_of_text}.{fmt}")
+            else:
+                st.error(f"The report could not be built: {result.error}")
+
+with milestones_tab:
+    for row in rm.deadlines(db, datetime.now(UTC).date()):
+        st.write(f"{row['milestone'].replace('_', ' ')} (cycle {row['cycle']}): {row['due_on'].isoformat()}")
+    with st.form("milestone"):
+        milestone = st.text_input("Milestone", value="mid_term_report_due", key="milestone_name")
+        due_on = st.date_input("Due on", key="milestone_due")
+        if st.form_submit_button("Set milestone"):
+            try:
+                payload = CycleDeadlineSetV1(country=COUNTRY, cycle=cycle, milestone=milestone.strip(),
+                                             due_on=due_on)
+            except ValueError:
+                st.error("Milestone: lower-case letters, digits and _ (e.g. mid_term_report_due).")
+            else:
+                commands.show_result(commands.send(payload, user.actor, key=f"{COUNTRY}-{cycle}"),
+                                     "Milestone set.")

@@ -1,0 +1,310 @@
+"""Everything the UI reads, in one module: typed queries on the tracker's collections.
+
+Reads go straight to MongoDB (sync PyMongo: Streamlit reruns scripts synchronously);
+writes never happen here (see ``ui/commands.py``). Summaries are computed in Python,
+since FerretDB has no $push/$avg in $group. Functions take the database as their first
+argument so tests can call them on a fresh database.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import streamlit as st
+from pydantic import BaseModel, ConfigDict
+from pymongo import DESCENDING, MongoClient
+from pymongo.database import Database
+
+from contracts import documents as d
+from contracts.documents import (
+    AssessmentDoc,
+    AuditEntry,
+    CycleDoc,
+    EvidenceDoc,
+    ProcessedMessage,
+    RecommendationDoc,
+    RecommendationVersionDoc,
+    ReportDraftDoc,
+)
+from contracts.events import Actor, ImplementationStatus, ReviewState, Role, Visibility
+
+SUBSCRIPTIONS = "notifier_subscriptions"  # the notifier's collection, read-only here
+NOT_ASSESSED = "not_assessed"
+
+Db = Database[dict[str, Any]]
+
+
+@st.cache_resource(show_spinner=False)
+def _client(uri: str) -> MongoClient[dict[str, Any]]:
+    return MongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=5000, appname="upr-ui")
+
+
+def database() -> Db:
+    """The configured database on one long-lived client per URI (cached across reruns)."""
+    from ui.settings import get_settings
+
+    settings = get_settings()
+    return _client(settings.mongodb_uri)[settings.mongodb_db]
+
+
+# --- recommendations -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecommendationFilter:
+    cycles: tuple[int, ...] = ()
+    themes: tuple[str, ...] = ()
+    positions: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()  # CNCC (official) status values, or NOT_ASSESSED
+    recommending_state: str = ""
+    search: str = ""
+    disagreement_only: bool = False
+    child_related_only: bool = False
+
+
+def recommendation_query(f: RecommendationFilter) -> dict[str, Any]:
+    """The MongoDB filter for ``f``. Free text is matched literally (re.escape), case-insensitively,
+    in the English and Khmer texts and the id, so Khmer search works without a text index."""
+    clauses: list[dict[str, Any]] = []
+    if f.cycles:
+        clauses.append({"cycle": {"$in": list(f.cycles)}})
+    if f.themes:
+        clauses.append({"themes": {"$in": list(f.themes)}})
+    if f.positions:
+        clauses.append({"position": {"$in": list(f.positions)}})
+    if f.statuses:
+        wanted: list[Any] = [s for s in f.statuses if s != NOT_ASSESSED]
+        if NOT_ASSESSED in f.statuses:
+            wanted.append(None)
+        clauses.append({"cncc_status": {"$in": wanted}})
+    if f.recommending_state:
+        clauses.append({"recommending_states.name": f.recommending_state})
+    if f.disagreement_only:
+        clauses.append({"disagreement": True})
+    if f.child_related_only:
+        clauses.append({"child_related": True})
+    text = f.search.strip()
+    if text:
+        pattern = {"$regex": re.escape(text), "$options": "i"}
+        clauses.append({"$or": [{"text": pattern}, {"text_km": pattern}, {"_id": pattern}]})
+    if not clauses:
+        return {}
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+SORT = [("cycle", DESCENDING), ("_id", 1)]
+
+
+def list_recommendations(
+    db: Db, f: RecommendationFilter, *, skip: int = 0, limit: int | None = 50
+) -> tuple[list[RecommendationDoc], int]:
+    """One page of matching recommendations, and how many match in all."""
+    query = recommendation_query(f)
+    cursor = db[d.RECOMMENDATIONS].find(query).sort(SORT).skip(max(skip, 0))
+    if limit is not None:
+        cursor = cursor.limit(limit)
+    docs = [RecommendationDoc.model_validate(doc) for doc in cursor]
+    total = db[d.RECOMMENDATIONS].count_documents(query)
+    return docs, total
+
+
+def count_recommendations(db: Db, f: RecommendationFilter) -> int:
+    return db[d.RECOMMENDATIONS].count_documents(recommendation_query(f))
+
+
+def recommendation(db: Db, recommendation_id: str) -> RecommendationDoc | None:
+    doc = db[d.RECOMMENDATIONS].find_one({"_id": recommendation_id})
+    return RecommendationDoc.model_validate(doc) if doc else None
+
+
+def recommendation_ids(db: Db) -> list[str]:
+    return [str(doc["_id"]) for doc in db[d.RECOMMENDATIONS].find({}, {"_id": 1}).sort(SORT)]
+
+
+def filter_options(db: Db) -> dict[str, list[Any]]:
+    """Values offered by the filters: cycles and recommending states present in the data."""
+    cycles: set[int] = set()
+    states: set[str] = set()
+    for doc in db[d.RECOMMENDATIONS].find({}, {"cycle": 1, "recommending_states": 1}):
+        cycles.add(int(doc.get("cycle", 0)))
+        states.update(str(s.get("name")) for s in doc.get("recommending_states") or [] if s.get("name"))
+    return {"cycles": sorted(cycles, reverse=True), "states": sorted(states)}
+
+
+def versions(db: Db, recommendation_id: str) -> list[RecommendationVersionDoc]:
+    cursor = db[d.RECOMMENDATION_VERSIONS].find({"recommendation_id": recommendation_id}).sort("version", 1)
+    return [RecommendationVersionDoc.model_validate(doc) for doc in cursor]
+
+
+# --- evidence --------------------------------------------------------------------------
+
+
+def can_see_evidence(evidence: EvidenceDoc, user: Actor) -> bool:
+    """Who sees which evidence. Reviewers and admins see everything; the submitter sees their
+    own whatever its state; otherwise only approved evidence, and viewers only public evidence."""
+    if user.role in (Role.REVIEWER, Role.ADMIN):
+        return True
+    if evidence.submitted_by.username == user.username:
+        return True
+    if evidence.review_state != ReviewState.APPROVED:
+        return False
+    return user.role == Role.CSO_MEMBER or evidence.visibility == Visibility.PUBLIC
+
+
+def evidence_for(db: Db, recommendation_id: str, user: Actor) -> list[EvidenceDoc]:
+    """The evidence timeline of one recommendation as ``user`` may see it, newest first."""
+    cursor = db[d.EVIDENCE].find({"recommendation_ids": recommendation_id})
+    items = [EvidenceDoc.model_validate(doc) for doc in cursor]
+    visible = [e for e in items if can_see_evidence(e, user)]
+    return sorted(visible, key=lambda e: (e.published_on or e.submitted_at.date(), e.submitted_at),
+                  reverse=True)
+
+
+def pending_evidence(db: Db) -> list[EvidenceDoc]:
+    cursor = db[d.EVIDENCE].find({"review_state": ReviewState.PENDING.value}).sort("submitted_at", 1)
+    return [EvidenceDoc.model_validate(doc) for doc in cursor]
+
+
+def evidence_by_id(db: Db, evidence_id: str) -> EvidenceDoc | None:
+    doc = db[d.EVIDENCE].find_one({"_id": evidence_id})
+    return EvidenceDoc.model_validate(doc) if doc else None
+
+
+# --- assessments, audit, cycles, drafts ------------------------------------------------
+
+
+def assessments_for(db: Db, recommendation_id: str) -> list[AssessmentDoc]:
+    cursor = db[d.ASSESSMENTS].find({"recommendation_id": recommendation_id}).sort("at", DESCENDING)
+    return [AssessmentDoc.model_validate(doc) for doc in cursor]
+
+
+def audit_log(db: Db, *, subject_id: str | None = None, action: str | None = None,
+              limit: int = 200) -> list[AuditEntry]:
+    query: dict[str, Any] = {}
+    if subject_id:
+        query["subject_id"] = subject_id
+    if action:
+        query["action"] = action
+    cursor = db[d.AUDIT_LOG].find(query).sort("at", DESCENDING).limit(limit)
+    return [AuditEntry.model_validate(doc) for doc in cursor]
+
+
+def recent_tag_corrections(db: Db, limit: int = 50) -> list[AuditEntry]:
+    return audit_log(db, action="themes.corrected", limit=limit)
+
+
+def cycles(db: Db) -> list[CycleDoc]:
+    return [CycleDoc.model_validate(doc) for doc in db[d.CYCLES].find().sort([("country", 1), ("cycle", 1)])]
+
+
+def report_drafts(db: Db, country: str, cycle: int) -> list[ReportDraftDoc]:
+    cursor = db[d.REPORT_DRAFTS].find({"country": country, "cycle": cycle}).sort(
+        [("section", 1), ("language", 1), ("version", DESCENDING)])
+    return [ReportDraftDoc.model_validate(doc) for doc in cursor]
+
+
+def latest_drafts(drafts: list[ReportDraftDoc]) -> dict[tuple[str, str], ReportDraftDoc]:
+    """The newest version per (section, language)."""
+    latest: dict[tuple[str, str], ReportDraftDoc] = {}
+    for draft in drafts:
+        key = (draft.section, draft.language)
+        if key not in latest or draft.version > latest[key].version:
+            latest[key] = draft
+    return latest
+
+
+def processed_outcome(db: Db, message_id: str) -> ProcessedMessage | None:
+    doc = db[d.PROCESSED_MESSAGES].find_one({"_id": message_id})
+    return ProcessedMessage.model_validate(doc) if doc else None
+
+
+# --- subscriptions (the notifier's, read-only) -----------------------------------------
+
+
+class SubscriptionView(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    subscription_id: str
+    owner: str
+    channel: str
+    email: str | None = None
+    webhook_url: str | None = None
+    frequency: str = "immediate"
+    event_kinds: list[str] = []
+    themes: list[str] = []
+    recommendation_ids: list[str] = []
+    cycles: list[int] = []
+    language: str = "en"
+    active: bool = True
+
+
+def subscriptions(db: Db, owner: str) -> list[SubscriptionView]:
+    cursor = db[SUBSCRIPTIONS].find({"owner": owner})
+    views = [SubscriptionView.model_validate({"subscription_id": doc.get("_id"), **doc}) for doc in cursor]
+    return [v for v in views if v.active]
+
+
+# --- dashboard -------------------------------------------------------------------------
+
+
+@dataclass
+class DashboardSummary:
+    total: int = 0
+    child_related: int = 0
+    by_position: dict[str, int] = field(default_factory=dict)
+    by_status: dict[str, int] = field(default_factory=dict)  # CNCC status (or not_assessed)
+    by_cso_status: dict[str, int] = field(default_factory=dict)
+    by_theme_status: dict[str, dict[str, int]] = field(default_factory=dict)
+    disagreements: list[dict[str, Any]] = field(default_factory=list)
+    evidence_total: int = 0
+    pending_evidence: int = 0
+
+
+def dashboard(db: Db, cycle: int | None = None) -> DashboardSummary:
+    """Progress by theme, position and status, and the CSO/CNCC disagreements, for one cycle or all."""
+    query: dict[str, Any] = {} if cycle is None else {"cycle": cycle}
+    fields = {"position": 1, "themes": 1, "cncc_status": 1, "cso_status": 1, "disagreement": 1,
+              "child_related": 1, "cycle": 1}
+    summary = DashboardSummary()
+    positions: Counter[str] = Counter()
+    statuses: Counter[str] = Counter()
+    cso: Counter[str] = Counter()
+    theme_status: dict[str, Counter[str]] = defaultdict(Counter)
+    for doc in db[d.RECOMMENDATIONS].find(query, fields):
+        summary.total += 1
+        summary.child_related += bool(doc.get("child_related"))
+        positions[str(doc.get("position"))] += 1
+        status = doc.get("cncc_status") or NOT_ASSESSED
+        statuses[status] += 1
+        cso[doc.get("cso_status") or NOT_ASSESSED] += 1
+        for theme in doc.get("themes") or []:
+            theme_status[theme][status] += 1
+        if doc.get("disagreement"):
+            summary.disagreements.append({
+                "recommendation_id": doc["_id"], "cso_status": doc.get("cso_status"),
+                "cncc_status": doc.get("cncc_status"),
+            })
+    summary.by_position = dict(positions)
+    summary.by_status = dict(statuses)
+    summary.by_cso_status = dict(cso)
+    summary.by_theme_status = {k: dict(v) for k, v in sorted(theme_status.items())}
+    summary.evidence_total = db[d.EVIDENCE].count_documents({"review_state": ReviewState.APPROVED.value})
+    summary.pending_evidence = db[d.EVIDENCE].count_documents({"review_state": ReviewState.PENDING.value})
+    return summary
+
+
+def deadlines(db: Db, today: date) -> list[dict[str, Any]]:
+    """Every milestone with the days left until it (negative when past), soonest first."""
+    rows = []
+    for c in cycles(db):
+        for milestone, due in c.milestones.items():
+            rows.append({"country": c.country, "cycle": c.cycle, "milestone": milestone,
+                         "due_on": due, "days_left": (due - today).days})
+    return sorted(rows, key=lambda r: r["due_on"])
+
+
+STATUS_ORDER = [s.value for s in ImplementationStatus] + [NOT_ASSESSED]
