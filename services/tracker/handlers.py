@@ -61,7 +61,7 @@ class ThemeTagger(Protocol):
 
     def tag_recommendation(
         self, text: str, *, source_themes: Sequence[str], sdgs: Sequence[str],
-        examples: Sequence[dict[str, Any]],
+        examples: Sequence[dict[str, Any]], recommendation_id: str | None = None,
     ) -> TaggingResultLike: ...
 
 
@@ -147,7 +147,7 @@ async def _retag(
     stored = await deps.repo.recommendation(rec_id) or {}
     assert deps.tagger is not None, "the tagger is loaded at start-up"
     result = deps.tagger.tag_recommendation(
-        text, source_themes=source_themes, sdgs=sdgs, examples=await deps.examples()
+        text, source_themes=source_themes, sdgs=sdgs, examples=await deps.examples(), recommendation_id=rec_id
     )
     added = list(stored.get("themes_added_by_people", []))
     removed = list(stored.get("themes_removed_by_people", []))

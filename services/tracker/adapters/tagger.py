@@ -15,12 +15,13 @@ class TaggerAdapter:
 
     def tag_recommendation(
         self, text: str, *, source_themes: Sequence[str], sdgs: Sequence[str],
-        examples: Sequence[dict[str, Any]],
+        examples: Sequence[dict[str, Any]], recommendation_id: str | None = None,
     ) -> TaggingResult:
+        # A recommendation is never its own example: its corrections apply directly.
         confirmed = [
             ConfirmedExample(recommendation_id=str(e["_id"]), text=e["text"],
                              child_related=bool(e.get("child_related")), themes=frozenset(e.get("themes", [])))
-            for e in examples if e.get("text")
+            for e in examples if e.get("text") and e["_id"] != recommendation_id
         ]
         return self._tagger.tag(text, source_themes=source_themes, sdgs=sdgs, examples=confirmed)
 

@@ -1,0 +1,426 @@
+"""The notifier against the real Kafka broker, the MongoDB-wire server, a real SMTP server
+(aiosmtpd on loopback) and a real HTTP webhook receiver that verifies signatures."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import json
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, date, datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiosmtpd.controller import Controller
+
+from contracts.events import (
+    Actor,
+    Channel,
+    Contract,
+    CycleDeadlineSetV1,
+    EventEnvelope,
+    EvidenceAddedV1,
+    EvidenceSourceType,
+    ReviewState,
+    Role,
+    SubscriptionRequestedV1,
+    Visibility,
+    make_event,
+)
+from contracts.topics import NOTIFIER_GROUP, Topics
+from services.notifier.app import build_app, run_scheduled_jobs
+from services.notifier.domain.deliveries import delivery_id
+from services.notifier.domain.signature import verify_signature
+from services.notifier.receiver import WebhookReceiver
+from services.notifier.settings import NotifierSettings
+
+pytestmark = pytest.mark.integration
+
+ADMIN = Actor(username="admin", role=Role.ADMIN, organisation="CNCC secretariat")
+DARA = Actor(username="dara", role=Role.VIEWER, organisation="Child Rights Coalition")
+
+
+# --- a real SMTP server on loopback ------------------------------------------------------
+
+
+class MailCatcher:
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd API
+        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))  # type: ignore[arg-type]
+        return "250 Message accepted for delivery"
+
+    def delivery_ids(self) -> list[str]:
+        return [str(m["X-UPR-Delivery"]) for m in self.messages]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[MailCatcher, int]]:
+    catcher = MailCatcher()
+    port = free_port()
+    controller = Controller(catcher, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield catcher, port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[WebhookReceiver]:
+    async with WebhookReceiver() as r:
+        yield r
+
+
+# --- the notifier ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def notifier_settings(
+    kafka_bootstrap: str, mongodb_uri: str, topics: Topics, mongo_db: Any, smtp_server: tuple[MailCatcher, int]
+) -> NotifierSettings:
+    return NotifierSettings(
+        kafka_bootstrap=kafka_bootstrap, mongodb_uri=mongodb_uri, mongodb_db=mongo_db.name,
+        topic_prefix=topics.prefix, smtp_host="127.0.0.1", smtp_port=smtp_server[1],
+        notifier_secret="integration-secret", public_ui_url="https://upr.example.org",
+        webhook_allowlist=["127.0.0.1"], webhook_timeout_s=1.0, delivery_attempts=3, retry_base_s=0.05,
+        retry_cap_s=0.2, scheduler_enabled=False, subscriptions_refresh_s=0,
+    )
+
+
+@pytest.fixture
+async def notifier(notifier_settings: NotifierSettings) -> AsyncIterator[Any]:
+    app = build_app(notifier_settings)
+    async with app:
+        yield app
+
+
+@pytest.fixture
+async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
+    p = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+    await p.start()
+    yield p
+    await p.stop()
+
+
+async def send(producer: AIOKafkaProducer, topic: str, event: EventEnvelope | bytes, key: bytes = b"k") -> None:
+    value = event if isinstance(event, bytes) else event.to_bytes()
+    await producer.send_and_wait(topic, value, key=key, headers=[("content-type", b"application/json")])
+
+
+async def wait_for(predicate: Any, timeout: float = 30.0, what: str = "condition") -> Any:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await predicate()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{what} not met in {timeout} s")
+        await asyncio.sleep(0.1)
+
+
+async def read_topic(bootstrap: str, topic: str, expected: int, timeout: float = 15.0) -> list[Any]:
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                                group_id=f"reader-{uuid.uuid4().hex[:6]}")
+    await consumer.start()
+    records: list[Any] = []
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while len(records) < expected and asyncio.get_running_loop().time() < deadline:
+            for part in (await consumer.getmany(timeout_ms=300)).values():
+                records.extend(part)
+    finally:
+        await consumer.stop()
+    return records
+
+
+async def subscribe(
+    producer: AIOKafkaProducer, topics: Topics, mongo_db: Any, actor: Actor = ADMIN, **fields: Any
+) -> dict[str, Any]:
+    request = SubscriptionRequestedV1(**{"owner": actor.username, "event_kinds": ["new_evidence"], **fields})
+    await send(producer, topics.notifier_commands, make_event(request, source="test", actor=actor))
+
+    async def stored() -> Any:
+        return await mongo_db.notifier_subscriptions.find_one({"_id": request.subscription_id})
+    return await wait_for(stored, what=f"subscription {request.subscription_id} stored")  # type: ignore[no-any-return]
+
+
+def evidence_added(evidence_id: str = "ev-000001", rec: str = "KHM-4-110.23",
+                   state: ReviewState = ReviewState.APPROVED, title: str = "Child Protection Law adopted") -> Contract:
+    return EvidenceAddedV1(evidence_id=evidence_id, recommendation_ids=[rec], source_type=EvidenceSourceType.LAW_DECREE,
+                           title=title, visibility=Visibility.PUBLIC, review_state=state)
+
+
+def tracker_event(payload: Contract) -> EventEnvelope:
+    return make_event(payload, source="tracker", actor=ADMIN)
+
+
+async def email_and_webhook_subscriptions(
+    producer: AIOKafkaProducer, topics: Topics, mongo_db: Any, receiver: WebhookReceiver
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    mail = await subscribe(producer, topics, mongo_db, subscription_id="sub-mail-01", channel=Channel.EMAIL,
+                           email="dara@example.org", language="km")
+    hook = await subscribe(producer, topics, mongo_db, subscription_id="sub-hook-01", channel=Channel.WEBHOOK,
+                           webhook_url=receiver.url)
+    receiver.secret = hook["secret"]
+    return mail, hook
+
+
+# --- tests -------------------------------------------------------------------------------
+
+
+async def test_approved_evidence_sends_one_email_and_one_verified_webhook(
+    notifier: Any, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any,
+    smtp_server: tuple[MailCatcher, int], receiver: WebhookReceiver,
+) -> None:
+    mail_catcher, _ = smtp_server
+    await email_and_webhook_subscriptions(producer, topics, mongo_db, receiver)
+    event = tracker_event(evidence_added(title="Child Protection Law <adopted> & published"))
+    await send(producer, topics.tracker_events, event, key=b"KHM-4-110.23")
+
+    await wait_for(lambda: _true(len(mail_catcher.messages) >= 1 and len(receiver.received) >= 1),
+                   what="email and webhook received")
+    await asyncio.sleep(1.0)  # nothing else is on its way
+    assert len(mail_catcher.messages) == 1
+    message = mail_catcher.messages[0]
+    assert message["To"] == "dara@example.org"
+    assert "ភស្តុតាងថ្មី" in message["Subject"]
+    parts = {part.get_content_type(): part.get_payload(decode=True).decode() for part in message.walk()
+             if not part.is_multipart()}
+    assert "KHM-4-110.23" in parts["text/plain"]
+    assert "Child Protection Law <adopted> & published" in parts["text/plain"]
+    assert "&lt;adopted&gt; &amp; published" in parts["text/html"]  # autoescaped
+    assert "https://upr.example.org/unsubscribe?token=" in parts["text/plain"]
+    assert message["List-Unsubscribe"].startswith("<https://upr.example.org/unsubscribe?token=")
+
+    assert len(receiver.received) == 1
+    hook = receiver.received[0]
+    assert hook.signature_ok
+    assert hook.event_type == "evidence.added"
+    assert json.loads(hook.body)["event_id"] == str(event.event_id)  # the body is the tracker's event
+    assert hook.delivery_id == delivery_id("evidence:ev-000001", "sub-hook-01", Channel.WEBHOOK)
+
+    async def both_logged() -> bool:
+        return await mongo_db.notifier_deliveries.count_documents({"status": "delivered"}) == 2
+    await wait_for(both_logged, what="deliveries logged as delivered")
+    logged = await mongo_db.notifier_deliveries.find_one({"_id": hook.delivery_id})
+    assert logged["attempts"][0]["response_code"] == 200
+    assert logged["attempts"][0]["latency_ms"] >= 0
+
+
+async def test_same_event_delivered_twice_sends_one_email(
+    notifier: Any, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any,
+    smtp_server: tuple[MailCatcher, int], receiver: WebhookReceiver,
+) -> None:
+    mail_catcher, _ = smtp_server
+    await email_and_webhook_subscriptions(producer, topics, mongo_db, receiver)
+    event = tracker_event(evidence_added())
+    await send(producer, topics.tracker_events, event)
+    await send(producer, topics.tracker_events, event)
+    # The same evidence approved again on review is the same news: no second alert either.
+    from contracts.events import EvidenceReviewedV1
+    await send(producer, topics.tracker_events,
+               tracker_event(EvidenceReviewedV1(evidence_id="ev-000001", decision="approved")))
+
+    await wait_for(lambda: _true(len(mail_catcher.messages) >= 1 and len(receiver.received) >= 1))
+
+    async def all_processed() -> bool:
+        return await mongo_db.notifier_processed.count_documents({"type": {"$in": [
+            "evidence.added", "evidence.reviewed"]}}) == 2
+    await wait_for(all_processed)
+    await asyncio.sleep(1.5)
+    assert len(mail_catcher.messages) == 1
+    assert len(receiver.received) == 1
+
+
+async def test_pending_evidence_raises_no_alert_until_approved(
+    notifier: Any, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any,
+    smtp_server: tuple[MailCatcher, int], receiver: WebhookReceiver,
+) -> None:
+    from contracts.events import EvidenceReviewedV1
+    mail_catcher, _ = smtp_server
+    await email_and_webhook_subscriptions(producer, topics, mongo_db, receiver)
+    pending = tracker_event(evidence_added(evidence_id="ev-held-01", state=ReviewState.PENDING,
+                                           title="Case of a 12-year-old girl in Siem Reap"))
+    await send(producer, topics.tracker_events, pending)
+
+    async def processed() -> bool:
+        return await mongo_db.notifier_processed.count_documents({"_id": str(pending.event_id)}) == 1
+    await wait_for(processed)
+    await asyncio.sleep(1.0)
+    assert mail_catcher.messages == [] and receiver.received == []
+
+    await send(producer, topics.tracker_events,
+               tracker_event(EvidenceReviewedV1(evidence_id="ev-held-01", decision="approved")))
+    await wait_for(lambda: _true(len(mail_catcher.messages) == 1 and len(receiver.received) == 1))
+
+
+async def test_failing_webhook_is_retried_dead_lettered_then_replayed_once(
+    notifier: Any, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any,
+    receiver: WebhookReceiver, kafka_bootstrap: str, notifier_settings: NotifierSettings,
+) -> None:
+    from upr.commands.dlq import list_dead_letters, replay_dead_letters
+
+    hook = await subscribe(producer, topics, mongo_db, subscription_id="sub-hook-500", channel=Channel.WEBHOOK,
+                           webhook_url=receiver.url)
+    receiver.secret = hook["secret"]
+    receiver.status = 500
+    await send(producer, topics.tracker_events, tracker_event(evidence_added()))
+    did = delivery_id("evidence:ev-000001", "sub-hook-500", Channel.WEBHOOK)
+
+    async def failed() -> Any:
+        doc = await mongo_db.notifier_deliveries.find_one({"_id": did})
+        return doc if doc and doc["status"] == "failed" else None
+    doc = await wait_for(failed, what="delivery failed")
+    assert [a["response_code"] for a in doc["attempts"]] == [500, 500, 500]
+    assert len(receiver.received) == 3  # three attempts reached the endpoint
+    subscription = await mongo_db.notifier_subscriptions.find_one({"_id": "sub-hook-500"})
+    assert subscription["status"] == "failing"
+
+    dead = await list_dead_letters(notifier_settings, NOTIFIER_GROUP, timeout_s=10, expected=1)
+    assert len(dead) == 1
+    assert "failed: HTTP 500" in dead[0].reason
+    assert dead[0].original_topic == topics.notifications
+    outcomes = await read_topic(kafka_bootstrap, topics.notifications, expected=2)
+    assert "notification.failed" in [EventEnvelope.model_validate_json(r.value).type for r in outcomes]
+
+    receiver.status = 200
+    replayed = await replay_dead_letters(notifier_settings, NOTIFIER_GROUP, limit=10, timeout_s=10)
+    assert replayed == 1
+
+    async def delivered() -> bool:
+        doc = await mongo_db.notifier_deliveries.find_one({"_id": did})
+        return bool(doc and doc["status"] == "delivered")
+    await wait_for(delivered, what="replayed delivery delivered")
+    assert len(receiver.accepted()) == 1
+    assert (await mongo_db.notifier_subscriptions.find_one({"_id": "sub-hook-500"}))["status"] == "active"
+    # A second replay finds nothing new: each dead letter is replayed once.
+    assert await replay_dead_letters(notifier_settings, NOTIFIER_GROUP, limit=10, timeout_s=3) == 0
+    await asyncio.sleep(0.5)
+    assert len(receiver.accepted()) == 1
+
+
+async def test_hanging_webhook_times_out_and_service_keeps_delivering(
+    notifier: Any, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any,
+    smtp_server: tuple[MailCatcher, int], receiver: WebhookReceiver,
+) -> None:
+    mail_catcher, _ = smtp_server
+    await email_and_webhook_subscriptions(producer, topics, mongo_db, receiver)
+    receiver.delay_s = 3.0  # longer than the 1 s timeout
+    await send(producer, topics.tracker_events, tracker_event(evidence_added()))
+    hook_id = delivery_id("evidence:ev-000001", "sub-hook-01", Channel.WEBHOOK)
+
+    async def failed() -> Any:
+        doc = await mongo_db.notifier_deliveries.find_one({"_id": hook_id})
+        return doc if doc and doc["status"] == "failed" else None
+    doc = await wait_for(failed, timeout=40, what="hanging webhook given up")
+    assert all("Timeout" in (a["error"] or "") for a in doc["attempts"])
+    assert len(mail_catcher.messages) == 1  # the email went out regardless
+
+
+async def test_malformed_and_oversized_messages_are_dead_lettered_and_service_keeps_going(
+    notifier: Any, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any,
+    smtp_server: tuple[MailCatcher, int], kafka_bootstrap: str,
+) -> None:
+    mail_catcher, _ = smtp_server
+    # A viewer may not add a webhook; an email subscription without an address is refused.
+    bad = [
+        make_event(SubscriptionRequestedV1(subscription_id="sub-bad-01", owner="dara", channel=Channel.WEBHOOK,
+                                           webhook_url="https://partner.example.org/hook",
+                                           event_kinds=["new_evidence"]), source="test", actor=DARA),
+        make_event(SubscriptionRequestedV1(subscription_id="sub-bad-02", owner="dara", channel=Channel.EMAIL,
+                                           event_kinds=["new_evidence"]), source="test", actor=DARA),
+        make_event(SubscriptionRequestedV1(subscription_id="sub-bad-03", owner="admin", channel=Channel.WEBHOOK,
+                                           webhook_url="http://169.254.169.254/latest/meta-data",
+                                           event_kinds=["new_evidence"]), source="test", actor=ADMIN),
+    ]
+    for event in bad:
+        await send(producer, topics.notifier_commands, event)
+    await send(producer, topics.notifier_commands, b'{"type": "subscription.requested", "oops"')
+    huge = tracker_event(evidence_added(title="x" * 400)).model_dump(mode="json")
+    huge["payload"]["safeguarding_flags"] = ["y" * 1000] * 600  # ~600 KB, above the 512 KB limit
+    await send(producer, topics.tracker_events, json.dumps(huge).encode())
+    await subscribe(producer, topics, mongo_db, actor=DARA, subscription_id="sub-dara-01",
+                    channel=Channel.EMAIL, email="dara@example.org")
+    await send(producer, topics.tracker_events, tracker_event(evidence_added()))
+
+    await wait_for(lambda: _true(len(mail_catcher.messages) == 1), what="service still delivering")
+    dead = await read_topic(kafka_bootstrap, topics.dead_letter(NOTIFIER_GROUP), expected=5)
+    reasons = [dict(r.headers)["x-dlq-reason"].decode() for r in dead]
+    assert len(dead) == 5
+    assert any("may not manage webhooks" in r for r in reasons)
+    assert any("needs a valid email address" in r for r in reasons)
+    assert any("internal address 169.254.169.254" in r or "must use https" in r for r in reasons)
+    assert any("exceeds" in r for r in reasons)
+    assert await mongo_db.notifier_subscriptions.count_documents({}) == 1
+
+
+async def test_deadline_reminders_go_out_once_at_90_30_and_7_days(
+    notifier: Any, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any,
+    smtp_server: tuple[MailCatcher, int],
+) -> None:
+    mail_catcher, _ = smtp_server
+    await subscribe(producer, topics, mongo_db, subscription_id="sub-deadline", channel=Channel.EMAIL,
+                    email="cncc@example.org", event_kinds=["deadline"], cycles=[4])
+    due = date(2027, 5, 1)
+    event = tracker_event(CycleDeadlineSetV1(country="KHM", cycle=4, milestone="mid_term_report_due", due_on=due))
+    await send(producer, topics.tracker_events, event)
+
+    async def known() -> bool:
+        return await mongo_db.notifier_deadlines.count_documents({}) == 1
+    await wait_for(known)
+
+    def at(days_before: int) -> datetime:
+        return datetime.combine(due - timedelta(days=days_before), datetime.min.time(), UTC) + timedelta(hours=9)
+
+    for moment in (at(120), at(90), at(89), at(90), at(30), at(7), at(6)):
+        await run_scheduled_jobs(notifier, moment)
+    await wait_for(lambda: _true(len(mail_catcher.messages) >= 3), what="three reminders")
+    await asyncio.sleep(1.0)
+    assert len(mail_catcher.messages) == 3
+    subjects = [m["Subject"] for m in mail_catcher.messages]
+    assert all("Deadline approaching" in s for s in subjects)
+    bodies = [m.get_body(("plain",)).get_content() for m in mail_catcher.messages]
+    assert sorted(int(b.split(" days left")[0].rsplit(" ", 1)[-1]) for b in bodies) == [7, 30, 90]
+
+
+async def test_daily_digest_bundles_the_days_alerts_into_one_email(
+    notifier: Any, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any,
+    smtp_server: tuple[MailCatcher, int],
+) -> None:
+    mail_catcher, _ = smtp_server
+    await subscribe(producer, topics, mongo_db, subscription_id="sub-digest", channel=Channel.EMAIL,
+                    email="dara@example.org", frequency="daily")
+    events = [tracker_event(evidence_added(evidence_id=f"ev-digest-{i}", title=f"Evidence {i}")) for i in range(3)]
+    for event in events:
+        await send(producer, topics.tracker_events, event)
+
+    async def queued() -> bool:
+        return await mongo_db.notifier_deliveries.count_documents({"status": "queued_for_digest"}) == 3
+    await wait_for(queued)
+    assert mail_catcher.messages == []
+    tomorrow = datetime.now(UTC) + timedelta(days=1)
+    await run_scheduled_jobs(notifier, tomorrow)
+    await run_scheduled_jobs(notifier, tomorrow)  # idempotent
+    await wait_for(lambda: _true(len(mail_catcher.messages) == 1), what="digest sent")
+    await asyncio.sleep(1.0)
+    assert len(mail_catcher.messages) == 1
+    text = mail_catcher.messages[0].get_body(("plain",)).get_content()
+    assert all(f"Evidence {i}" in text for i in range(3))
+    assert await mongo_db.notifier_deliveries.count_documents({"status": "delivered"}) == 4
+
+
+async def _true(value: bool) -> bool:
+    return value
