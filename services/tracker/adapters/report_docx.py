@@ -14,16 +14,18 @@ property says so.
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from docx import Document
 from docx.document import Document as DocxDocument
 from docx.enum.section import WD_ORIENT, WD_SECTION
-from docx.enum.text import WD_COLOR_INDEX
-from docx.oxml import OxmlElement
+from docx.enum.text import WD_BREAK
 from docx.oxml.ns import qn
+from docx.oxml.parser import oxml_parser
 from docx.shared import Inches, Pt, RGBColor
 from docx.table import Table
 from docx.text.paragraph import Paragraph
@@ -46,6 +48,115 @@ FONT_NOTE = (
 TOC_INSTRUCTION = 'TOC \\o "1-3" \\h \\z \\u'
 MATRIX_TEXT_CHARS = 160
 LINK_COLOUR = RGBColor(0x1F, 0x4E, 0x9A)
+
+
+@functools.cache
+def _clark(tag: str) -> str:
+    return str(qn(tag))
+
+
+def OxmlElement(tag: str) -> Any:
+    """A new WordprocessingML element of python-docx's class for ``tag`` (e.g. "w:p"),
+    made directly rather than by parsing XML text as python-docx's OxmlElement does."""
+    return oxml_parser.makeelement(_clark(tag))
+
+
+def _run(
+    paragraph: Paragraph,
+    text: str,
+    *,
+    bold: bool = False,
+    italic: bool = False,
+    size_pt: float | None = None,
+    highlight: bool = False,
+    colour: str | None = None,
+) -> None:
+    """Append a run of text with direct formatting (much faster than Paragraph.add_run)."""
+    run = OxmlElement("w:r")
+    if bold or italic or size_pt or highlight or colour:
+        rpr = OxmlElement("w:rPr")
+        if bold:
+            rpr.append(OxmlElement("w:b"))
+        if italic:
+            rpr.append(OxmlElement("w:i"))
+        if colour:
+            element = OxmlElement("w:color")
+            element.set(qn("w:val"), colour)
+            rpr.append(element)
+        if size_pt:
+            for tag in ("w:sz", "w:szCs"):
+                element = OxmlElement(tag)
+                element.set(qn("w:val"), str(round(size_pt * 2)))
+                rpr.append(element)
+        if highlight:
+            element = OxmlElement("w:highlight")
+            element.set(qn("w:val"), "yellow")
+            rpr.append(element)
+        run.append(rpr)
+    text_element = OxmlElement("w:t")
+    text_element.set(qn("xml:space"), "preserve")
+    text_element.text = text
+    run.append(text_element)
+    paragraph._p.append(run)
+
+
+class _Body:
+    """Appends to a python-docx Document in constant time per paragraph.
+
+    python-docx looks a style up by name through every style, and finds the body's final
+    section properties by scanning all body children, on each ``add_paragraph``: quadratic
+    for a report of thousands of paragraphs. This keeps the style ids and the section
+    element at hand and inserts paragraphs directly before it.
+    """
+
+    def __init__(self, document: DocxDocument) -> None:
+        self.document = document
+        self.styles = document.styles
+        self._style_ids: dict[str, str] = {}
+        self._sect_pr = document.element.body.sectPr
+
+    def _style_id(self, name: str) -> str:
+        if name not in self._style_ids:
+            self._style_ids[name] = self.styles[name].style_id
+        return self._style_ids[name]
+
+    def add_paragraph(self, text: str = "", style: str | None = None) -> Paragraph:
+        p = OxmlElement("w:p")
+        if style is not None:
+            p_pr = OxmlElement("w:pPr")
+            p_style = OxmlElement("w:pStyle")
+            p_style.set(qn("w:val"), self._style_id(style))
+            p_pr.append(p_style)
+            p.append(p_pr)
+        if self._sect_pr is not None:
+            self._sect_pr.addprevious(p)
+        else:
+            self.document.element.body.append(p)
+        paragraph = Paragraph(p, self.document._body)
+        if text:
+            _run(paragraph, text)
+        return paragraph
+
+    def add_heading(self, text: str, level: int) -> Paragraph:
+        return self.add_paragraph(text, "Title" if level == 0 else f"Heading {level}")
+
+    def add_table(self, rows: int, cols: int) -> Table:
+        table: Table = self.document.add_table(rows=rows, cols=cols)
+        return table
+
+    def add_picture(self, image: io.BytesIO, width: Inches) -> None:
+        self.add_paragraph().add_run().add_picture(image, width=width)
+
+    def add_page_break(self) -> None:
+        self.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+
+    def add_section(self) -> None:
+        section = self.document.add_section(WD_SECTION.NEW_PAGE)
+        section.orientation = WD_ORIENT.LANDSCAPE
+        width, height = section.page_width, section.page_height
+        if width is not None and height is not None and width < height:
+            section.page_width, section.page_height = height, width
+        self._sect_pr = self.document.element.body.sectPr
 
 
 # --- low-level helpers -----------------------------------------------------------------
@@ -96,14 +207,12 @@ def _ask_to_update_fields(document: DocxDocument) -> None:
     update.set(qn("w:val"), "true")
 
 
-def _add_toc(document: DocxDocument, title: str, entries: Sequence[tuple[int, str]]) -> None:
+def _add_toc(document: _Body, title: str, entries: Sequence[tuple[int, str]]) -> None:
     """A TOC field. Its shown (cached) result lists the headings without page numbers until
     the field is updated: Word asks on opening (``updateFields``), LibreOffice on Tools >
     Update > Indexes."""
     paragraph = document.add_paragraph()
-    run = paragraph.add_run(title)
-    run.bold = True
-    run.font.size = Pt(14)
+    _run(paragraph, title, bold=True, size_pt=14)
     field_paragraph = document.add_paragraph()
     field = OxmlElement("w:fldSimple")
     field.set(qn("w:instr"), TOC_INSTRUCTION)
@@ -132,10 +241,24 @@ def toc_entries(report: MidTermReport) -> list[tuple[int, str]]:
     ]
     entries += [(2, chapter.heading) for chapter in report.chapters]
     entries += [
-        (1, h[key])
-        for key in ("noted_revisited", "priorities", "sources", "annex_matrix", "annex_contributors")
+        (1, h[key]) for key in ("noted_revisited", "priorities", "sources", "annex_matrix", "annex_contributors")
     ]
     return entries  # fmt: skip
+
+
+HYPERLINK_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/hyperlink"
+
+
+def _external_rel(paragraph: Paragraph, url: str) -> str:
+    """The relationship id of a web address, one per distinct URL. python-docx's relate_to
+    compares against every existing relationship (quadratic for thousands of sources)."""
+    part = paragraph.part
+    cache: dict[str, str] = part.__dict__.setdefault("_upr_url_rels", {})
+    if url not in cache:
+        rel_id = f"rIdUprUrl{len(cache) + 1}"
+        part.rels.add_relationship(HYPERLINK_REL, url, rel_id, is_external=True)
+        cache[url] = rel_id
+    return cache[url]
 
 
 def _link(paragraph: Paragraph, text: str, *, anchor: str | None = None, url: str | None = None) -> None:
@@ -144,12 +267,7 @@ def _link(paragraph: Paragraph, text: str, *, anchor: str | None = None, url: st
     if anchor is not None:
         hyperlink.set(qn("w:anchor"), anchor)
     elif url is not None:
-        rel_id = paragraph.part.relate_to(
-            url,
-            "http://schemas.openxmlformats.org/officeDocument/2006/relationships/hyperlink",
-            is_external=True,
-        )
-        hyperlink.set(qn("r:id"), rel_id)
+        hyperlink.set(qn("r:id"), _external_rel(paragraph, url))
     run = OxmlElement("w:r")
     rpr = OxmlElement("w:rPr")
     colour = OxmlElement("w:color")
@@ -188,7 +306,7 @@ def _cite(paragraph: Paragraph, numbers: Sequence[int]) -> None:
 
 
 def _table(
-    document: DocxDocument,
+    document: _Body,
     header: Sequence[str],
     rows: Sequence[Sequence[str]],
     *,
@@ -205,129 +323,126 @@ def _table(
             column.width = width
     for cell, value in zip(table.rows[0].cells, header, strict=True):
         cell.text = ""
-        run = cell.paragraphs[0].add_run(value)
-        run.bold = True
-        run.font.size = Pt(font_pt)
+        _run(cell.paragraphs[0], value, bold=True, size_pt=font_pt)
     # Mark the header row to repeat on each page.
     tr_pr = table.rows[0]._tr.get_or_add_trPr()
     repeat = OxmlElement("w:tblHeader")
     repeat.set(qn("w:val"), "true")
     tr_pr.append(repeat)
+    # Body rows built directly (python-docx's add_row and cell.width are slow on big tables).
+    tbl = table._tbl
+    twips = [str(int(w.twips)) for w in column_widths] if column_widths else None
     for values in rows:
-        cells = table.add_row().cells  # type: ignore[no-untyped-call]
-        for i, (cell, value) in enumerate(zip(cells, values, strict=True)):
-            run = cell.paragraphs[0].add_run(value)
-            run.font.size = Pt(font_pt)
-            if column_widths:
-                cell.width = column_widths[i]
+        tr = OxmlElement("w:tr")
+        for i, value in enumerate(values):
+            tc = OxmlElement("w:tc")
+            if twips:
+                tc_pr = OxmlElement("w:tcPr")
+                tc_w = OxmlElement("w:tcW")
+                tc_w.set(qn("w:w"), twips[i])
+                tc_w.set(qn("w:type"), "dxa")
+                tc_pr.append(tc_w)
+                tc.append(tc_pr)
+            p = OxmlElement("w:p")
+            tc.append(p)
+            _run(Paragraph(p, table), value, size_pt=font_pt)
+            tr.append(tc)
+        tbl.append(tr)
     return table
 
 
-def _editable(document: DocxDocument, texts: Sequence[EditableText]) -> None:
+def _editable(document: _Body, texts: Sequence[EditableText]) -> None:
     for text in texts:
         for block in text.text.split("\n\n"):
             paragraph = document.add_paragraph()
-            run = paragraph.add_run(block.strip())
-            run.italic = text.is_placeholder
+            _run(paragraph, block.strip(), italic=text.is_placeholder)
 
 
 def _label(paragraph: Paragraph, label: str) -> None:
-    paragraph.add_run(f"{label}: ").bold = True
+    _run(paragraph, f"{label}: ", bold=True)
 
 
-def _status(document: DocxDocument, label: str, statement: StatusStatement, differ: bool) -> None:
+def _status(document: _Body, label: str, statement: StatusStatement, differ: bool) -> None:
     paragraph = document.add_paragraph()
     _label(paragraph, label)
-    status_run = paragraph.add_run(statement.status_label)
-    if differ:
-        status_run.bold = True
-        status_run.font.highlight_color = WD_COLOR_INDEX.YELLOW
+    _run(paragraph, statement.status_label, bold=differ, highlight=differ)
     if statement.assessed_on is not None:
-        paragraph.add_run(f" (assessed {statement.assessed_on.isoformat()})")
+        _run(paragraph, f" (assessed {statement.assessed_on.isoformat()})")
     if statement.citations:
         if statement.citations_from_recommendation:
-            paragraph.add_run("; the assessment cites no evidence; evidence on this recommendation: ")
+            _run(paragraph, "; the assessment cites no evidence; evidence on this recommendation: ")
         else:
-            paragraph.add_run(" ")
+            _run(paragraph, " ")
         _cite(paragraph, statement.citations)
     else:
-        paragraph.add_run("; no evidence submitted")
+        _run(paragraph, "; no evidence submitted")
     if statement.rationale:
-        paragraph.add_run(f". {statement.rationale}").italic = True
+        _run(paragraph, f". {statement.rationale}", italic=True)
 
 
-def _entry(document: DocxDocument, report: MidTermReport, entry: RecommendationEntry) -> None:
+def _entry(document: _Body, report: MidTermReport, entry: RecommendationEntry) -> None:
     h = report.headings
     document.add_heading(entry.label, level=3)
     ref = document.add_paragraph()
     _label(ref, h["paragraph"])
-    ref.add_run(f"{entry.reference} · {entry.recommendation_id}")
-    text = document.add_paragraph(style="Quote") if "Quote" in document.styles else document.add_paragraph()
-    text.add_run(entry.text)
+    _run(ref, f"{entry.reference} · {entry.recommendation_id}")
+    text = document.add_paragraph(style="Quote")
+    _run(text, entry.text)
     if entry.text_km:
         khmer = document.add_paragraph()
         _label(khmer, h["text_km"])
-        khmer.add_run(entry.text_km)
+        _run(khmer, entry.text_km)
     states = document.add_paragraph()
     _label(states, h["recommending_states"])
-    states.add_run(", ".join(entry.recommending_states) or "not recorded")
+    _run(states, ", ".join(entry.recommending_states) or "not recorded")
     position = document.add_paragraph()
     _label(position, h["position"])
-    position.add_run(entry.position_label)
+    _run(position, entry.position_label)
     if len(entry.themes) > 1:
-        position.add_run(" · ")
+        _run(position, " · ")
         _label(position, h["themes"])
-        position.add_run(", ".join(entry.themes))
+        _run(position, ", ".join(entry.themes))
     _status(document, h["cncc_status"], entry.cncc, entry.statuses_differ)
     _status(document, h["cso_status"], entry.cso, entry.statuses_differ)
     if entry.statuses_differ:
         warning = document.add_paragraph()
-        run = warning.add_run(f"{h['statuses_differ']}: CNCC and the CSO coalition assess this differently.")
-        run.bold = True
-        run.font.color.rgb = RGBColor(0xC0, 0x00, 0x00)
+        text_differ = f"{h['statuses_differ']}: CNCC and the CSO coalition assess this differently."
+        _run(warning, text_differ, bold=True, colour="C00000")
     measures = document.add_paragraph()
     _label(measures, h["measures_taken"])
     if not entry.measures:
-        measures.add_run("no evidence submitted.")
+        _run(measures, "no evidence submitted.")
     for number in entry.measures:
         citation = report.citation(number)
         bullet = document.add_paragraph(style="List Bullet")
-        bullet.add_run(citation.title)
+        _run(bullet, citation.title)
         details = [citation.source_type_label]
         if citation.organisation:
             details.append(citation.organisation)
         if citation.published_on:
             details.append(citation.published_on.isoformat())
-        bullet.add_run(f" ({', '.join(details)})")
+        _run(bullet, f" ({', '.join(details)})")
         if citation.quote:
-            bullet.add_run(f": “{citation.quote}”").italic = True
-        bullet.add_run(" ")
+            _run(bullet, f": “{citation.quote}”", italic=True)
+        _run(bullet, " ")
         _cite(bullet, [number])
 
 
-def _source(document: DocxDocument, citation: Citation) -> None:
+def _source(document: _Body, citation: Citation) -> None:
     paragraph = document.add_paragraph()
     _bookmark(paragraph, source_anchor(citation.number), 1000 + citation.number)
-    paragraph.add_run(f"[{citation.number}] ").bold = True
-    paragraph.add_run(citation.title).bold = True
+    _run(paragraph, f"[{citation.number}] ", bold=True)
+    _run(paragraph, citation.title, bold=True)
     parts = [p for p in (citation.organisation, citation.source_type_label) if p]
     parts.append(citation.published_on.isoformat() if citation.published_on else "undated")
     if citation.document_reference:
         parts.append(citation.document_reference)
-    paragraph.add_run(". " + ", ".join(parts) + ".")
+    _run(paragraph, ". " + ", ".join(parts) + ".")
     if citation.url:
-        paragraph.add_run(" ")
+        _run(paragraph, " ")
         _link(paragraph, citation.url, url=citation.url)
     if citation.quote:
-        paragraph.add_run(f" “{citation.quote}”").italic = True
-
-
-def _landscape_section(document: DocxDocument) -> None:
-    section = document.add_section(WD_SECTION.NEW_PAGE)
-    section.orientation = WD_ORIENT.LANDSCAPE
-    width, height = section.page_width, section.page_height
-    if width is not None and height is not None and width < height:
-        section.page_width, section.page_height = height, width
+        _run(paragraph, f" “{citation.quote}”", italic=True)
 
 
 # --- the document ----------------------------------------------------------------------
@@ -340,19 +455,20 @@ def build_docx(
     if charts is None:
         charts = render_charts(report) if include_charts else {}
     h = report.headings
-    document = Document()
-    _configure_styles(document)
-    _ask_to_update_fields(document)
-    properties = document.core_properties
+    docx = Document()
+    _configure_styles(docx)
+    _ask_to_update_fields(docx)
+    properties = docx.core_properties
     properties.title = report.title
     properties.subject = report.subtitle
     properties.comments = FONT_NOTE
     properties.author = "UPR Tracker"
+    document = _Body(docx)
 
     document.add_heading(report.title, level=0)
     document.add_paragraph(report.subtitle, style="Subtitle")
     _add_toc(document, h["contents"], toc_entries(report))
-    document.add_page_break()  # type: ignore[no-untyped-call]
+    document.add_page_break()
 
     document.add_heading(h["executive_summary"], level=1)
     document.add_heading(h["key_figures"], level=2)
@@ -404,14 +520,9 @@ def build_docx(
             document.add_heading(h["also_in_theme"], level=3)
             for entry in chapter.cross_references:
                 item = document.add_paragraph(style="List Bullet")
-                item.add_run(f"{entry.label}: ").bold = True
-                item.add_run(
-                    f"{entry.text[:MATRIX_TEXT_CHARS]}{'…' if len(entry.text) > MATRIX_TEXT_CHARS else ''}"
-                )
-                item.add_run(
-                    f" (see {entry.chapter_id}; CNCC: {entry.cncc.status_label}; "
-                    f"CSO: {entry.cso.status_label})"
-                )
+                _run(item, f"{entry.label}: ", bold=True)
+                _run(item, f"{entry.text[:MATRIX_TEXT_CHARS]}{'…' if len(entry.text) > MATRIX_TEXT_CHARS else ''}")
+                _run(item, f" (see {entry.chapter_id}; CNCC: {entry.cncc.status_label}; CSO: {entry.cso.status_label})")
         if chapter.chapter_id != "other":
             document.add_heading(h["gaps"], level=3)
             _editable(document, chapter.gaps)
@@ -423,19 +534,19 @@ def build_docx(
         document.add_paragraph("No recommendation covered by this report was noted; all were supported.")
     for entry in report.noted_revisited:
         item = document.add_paragraph(style="List Bullet")
-        item.add_run(f"{entry.reference}: ").bold = True
-        item.add_run(entry.text)
-        item.add_run(f" (full entry under {entry.chapter_id}). CNCC: {entry.cncc.status_label}")
-        item.add_run(" ")
+        _run(item, f"{entry.reference}: ", bold=True)
+        _run(item, entry.text)
+        _run(item, f" (full entry under {entry.chapter_id}). CNCC: {entry.cncc.status_label}")
+        _run(item, " ")
         if entry.cncc.citations:
             _cite(item, entry.cncc.citations)
         else:
-            item.add_run("(no evidence submitted)")
-        item.add_run(f"; CSO: {entry.cso.status_label} ")
+            _run(item, "(no evidence submitted)")
+        _run(item, f"; CSO: {entry.cso.status_label} ")
         if entry.cso.citations:
             _cite(item, entry.cso.citations)
         else:
-            item.add_run("(no evidence submitted)")
+            _run(item, "(no evidence submitted)")
 
     document.add_heading(h["priorities"], level=1)
     _editable(document, report.priorities)
@@ -446,7 +557,7 @@ def build_docx(
     for citation in report.citations:
         _source(document, citation)
 
-    _landscape_section(document)
+    document.add_section()
     document.add_heading(h["annex_matrix"], level=1)
     _table(
         document,
@@ -476,7 +587,7 @@ def build_docx(
         if report.individual_contributors
         else "Organisations are listed; individuals are not named."
     )
-    return document
+    return docx
 
 
 def export_docx(
