@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -50,7 +51,7 @@ def build_app(
                                       correlation_id=envelope.correlation_id, outcome="rejected", error=reason)
 
     broker = KafkaBroker(
-        settings.kafka_bootstrap, acks="all", enable_idempotence=True, client_id="upr-tracker",
+        settings.kafka_bootstrap, acks="all", enable_idempotence=True, client_id="upr-tracker", log_level=logging.DEBUG,
         middlewares=[dead_letter_middleware(
             consumer=SERVICE, dead_letter_topic=topics.dead_letter(t.TRACKER_GROUP),
             on_dead_letter=record_rejection, on_transient=lambda _: FAILURES.labels(SERVICE).inc(),

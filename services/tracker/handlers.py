@@ -102,17 +102,17 @@ async def recommendation_imported(
     rec_id = payload.recommendation_id
     event_id = str(envelope.event_id)
     existing = await deps.repo.recommendation(rec_id)
-    replay = await deps.repo.version_from_event(rec_id, event_id) if existing else None
-    if replay is not None:
-        # This very message stored a version before a crash: announce it again.
-        decision = decide_import(None, payload)
+    decision = decide_import(existing, payload)
+    replay = None
+    if decision.outcome == "unchanged":
+        # Unchanged, or stored by this very message before a crash: then announce it again.
+        replay = await deps.repo.version_from_event(rec_id, event_id)
+        if replay is None:
+            return Outcome("unchanged")
         version, created = int(replay["version"]), int(replay["version"]) == 1
         changes = [FieldChange(**c) for c in replay.get("changes", [])]
         outcome = "created" if created else "updated"
     else:
-        decision = decide_import(existing, payload)
-        if decision.outcome == "unchanged":
-            return Outcome("unchanged")
         version, created, changes, outcome = (
             decision.version, decision.outcome == "created", decision.changes, decision.outcome
         )
@@ -126,25 +126,20 @@ async def recommendation_imported(
         await _audit(deps, envelope, 0, f"recommendation.{outcome}", "recommendation", rec_id,
                      None if existing is None else {c.field: c.before for c in changes},
                      {c.field: c.after for c in changes} if changes else {"version": version})
-    tagged = await _retag(envelope, deps, rec_id, payload.text, payload.source_themes, payload.sdgs)
-    stored = await deps.repo.recommendation(rec_id) or {}
-    events: list[tuple[str, Contract]] = [(
-        "recommendation.updated",
-        RecommendationUpdatedV1(
+    tagged = await _retag(deps, rec_id, existing or {}, payload.text, payload.source_themes, payload.sdgs)
+    return Outcome(outcome, [
+        ("recommendation.updated", RecommendationUpdatedV1(
             recommendation_id=rec_id, version=version, created=created, changes=changes,
-            position=payload.position, cycle=payload.cycle, themes=list(stored.get("themes", [])),
-        ),
-    )]
-    if tagged is not None:
-        events.append(("themes.tagged", tagged))
-    return Outcome(outcome, events)
+            position=payload.position, cycle=payload.cycle, themes=[t.id for t in tagged.themes],
+        )),
+        ("themes.tagged", tagged),
+    ])
 
 
 async def _retag(
-    envelope: EventEnvelope, deps: Deps, rec_id: str, text: str, source_themes: Sequence[str],
-    sdgs: Sequence[str],
+    deps: Deps, rec_id: str, stored: dict[str, Any], text: str, source_themes: Sequence[str], sdgs: Sequence[str],
 ) -> ThemesTaggedV1:
-    stored = await deps.repo.recommendation(rec_id) or {}
+    """Tag again; people's additions and removals (kept on the stored document) win."""
     assert deps.tagger is not None, "the tagger is loaded at start-up"
     result = deps.tagger.tag_recommendation(
         text, source_themes=source_themes, sdgs=sdgs, examples=await deps.examples(), recommendation_id=rec_id
@@ -181,7 +176,8 @@ async def themes_correction_requested(
         "last_correction": {"by": actor.model_dump(mode="json"), "comment": payload.comment,
                             "at": envelope.occurred_at},
     })
-    tagged = await _retag(envelope, deps, payload.recommendation_id, rec["text"],
+    stored = {**rec, "themes_added_by_people": sorted(added), "themes_removed_by_people": sorted(removed)}
+    tagged = await _retag(deps, payload.recommendation_id, stored, rec["text"],
                           rec.get("source_themes", []), rec.get("sdgs", []))
     await _audit(deps, envelope, 0, "themes.corrected", "recommendation", payload.recommendation_id,
                  {"themes": rec.get("themes", [])},

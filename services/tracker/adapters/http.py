@@ -1,12 +1,57 @@
-"""The tracker's small HTTP API next to its Kafka consumers: report exports."""
+"""The tracker's small HTTP API next to its Kafka consumers: report exports for the UI.
+
+Reads go to MongoDB with the sync client in a worker thread: report assembly is
+CPU-bound and sync, and must not block the event loop that consumes Kafka.
+"""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import date
+from typing import Any
+
+from pymongo import MongoClient
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from services.tracker.reporting import MEDIA_TYPES, NoRecommendations, render_report
 from services.tracker.settings import TrackerSettings
 
 
 def http_api(settings: TrackerSettings) -> Starlette:
-    return Starlette(routes=list[Route]())
+    client: MongoClient[dict[str, Any]] | None = None
+
+    def database() -> Any:
+        nonlocal client
+        if client is None:
+            client = MongoClient(settings.mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=5000)
+        return client[settings.mongodb_db]
+
+    async def report(request: Request) -> Response:
+        """GET /reports/{country}/{cycle}?format=docx|md|xlsx&as_of=YYYY-MM-DD&language=en|km|bilingual"""
+        q = request.query_params
+        fmt = q.get("format", "docx")
+        if fmt not in MEDIA_TYPES:
+            return JSONResponse({"error": f"format must be one of {sorted(MEDIA_TYPES)}"}, status_code=400)
+        language = q.get("language", "en")
+        if language not in ("en", "km", "bilingual"):
+            return JSONResponse({"error": "language must be en, km or bilingual"}, status_code=400)
+        try:
+            cycle = int(request.path_params["cycle"])
+            as_of = date.fromisoformat(q["as_of"]) if q.get("as_of") else date.today()
+        except ValueError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        try:
+            rendered = await asyncio.to_thread(
+                render_report, database(), fmt=fmt, country=request.path_params["country"].upper(), cycle=cycle,
+                as_of=as_of, language=language, include_coalition_only=q.get("coalition") == "1",
+                all_recommendations=q.get("all") == "1",
+            )
+        except NoRecommendations as exc:
+            return JSONResponse({"error": str(exc)}, status_code=404)
+        return Response(rendered.body, media_type=rendered.media_type,
+                        headers={"content-disposition": f'attachment; filename="{rendered.filename}"'})
+
+    return Starlette(routes=[Route("/reports/{country}/{cycle:int}", report, methods=["GET"])])

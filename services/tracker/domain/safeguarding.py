@@ -38,7 +38,7 @@ def safeguarding_flags(*texts: str | None) -> list[str]:
         for reason, pattern in _PATTERNS:
             if pattern.search(text) and reason not in flags:
                 flags.append(reason)
-        if _SCHOOL.search(text) and _VILLAGE.search(text) and _CHILD.search(text):
-            if "school_and_village" not in flags:
-                flags.append("school_and_village")
+        near_child = _SCHOOL.search(text) and _VILLAGE.search(text) and _CHILD.search(text)
+        if near_child and "school_and_village" not in flags:
+            flags.append("school_and_village")
     return flags
