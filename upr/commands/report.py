@@ -52,9 +52,7 @@ def register(app: typer.Typer) -> None:
         except ValueError:
             raise typer.BadParameter(f"--as-of must be a date like 2026-06-30, not {as_of!r}") from None
         settings = CommonSettings()
-        client: MongoClient[dict[str, object]] = MongoClient(
-            settings.mongodb_uri, serverSelectionTimeoutMS=5000
-        )
+        client: MongoClient[dict[str, object]] = MongoClient(settings.mongodb_uri, serverSelectionTimeoutMS=5000)
         try:
             db = client[settings.mongodb_db]
             recs, evidence, drafts = load_report_inputs(db, country.upper(), cycle)

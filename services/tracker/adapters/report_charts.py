@@ -39,9 +39,7 @@ def _png(figure: Figure) -> bytes:
 def chart_by_theme(report: MidTermReport) -> bytes:
     """Horizontal stacked bars: recommendations per theme, coloured by CNCC status."""
     rows = list(reversed(report.statistics.by_theme))
-    labels = [
-        f"{r.key} {report.theme_labels[r.key].en}" if r.key in report.theme_labels else "Other" for r in rows
-    ]
+    labels = [f"{r.key} {report.theme_labels[r.key].en}" if r.key in report.theme_labels else "Other" for r in rows]
     figure = Figure(figsize=(7.5, max(2.5, 0.32 * len(rows) + 1.2)))
     axes = figure.add_subplot()
     left = [0] * len(rows)

@@ -62,9 +62,7 @@ def _entry(report: MidTermReport, entry: RecommendationEntry) -> list[str]:
     lines += [f"> {entry.text}", ""]
     if entry.text_km:
         lines += [f"**{h['text_km']}:** {entry.text_km}", ""]
-    lines.append(
-        f"- **{h['recommending_states']}:** {', '.join(entry.recommending_states) or 'not recorded'}"
-    )
+    lines.append(f"- **{h['recommending_states']}:** {', '.join(entry.recommending_states) or 'not recorded'}")
     lines.append(f"- **{h['position']}:** {entry.position_label}")
     if len(entry.themes) > 1:
         lines.append(f"- **{h['themes']}:** {', '.join(entry.themes)}")
@@ -76,9 +74,7 @@ def _entry(report: MidTermReport, entry: RecommendationEntry) -> list[str]:
     for number in entry.measures:
         c = report.citation(number)
         details = ", ".join(
-            p
-            for p in (c.source_type_label, c.organisation, c.published_on and c.published_on.isoformat())
-            if p
+            p for p in (c.source_type_label, c.organisation, c.published_on and c.published_on.isoformat()) if p
         )
         quote = f": “{c.quote}”" if c.quote else ""
         lines.append(f"  - {c.title} ({details}){quote} {_cites([number])}")
@@ -108,9 +104,7 @@ def export_markdown(report: MidTermReport) -> str:
         [[r.label, r.recommendations, r.with_evidence, r.cncc_assessed, r.cso_assessed, r.statuses_differ]
          for r in stats.by_position],
     )  # fmt: skip
-    out += _table(
-        [h["status"], h["cncc_status"], h["cso_status"]], [[r.label, r.cncc, r.cso] for r in stats.by_status]
-    )
+    out += _table([h["status"], h["cncc_status"], h["cso_status"]], [[r.label, r.cncc, r.cso] for r in stats.by_status])
     out += [f"## {h['chapters']}", ""]
     for chapter in report.chapters:
         out += [f"### {chapter.heading}", ""]
@@ -119,8 +113,7 @@ def export_markdown(report: MidTermReport) -> str:
         if chapter.cross_references:
             out += [f"#### {h['also_in_theme']}", ""]
             out += [
-                f"- **{e.label}** (see {e.chapter_id}; "
-                f"CNCC: {e.cncc.status_label}; CSO: {e.cso.status_label})"
+                f"- **{e.label}** (see {e.chapter_id}; CNCC: {e.cncc.status_label}; CSO: {e.cso.status_label})"
                 for e in chapter.cross_references
             ] + [""]
         if chapter.chapter_id != OTHER_CHAPTER_ID:

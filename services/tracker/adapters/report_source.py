@@ -37,8 +37,7 @@ def load_report_inputs(
     """The cycle's recommendations, the evidence attached to any of them, and every saved
     version of the report's editable sections."""
     recs = [
-        RecommendationDoc.model_validate(doc)
-        for doc in db[RECOMMENDATIONS].find({"country": country, "cycle": cycle})
+        RecommendationDoc.model_validate(doc) for doc in db[RECOMMENDATIONS].find({"country": country, "cycle": cycle})
     ]
     ids = [r.recommendation_id for r in recs]
     seen: dict[str, EvidenceDoc] = {}
@@ -47,8 +46,7 @@ def load_report_inputs(
             item = EvidenceDoc.model_validate(doc)
             seen[item.evidence_id] = item
     drafts = [
-        ReportDraftDoc.model_validate(doc)
-        for doc in db[REPORT_DRAFTS].find({"country": country, "cycle": cycle})
+        ReportDraftDoc.model_validate(doc) for doc in db[REPORT_DRAFTS].find({"country": country, "cycle": cycle})
     ]
     return recs, sorted(seen.values(), key=lambda e: e.evidence_id), drafts
 
@@ -58,10 +56,7 @@ def load_assessments(db: Database[dict[str, Any]], recommendation_ids: list[str]
     per assessor made by its cut-off date)."""
     out: list[AssessmentDoc] = []
     for batch in _batches(recommendation_ids):
-        out += [
-            AssessmentDoc.model_validate(d)
-            for d in db[ASSESSMENTS].find({"recommendation_id": {"$in": batch}})
-        ]
+        out += [AssessmentDoc.model_validate(d) for d in db[ASSESSMENTS].find({"recommendation_id": {"$in": batch}})]
     return out
 
 

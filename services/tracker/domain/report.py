@@ -348,9 +348,7 @@ def _latest_assessments(
     return latest
 
 
-def _latest_drafts(
-    drafts: Iterable[ReportDraftDoc], country: str, cycle: int
-) -> dict[tuple[str, str], ReportDraftDoc]:
+def _latest_drafts(drafts: Iterable[ReportDraftDoc], country: str, cycle: int) -> dict[tuple[str, str], ReportDraftDoc]:
     latest: dict[tuple[str, str], ReportDraftDoc] = {}
     for draft in drafts:
         if draft.country != country or draft.cycle != cycle:
@@ -547,9 +545,7 @@ def assemble_report(
                 chapter_id=chapter_id,
                 cncc=cncc,
                 cso=cso,
-                statuses_differ=cncc.status is not None
-                and cso.status is not None
-                and cncc.status != cso.status,
+                statuses_differ=cncc.status is not None and cso.status is not None and cncc.status != cso.status,
                 measures=citations.cite(e.evidence_id for e in evidence_of[rec.recommendation_id]),
             )
             entries[rec.recommendation_id] = entry
@@ -762,9 +758,7 @@ def _summary_figures(
         f"{total.supported} supported and {total.noted} noted.",
     ]
     cncc = {row.key: row.cncc for row in by_status}
-    parts = [
-        f"{cncc[k]} {STATUS_LABELS[k][0].lower()}" for k in STATUS_KEYS if k != "not_assessed" and cncc[k]
-    ]
+    parts = [f"{cncc[k]} {STATUS_LABELS[k][0].lower()}" for k in STATUS_KEYS if k != "not_assessed" and cncc[k]]
     figures.append(
         f"By {as_of.isoformat()}, CNCC had assessed {total.cncc_assessed} of {n}"
         + (f" ({', '.join(parts)})" if parts else "")
@@ -829,9 +823,7 @@ def _method_paragraphs(
         "statistics by theme count it under each of its themes."
     )
     visibility = "public or coalition-only" if include_coalition_only else "public"
-    left_out = sum(
-        excluded[k] for k in ("not_approved", "coalition_only", "safeguarding_hold", "after_cut_off")
-    )
+    left_out = sum(excluded[k] for k in ("not_approved", "coalition_only", "safeguarding_hold", "after_cut_off"))
     paragraphs.append(
         f"Evidence: items submitted by coalition members and reviewers. The report cites only items "
         f"approved by a reviewer, {visibility}, not held for safeguarding review, and published on or "
@@ -852,8 +844,7 @@ def _method_paragraphs(
     paragraphs.append("Contributors are listed by organisation only; individuals are not named.")
     if cycle_doc is not None and cycle_doc.milestones:
         dates = "; ".join(
-            f"{name.replace('_', ' ')}: {day.isoformat()}"
-            for name, day in sorted(cycle_doc.milestones.items())
+            f"{name.replace('_', ' ')}: {day.isoformat()}" for name, day in sorted(cycle_doc.milestones.items())
         )
         paragraphs.append(f"Milestones of the cycle: {dates}.")
     return paragraphs

@@ -63,9 +63,7 @@ def theme_labels_from_taxonomy(themes: Iterable[object]) -> dict[str, ThemeLabel
         english = getattr(theme, "label_en", None)
         if isinstance(theme_id, str) and isinstance(english, str):
             khmer = getattr(theme, "label_km", None)
-            labels[theme_id] = ThemeLabel(
-                id=theme_id, en=english, km=khmer if isinstance(khmer, str) else None
-            )
+            labels[theme_id] = ThemeLabel(id=theme_id, en=english, km=khmer if isinstance(khmer, str) else None)
     return labels
 
 
