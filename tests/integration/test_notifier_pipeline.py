@@ -35,7 +35,6 @@ from contracts.events import (
 from contracts.topics import NOTIFIER_GROUP, Topics
 from services.notifier.app import build_app, run_scheduled_jobs
 from services.notifier.domain.deliveries import delivery_id
-from services.notifier.domain.signature import verify_signature
 from services.notifier.receiver import WebhookReceiver
 from services.notifier.settings import NotifierSettings
 
@@ -52,7 +51,7 @@ class MailCatcher:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd API
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))  # type: ignore[arg-type]
         return "250 Message accepted for delivery"
 
@@ -163,8 +162,8 @@ def evidence_added(evidence_id: str = "ev-000001", rec: str = "KHM-4-110.23",
                            title=title, visibility=Visibility.PUBLIC, review_state=state)
 
 
-def tracker_event(payload: Contract) -> EventEnvelope:
-    return make_event(payload, source="tracker", actor=ADMIN)
+def tracker_event(payload: Contract, event_type: str | None = None) -> EventEnvelope:
+    return make_event(payload, source="tracker", actor=ADMIN, event_type=event_type)
 
 
 async def email_and_webhook_subscriptions(
@@ -232,7 +231,7 @@ async def test_same_event_delivered_twice_sends_one_email(
     # The same evidence approved again on review is the same news: no second alert either.
     from contracts.events import EvidenceReviewedV1
     await send(producer, topics.tracker_events,
-               tracker_event(EvidenceReviewedV1(evidence_id="ev-000001", decision="approved")))
+               tracker_event(EvidenceReviewedV1(evidence_id="ev-000001", decision="approved"), "evidence.reviewed"))
 
     await wait_for(lambda: _true(len(mail_catcher.messages) >= 1 and len(receiver.received) >= 1))
 
@@ -263,7 +262,7 @@ async def test_pending_evidence_raises_no_alert_until_approved(
     assert mail_catcher.messages == [] and receiver.received == []
 
     await send(producer, topics.tracker_events,
-               tracker_event(EvidenceReviewedV1(evidence_id="ev-held-01", decision="approved")))
+               tracker_event(EvidenceReviewedV1(evidence_id="ev-held-01", decision="approved"), "evidence.reviewed"))
     await wait_for(lambda: _true(len(mail_catcher.messages) == 1 and len(receiver.received) == 1))
 
 

@@ -1,0 +1,58 @@
+"""Deliveries: their identity, their life cycle and the retry schedule. Pure.
+
+A delivery is one alert to one subscription over one channel. Its id is derived from
+what is announced, so a redelivered event, a restarted notifier or a replayed
+dead letter always lands on the same delivery, which is sent at most once it has
+been recorded as delivered.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from enum import StrEnum
+
+from contracts.events import Channel
+
+_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://upr-tracker/notifier/deliveries")
+
+
+class DeliveryStatus(StrEnum):
+    QUEUED = "queued"  # waiting for its notification.requested to be consumed
+    QUEUED_FOR_DIGEST = "queued_for_digest"  # waiting for the subscription's next digest
+    SENDING = "sending"  # an attempt is in flight (a crash here may resend: see docs/webhooks.md)
+    DELIVERED = "delivered"
+    FAILED = "failed"  # every attempt failed; dead-lettered, `upr dlq replay` tries again
+    SKIPPED = "skipped"  # the subscription was cancelled before the alert went out
+
+
+def delivery_id(alert_key: str, subscription_id: str, channel: Channel | str) -> str:
+    """The same (alert, subscription, channel) always gives the same id."""
+    channel_name = channel.value if isinstance(channel, Channel) else channel
+    return str(uuid.uuid5(_NAMESPACE, f"{alert_key}|{subscription_id}|{channel_name}"))
+
+
+def digest_id(subscription_id: str, period: str) -> str:
+    return delivery_id(f"digest:{period}", subscription_id, Channel.EMAIL)
+
+
+def should_send(status: str | None) -> bool:
+    """Only a delivery not yet delivered (nor skipped) is attempted again."""
+    return status not in (DeliveryStatus.DELIVERED, DeliveryStatus.SKIPPED)
+
+
+def backoff_delays(
+    attempts: int, base_s: float, cap_s: float, random: Callable[[], float]
+) -> list[float]:
+    """Waits between ``attempts`` tries: exponential (base, 2*base, 4*base ... capped),
+    with "equal jitter": half the step is fixed, half random, so many failing endpoints
+    do not retry in lock-step yet each wait stays within [step/2, step]."""
+    delays = []
+    for n in range(max(attempts - 1, 0)):
+        step = min(cap_s, base_s * (2**n))
+        delays.append(step / 2 + random() * step / 2)
+    return delays
+
+
+def is_success(status_code: int) -> bool:
+    return 200 <= status_code < 300
