@@ -27,7 +27,8 @@ with st.sidebar:
 lang = language()
 user = current_user()
 if user is None:
-    login_form()
+    # Anonymous: the login form is the only page (this also stops Streamlit from listing ui/pages/).
+    st.navigation([st.Page(login_form, title=t("login", lang), url_path="login")], position="hidden").run()
     st.stop()
 assert user is not None
 

@@ -1,0 +1,306 @@
+"""The workspace in a real browser (Debian Chromium driven by Playwright) on the real stack.
+
+The tracker runs as a subprocess (`faststream run`) and Streamlit as another, both on a fresh
+database and a fresh topic prefix; recommendations arrive as recommendation.imported events,
+like an import. A CSO member adds evidence and sees it, pending review, in the timeline; a
+viewer has no way to add evidence. Screenshots of every page go to test-artifacts/screenshots/
+(and to docs/screenshots/ when UPR_UPDATE_SCREENSHOTS=1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from pymongo import MongoClient
+from pymongo.database import Database
+
+from contracts.events import Position, RecommendationImportedV1, RecommendingState, SourceRef, make_event
+from contracts.topics import Topics, ensure_topics
+from ui.auth import DEMO_USERS, ensure_demo_users
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV = ROOT / ".venv" / "bin"
+SHOTS = ROOT / "test-artifacts" / "screenshots"
+DOCS_SHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+KAFKA = os.environ.get("UPR_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+MONGODB_URI = os.environ.get("UPR_MONGODB_URI", "mongodb://127.0.0.1:27017")
+PASSWORDS = {name: password for name, _, password, _ in DEMO_USERS}
+TIMEOUT_MS = 30_000
+
+SEED = [
+    ("KHM-4-110.23", "Adopt the draft Child Protection Law and ensure its effective implementation",
+     "អនុម័តសេចក្តីព្រាងច្បាប់ស្តីពីកិច្ចការពារកុមារ និងធានាការអនុវត្តប្រកបដោយប្រសិទ្ធភាព", "Sweden",
+     Position.SUPPORTED),
+    ("KHM-4-110.41", "Strengthen measures to prevent online child sexual exploitation, including a national "
+     "hotline and a code of conduct for internet service providers", None, "Australia", Position.SUPPORTED),
+    ("KHM-4-110.57", "Ensure free birth registration for all children, including children of migrants",
+     "ធានាការចុះសំបុត្រកំណើតដោយឥតគិតថ្លៃសម្រាប់កុមារទាំងអស់", "Mexico", Position.SUPPORTED),
+    ("KHM-4-111.8", "Raise the minimum age of marriage to 18 for both girls and boys without exception",
+     None, "Canada", Position.NOTED),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_http(url: str, timeout: float = 90.0, process: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process for {url} exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status < 300:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(f"{url} did not answer within {timeout} s")
+
+
+async def publish_imports(topics: Topics) -> None:
+    await ensure_topics(KAFKA, topics)
+    producer = AIOKafkaProducer(bootstrap_servers=KAFKA, acks="all")
+    await producer.start()
+    try:
+        for row, (rec_id, text, text_km, state, position) in enumerate(SEED, start=1):
+            payload = RecommendationImportedV1(
+                recommendation_id=rec_id, country="KHM", cycle=4, session=46, document_symbol="A/HRC/57/9",
+                paragraph=rec_id.split("-", 2)[2], text=text, text_km=text_km,
+                recommending_states=[RecommendingState(code=state[:3].upper(), name=state)], position=position,
+                source=SourceRef(format="test", file_name="e2e.csv", row=row), import_id="e2e-import",
+            )
+            await producer.send_and_wait(topics.recommendations_imported,
+                                         make_event(payload, source="ingest").to_bytes(), key=rec_id.encode())
+    finally:
+        await producer.stop()
+
+
+@dataclass
+class Stack:
+    url: str
+    db: Database[dict[str, Any]]
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[Stack]:
+    name = f"test_e2e_{uuid.uuid4().hex[:8]}"
+    topics = Topics(prefix=f"e2e{uuid.uuid4().hex[:8]}.")
+    tracker_port, ui_port = free_port(), free_port()
+    env = {**os.environ, "UPR_MONGODB_DB": name, "UPR_MONGODB_URI": MONGODB_URI, "UPR_KAFKA_BOOTSTRAP": KAFKA,
+           "UPR_TOPIC_PREFIX": topics.prefix, "UPR_TRACKER_URL": f"http://127.0.0.1:{tracker_port}",
+           "UPR_INGEST_URL": "http://127.0.0.1:9", "PYTHONUNBUFFERED": "1"}
+    client: MongoClient[dict[str, Any]] = MongoClient(MONGODB_URI, tz_aware=True)
+    db = client[name]
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    logs = ROOT / "test-artifacts" / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        asyncio.run(ensure_topics(KAFKA, topics))
+        with open(logs / "e2e-tracker.log", "wb") as tracker_log:
+            tracker = subprocess.Popen(
+                [str(VENV / "faststream"), "run", "services.tracker.app:app", "--host", "127.0.0.1",
+                 "--port", str(tracker_port)], cwd=ROOT, env=env, stdout=tracker_log, stderr=subprocess.STDOUT)
+        processes.append(tracker)
+        wait_http(f"http://127.0.0.1:{tracker_port}/health", process=tracker)
+        asyncio.run(publish_imports(topics))
+        deadline = time.monotonic() + 60
+        while db.recommendations.count_documents({}) < len(SEED):
+            assert time.monotonic() < deadline, "the tracker did not store the seeded recommendations"
+            time.sleep(0.3)
+        ensure_demo_users(db)
+        with open(logs / "e2e-ui.log", "wb") as ui_log:
+            ui = subprocess.Popen(
+                [str(VENV / "streamlit"), "run", "ui/app.py", "--server.port", str(ui_port),
+                 "--server.headless", "true", "--server.address", "127.0.0.1",
+                 "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env, stdout=ui_log,
+                stderr=subprocess.STDOUT)
+        processes.append(ui)
+        wait_http(f"http://127.0.0.1:{ui_port}/_stcore/health", process=ui)
+        yield Stack(f"http://127.0.0.1:{ui_port}", db)
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        client.drop_database(name)
+        client.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def log_in(browser: Any, url: str, username: str) -> Any:
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="en-GB")
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(url)
+    page.get_by_label("Username", exact=True).fill(username)
+    page.get_by_label("Password", exact=True).fill(PASSWORDS[username])
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    return page
+
+
+def open_page(page: Any, title: str) -> None:
+    from playwright.sync_api import expect
+
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
+    expect(page.get_by_role("heading", name=title).first).to_be_visible()
+    settle(page)
+
+
+def settle(page: Any) -> None:
+    """Wait until Streamlit has finished running the script."""
+    page.wait_for_timeout(300)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=TIMEOUT_MS)
+    page.wait_for_timeout(300)
+
+
+def shoot(page: Any, name: str) -> None:
+    settle(page)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    if os.environ.get("UPR_UPDATE_SCREENSHOTS") == "1":
+        DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copy(SHOTS / f"{name}.png", DOCS_SHOTS / f"{name}.png")
+
+
+def open_detail(page: Any, rec_id: str) -> None:
+    from playwright.sync_api import expect
+
+    open_page(page, "Recommendation detail")
+    box = page.get_by_label("Recommendation id")
+    box.fill(rec_id)
+    box.press("Enter")
+    expect(page.get_by_role("heading", name=rec_id)).to_be_visible()
+    settle(page)
+
+
+def test_anonymous_visitor_gets_the_login_form(stack: Stack, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(stack.url)
+    expect(page.get_by_role("button", name="Log in")).to_be_visible(timeout=TIMEOUT_MS)
+    expect(page.get_by_test_id("stSidebarNav")).to_have_count(0)
+    shoot(page, "01-login")
+    page.close()
+
+
+def test_cso_member_adds_evidence_and_sees_it_pending_review_in_the_timeline(stack: Stack, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    page = log_in(browser, stack.url, "cso")
+    open_detail(page, "KHM-4-110.57")
+    page.get_by_role("tab", name="Evidence timeline").click()
+    page.get_by_role("button", name="Add evidence").click()
+    expect(page.get_by_role("heading", name="Add evidence")).to_be_visible()
+    settle(page)
+    expect(page.get_by_text("KHM-4-110.57").first).to_be_visible()  # preselected recommendation
+    title = f"Free birth registration sub-decree {uuid.uuid4().hex[:4]}"
+    page.get_by_label("Title (what happened)").fill(title)
+    page.get_by_label("Link (http:// or https://)").fill("https://example.org/sub-decree")
+    page.get_by_label("Verbatim quote from the source").fill(
+        "Birth registration is free of charge for all children born in Cambodia.")
+    shoot(page, "04-add-evidence")
+    page.get_by_role("button", name="Submit").click()
+    expect(page.get_by_text("pending review by a CNCC reviewer")).to_be_visible(timeout=TIMEOUT_MS)
+    stored = stack.db.evidence.find_one({"title": title})
+    assert stored is not None and stored["review_state"] == "pending"
+    assert stored["submitted_by"]["username"] == "cso"
+
+    open_page(page, "Recommendation detail")
+    page.get_by_role("tab", name="Evidence timeline").click()
+    expect(page.get_by_text(title)).to_be_visible()
+    expect(page.get_by_text("pending review").first).to_be_visible()
+    shoot(page, "03-detail-evidence-timeline")
+    page.close()
+
+
+def test_viewer_cannot_add_evidence(stack: Stack, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    page = log_in(browser, stack.url, "viewer")
+    nav = page.get_by_test_id("stSidebarNav")
+    expect(nav.get_by_role("link", name="Recommendations", exact=True)).to_be_visible()
+    expect(nav.get_by_role("link", name="Add evidence")).to_have_count(0)
+    expect(nav.get_by_role("link", name="Review inbox")).to_have_count(0)
+    expect(nav.get_by_role("link", name="Admin")).to_have_count(0)
+    open_detail(page, "KHM-4-110.57")
+    page.get_by_role("tab", name="Evidence timeline").click()
+    expect(page.get_by_role("button", name="Add evidence")).to_have_count(0)
+    # The CSO member's evidence is pending: a viewer does not see it.
+    expect(page.get_by_text("Free birth registration sub-decree")).to_have_count(0)
+    # Typing the page's address does not help either.
+    page.goto(f"{stack.url}/add-evidence")
+    expect(page.get_by_role("button", name="Log in")).to_be_visible()
+    settle(page)
+    page.screenshot(path=str(SHOTS / "viewer-direct-address.png"))
+    if page.get_by_role("dialog").count():  # Streamlit's "page not found" notice
+        page.keyboard.press("Escape")
+    page.get_by_label("Username", exact=True).fill("viewer")
+    page.get_by_label("Password", exact=True).fill(PASSWORDS["viewer"])
+    page.get_by_role("button", name="Log in").click()
+    settle(page)
+    expect(page.get_by_label("Title (what happened)")).to_have_count(0)
+    page.close()
+
+
+def test_every_page_renders_for_an_admin_with_khmer_text(stack: Stack, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    page = log_in(browser, stack.url, "admin")
+    shoot(page, "02-dashboard")
+    open_page(page, "Recommendations")
+    expect(page.get_by_text("4 recommendation(s) match")).to_be_visible()
+    shoot(page, "05-recommendations")
+    open_detail(page, "KHM-4-110.23")
+    expect(page.get_by_text("អនុម័តសេចក្តីព្រាងច្បាប់", exact=False)).to_be_visible()
+    shoot(page, "06-detail-khmer")
+    for number, title in enumerate(["Assess", "Review inbox", "Subscriptions", "Import", "Mid-term report",
+                                    "Admin"], start=7):
+        open_page(page, title)
+        expect(page.get_by_text("may not open this page")).to_have_count(0)
+        shoot(page, f"{number:02d}-{title.lower().replace(' ', '-')}")
+    # The interface in Khmer.
+    page.get_by_test_id("stSidebar").get_by_role("combobox").first.click()
+    page.get_by_role("option", name="ខ្មែរ").click()
+    settle(page)
+    expect(page.get_by_role("heading", name="រដ្ឋបាល")).to_be_visible()
+    open_page(page, "ផ្ទាំងសង្ខេប")
+    shoot(page, "13-dashboard-khmer")
+    page.close()
