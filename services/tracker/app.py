@@ -84,6 +84,7 @@ def build_app(
                                       correlation_id=envelope.correlation_id, outcome="parked", error=str(waiting))
             EVENTS_CONSUMED.labels(SERVICE, envelope.type, "parked").inc()
             return
+        # One after the other: events about one recommendation keep their order in the partition.
         for index, (event_type, event_payload) in enumerate(outcome.events):
             event = make_event(
                 event_payload, source=SERVICE, event_type=event_type, correlation_id=envelope.correlation_id,

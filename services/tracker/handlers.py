@@ -112,12 +112,15 @@ async def recommendation_imported(
         version, created = int(replay["version"]), int(replay["version"]) == 1
         changes = [FieldChange(**c) for c in replay.get("changes", [])]
         outcome = "created" if created else "updated"
+        tagged = await _retag(deps, rec_id, existing or {}, payload.text, payload.source_themes, payload.sdgs)
     else:
         version, created, changes, outcome = (
             decision.version, decision.outcome == "created", decision.changes, decision.outcome
         )
+        tagged, tag_fields = await _tag(deps, rec_id, existing or {}, payload.text, payload.source_themes,
+                                        payload.sdgs)
         base = {"country": payload.country, "cycle": payload.cycle, "last_import_id": payload.import_id,
-                "source": payload.source.model_dump(mode="json")}
+                "source": payload.source.model_dump(mode="json"), **tag_fields}
         await deps.repo.save_version(
             recommendation_id=rec_id, base=base, content=decision.content, version=version,
             content_hash=decision.content_hash, changes=[c.model_dump(mode="json") for c in changes],
@@ -126,7 +129,6 @@ async def recommendation_imported(
         await _audit(deps, envelope, 0, f"recommendation.{outcome}", "recommendation", rec_id,
                      None if existing is None else {c.field: c.before for c in changes},
                      {c.field: c.after for c in changes} if changes else {"version": version})
-    tagged = await _retag(deps, rec_id, existing or {}, payload.text, payload.source_themes, payload.sdgs)
     return Outcome(outcome, [
         ("recommendation.updated", RecommendationUpdatedV1(
             recommendation_id=rec_id, version=version, created=created, changes=changes,
@@ -139,6 +141,14 @@ async def recommendation_imported(
 async def _retag(
     deps: Deps, rec_id: str, stored: dict[str, Any], text: str, source_themes: Sequence[str], sdgs: Sequence[str],
 ) -> ThemesTaggedV1:
+    tagged, fields = await _tag(deps, rec_id, stored, text, source_themes, sdgs)
+    await deps.repo.set_tags(rec_id, fields)
+    return tagged
+
+
+async def _tag(
+    deps: Deps, rec_id: str, stored: dict[str, Any], text: str, source_themes: Sequence[str], sdgs: Sequence[str],
+) -> tuple[ThemesTaggedV1, dict[str, Any]]:
     """Tag again; people's additions and removals (kept on the stored document) win."""
     assert deps.tagger is not None, "the tagger is loaded at start-up"
     result = deps.tagger.tag_recommendation(
@@ -153,12 +163,13 @@ async def _retag(
         for t in added if t not in {x.id for x in tags}
     ]
     child_related = result.child_related or bool(added)
-    await deps.repo.set_tags(rec_id, {
+    fields = {
         "child_related": child_related, "themes": themes,
         "theme_tags": [t.model_dump(mode="json") for t in tags], "tagger_version": deps.tagger.version,
-    })
-    return ThemesTaggedV1(recommendation_id=rec_id, child_related=child_related, themes=tags,
-                          tagger_version=deps.tagger.version, corrected=bool(added or removed))
+    }
+    tagged = ThemesTaggedV1(recommendation_id=rec_id, child_related=child_related, themes=tags,
+                            tagger_version=deps.tagger.version, corrected=bool(added or removed))
+    return tagged, fields
 
 
 async def themes_correction_requested(

@@ -87,7 +87,10 @@ class MongoTrackerRepository:
             "message_id": message_id, "consumer": consumer, "type": type_,
             "correlation_id": correlation_id, "outcome": outcome, "error": error, "at": now(),
         }
-        await self.db[d.PROCESSED_MESSAGES].update_one({"_id": message_id}, {"$set": doc}, upsert=True)
+        try:
+            await self.db[d.PROCESSED_MESSAGES].insert_one({"_id": message_id, **doc})
+        except DuplicateKeyError:  # a parked message, now applied (an insert is much cheaper than an upsert)
+            await self.db[d.PROCESSED_MESSAGES].update_one({"_id": message_id}, {"$set": doc})
 
     # --- parked messages (waiting for a recommendation to be imported) -------------------
 
@@ -133,17 +136,16 @@ class MongoTrackerRepository:
             })
         except DuplicateKeyError:
             pass
+        fields = {**base, **content, "version": version, "content_hash": content_hash, "updated_at": at}
+        defaults = {
+            "recommendation_id": recommendation_id, "created_at": at, "child_related": False,
+            "themes": [], "theme_tags": [], "themes_added_by_people": [],
+            "themes_removed_by_people": [], "disagreement": False, "evidence_count": 0,
+            "cso_status": None, "cncc_status": None,
+        }
         await self.db[d.RECOMMENDATIONS].update_one(
             {"_id": recommendation_id},
-            {
-                "$set": {**base, **content, "version": version, "content_hash": content_hash, "updated_at": at},
-                "$setOnInsert": {
-                    "recommendation_id": recommendation_id, "created_at": at, "child_related": False,
-                    "themes": [], "theme_tags": [], "themes_added_by_people": [],
-                    "themes_removed_by_people": [], "disagreement": False, "evidence_count": 0,
-                    "cso_status": None, "cncc_status": None,
-                },
-            },
+            {"$set": fields, "$setOnInsert": {k: v for k, v in defaults.items() if k not in fields}},
             upsert=True,
         )
 
