@@ -58,12 +58,18 @@ def build_app(
     repo = MongoNotifierRepository.connect(settings.mongodb_uri, settings.mongodb_db)
     webhooks = WebhookSender(settings.webhook_allowlist, settings.webhook_timeout_s)
 
+    async def record_rejection(body: bytes, reason: str) -> None:
+        DEAD_LETTERED.labels(SERVICE).inc()
+        envelope = _envelope_or_none(body)
+        if envelope is not None:  # `upr subscriptions add` and the UI show why a command failed
+            await repo.mark_processed(str(envelope.event_id), type_=envelope.type, outcome="rejected", error=reason)
+
     broker = KafkaBroker(
         settings.kafka_bootstrap, acks="all", enable_idempotence=True, client_id="upr-notifier",
         graceful_timeout=15.0,
         middlewares=[dead_letter_middleware(
             consumer=SERVICE, dead_letter_topic=topics.dead_letter(t.NOTIFIER_GROUP),
-            on_dead_letter=lambda _body, _reason: _count_dead_letter(),
+            on_dead_letter=record_rejection,
             on_transient=lambda _: FAILURES.labels(SERVICE).inc(),
         )],
     )
@@ -197,8 +203,13 @@ def _check_size(body: bytes) -> None:
         raise Rejected(f"message of {len(body)} bytes exceeds {MAX_MESSAGE_BYTES}")
 
 
-async def _count_dead_letter() -> None:
-    DEAD_LETTERED.labels(SERVICE).inc()
+def _envelope_or_none(body: bytes) -> EventEnvelope | None:
+    if len(body) > MAX_MESSAGE_BYTES:
+        return None
+    try:
+        return EventEnvelope.model_validate_json(body)
+    except ValueError:
+        return None
 
 
 async def run_scheduled_jobs(app: AsgiFastStream, now: datetime) -> dict[str, int]:

@@ -64,7 +64,12 @@ class MongoNotifierRepository:
     # --- idempotent consumption --------------------------------------------------------
 
     async def processed(self, message_id: str) -> bool:
-        return await self.db[PROCESSED].find_one({"_id": message_id}) is not None
+        """Was this message applied already? A rejected one was not: a replay may apply it."""
+        doc = await self.db[PROCESSED].find_one({"_id": message_id})
+        return doc is not None and doc.get("outcome") != "rejected"
+
+    async def processing_outcome(self, message_id: str) -> dict[str, Any] | None:
+        return await self.db[PROCESSED].find_one({"_id": message_id})
 
     async def mark_processed(self, message_id: str, *, type_: str, outcome: str, error: str | None = None) -> None:
         doc = {"type": type_, "outcome": outcome, "error": error, "at": now()}
