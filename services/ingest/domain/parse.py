@@ -17,11 +17,12 @@ the second streams the rows again and emits each recommendation at its first row
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from contracts.events import RecommendingState
+from contracts.events import RecommendationImportedV1, RecommendingState
 from services.ingest.domain import model, readers
 from services.ingest.domain.columns import LAYOUTS
 from services.ingest.domain.detect import detect_format
@@ -29,7 +30,7 @@ from services.ingest.domain.model import FileProblem, ParsedEvidence, ParsedRow,
 from services.ingest.domain.records import Context, build_evidence, build_recommendation
 from services.ingest.domain.sanitise import normalised_for_identity
 
-BUFFER_ROWS = 20_000
+BUFFER_ROWS = 5_000
 
 
 def _records(path: Path, fmt: str) -> Iterator[readers.Item]:
@@ -90,18 +91,39 @@ def iter_rows(
         yield RowError(None, None, f"the file could not be read: {type(exc).__name__}: {exc}")
 
 
-def _fingerprint(text: str) -> str:
-    return hashlib.blake2b(normalised_for_identity(text).encode("utf-8"), digest_size=8).hexdigest()
+def _fingerprint(text: str) -> int:
+    digest = hashlib.blake2b(normalised_for_identity(text).encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
 
 
-@dataclass
 class _Seen:
-    first_row: int
-    text: str
-    position: str
-    states: list[RecommendingState]
-    themes: list[str]
-    merged_rows: list[int] = field(default_factory=list)
+    """Pass-1 memory per recommendation id, kept small (a 267k-row file has 267k of these):
+    state codes and themes as interned strings; full states only for merged rows."""
+
+    __slots__ = ("codes", "extra_states", "extra_themes", "first_row", "merged_rows", "position", "text", "themes")
+
+    def __init__(self, rec: RecommendationImportedV1, row: int) -> None:
+        self.first_row = row
+        self.text = _fingerprint(rec.text)
+        self.position = rec.position.value
+        self.codes: tuple[str, ...] = tuple(sys.intern(s.code) for s in rec.recommending_states)
+        self.themes: tuple[str, ...] = tuple(sys.intern(t) for t in rec.source_themes)
+        self.extra_states: list[RecommendingState] | None = None
+        self.extra_themes: list[str] | None = None
+        self.merged_rows: list[int] | None = None
+
+    def merge(self, rec: RecommendationImportedV1, row: int) -> bool:
+        """Add the states/themes of another row of the same recommendation; False if none is new."""
+        new = [s for s in rec.recommending_states if s.code not in self.codes]
+        new_themes = [t for t in rec.source_themes if t not in self.themes]
+        if not new and not new_themes:
+            return False
+        self.codes += tuple(s.code for s in new)
+        self.themes += tuple(new_themes)
+        self.extra_states = [*(self.extra_states or []), *new]
+        self.extra_themes = [*(self.extra_themes or []), *new_themes]
+        self.merged_rows = [*(self.merged_rows or []), row]
+        return True
 
 
 @dataclass
@@ -127,13 +149,7 @@ class _Index:
         rec = item.recommendation
         seen = self.recommendations.get(rec.recommendation_id)
         if seen is None:
-            self.recommendations[rec.recommendation_id] = _Seen(
-                item.row,
-                _fingerprint(rec.text),
-                rec.position.value,
-                list(rec.recommending_states),
-                list(rec.source_themes),
-            )
+            self.recommendations[rec.recommendation_id] = _Seen(rec, item.row)
             return
         where = f"row {seen.first_row}"
         rid = rec.recommendation_id
@@ -147,19 +163,12 @@ class _Index:
                 "position",
                 f"recommendation {rid} is {rec.position.value} here but {seen.position} in {where}",
             )
-        else:
-            codes = {s.code for s in seen.states}
-            new = [s for s in rec.recommending_states if s.code not in codes]
-            new_themes = [t for t in rec.source_themes if t not in seen.themes]
-            if not new and not new_themes:
-                self.rejected[item.row] = RowError(
-                    item.row, None, f"duplicate row: same recommendation {rid}, text and states as {where}"
-                )
-            else:
-                # One row per recommending state (UPR Info), or one row per theme (OHCHR matrix).
-                seen.states.extend(new)
-                seen.themes.extend(new_themes)
-                seen.merged_rows.append(item.row)
+        elif not seen.merge(rec, item.row):
+            # One row per recommending state (UPR Info) or per theme (OHCHR matrix) merges;
+            # a row that adds nothing is a duplicate.
+            self.rejected[item.row] = RowError(
+                item.row, None, f"duplicate row: same recommendation {rid}, text and states as {where}"
+            )
 
 
 def merge_rows(items: Iterable[ParseItem], index: _Index) -> Iterator[ParseItem]:
@@ -172,12 +181,16 @@ def merge_rows(items: Iterable[ParseItem], index: _Index) -> Iterator[ParseItem]
         elif isinstance(item, ParsedEvidence):
             yield item
         else:
-            seen = index.recommendations[item.recommendation.recommendation_id]
+            rec = item.recommendation
+            seen = index.recommendations[rec.recommendation_id]
             if seen.first_row != item.row:
                 continue  # its states were merged into the first row
             if seen.merged_rows:
-                merged = item.recommendation.model_copy(
-                    update={"recommending_states": list(seen.states), "source_themes": list(seen.themes)}
+                merged = rec.model_copy(
+                    update={
+                        "recommending_states": [*rec.recommending_states, *(seen.extra_states or [])],
+                        "source_themes": [*rec.source_themes, *(seen.extra_themes or [])],
+                    }
                 )
                 yield ParsedRow(item.row, merged, item.warnings, tuple(seen.merged_rows))
             else:
