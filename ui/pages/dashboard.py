@@ -19,10 +19,16 @@ lang = language()
 db = rm.database()
 st.title(t("dashboard", lang))
 
-options = rm.filter_options(db)
-cycle = st.selectbox(t("cycle", lang), [None, *options["cycles"]],
+
+
+@st.cache_data(ttl=30, show_spinner="Counting ...")
+def _summary(db_name: str, cycle: int | None) -> rm.DashboardSummary:
+    return rm.dashboard(db, cycle)
+
+
+cycle = st.selectbox(t("cycle", lang), [None, *rm.CYCLES],
                      format_func=lambda c: "All cycles" if c is None else f"Cycle {c}", key="dash_cycle")
-summary = rm.dashboard(db, cycle)
+summary = _summary(db.name, cycle)
 
 cols = st.columns(5)
 cols[0].metric(t("recommendations", lang), summary.total)

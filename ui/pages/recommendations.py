@@ -22,40 +22,34 @@ st.title(t("recommendations", lang))
 
 
 @st.cache_data(ttl=60, show_spinner=False)
-def _options(db_name: str) -> dict[str, list[object]]:
-    return rm.filter_options(db)
+def _count(db_name: str, flt: rm.RecommendationFilter) -> int:
+    return rm.count_recommendations(db, flt)
 
 
-options = _options(db.name)
 search = st.text_input(t("search", lang), key="rec_search", placeholder="e.g. birth registration / កុមារ")
 c1, c2, c3, c4 = st.columns(4)
-cycles = c1.multiselect(t("cycle", lang), options["cycles"], key="rec_cycles")
+cycles = c1.multiselect(t("cycle", lang), list(rm.CYCLES), key="rec_cycles")
 themes = c2.multiselect(t("themes", lang), theme_ids(), format_func=lambda x: theme_label(x, lang),
                         key="rec_themes")
 positions = c3.multiselect(t("position", lang), [p.value for p in Position], key="rec_positions")
 statuses = c4.multiselect(t("status", lang) + " (CNCC)", [s.value for s in ImplementationStatus] + [rm.NOT_ASSESSED],
                           format_func=status_label, key="rec_statuses")
 c5, c6, c7 = st.columns([2, 1, 1])
-state = c5.selectbox(t("recommending_state", lang), ["", *options["states"]],
-                     format_func=lambda s: s or "Any state", key="rec_state")
+state = c5.text_input(t("recommending_state", lang), key="rec_state", placeholder="e.g. Sweden")
 disagreement_only = c6.checkbox(t("disagreement", lang), key="rec_disagreement")
 child_only = c7.checkbox("Child-related only", key="rec_child")
 
 flt = rm.RecommendationFilter(
     cycles=tuple(int(str(c)) for c in cycles), themes=tuple(themes), positions=tuple(positions),
-    statuses=tuple(statuses), recommending_state=str(state or ""), search=search,
+    statuses=tuple(statuses), recommending_state=state, search=search,
     disagreement_only=disagreement_only, child_related_only=child_only,
 )
 # Back to page 1 whenever the filters change.
 if st.session_state.get("rec_last_filter") != flt:
     st.session_state["rec_last_filter"] = flt
     st.session_state["rec_page"] = 1
-
-total = rm.count_recommendations(db, flt)
-pages = max(1, -(-total // page_size))
-page = int(st.number_input(f"Page (of {pages})", min_value=1, max_value=pages, step=1, key="rec_page"))
-items, total = rm.list_recommendations(db, flt, skip=(page - 1) * page_size, limit=page_size)
-st.caption(f"{total} recommendation(s) match; showing {len(items)} on page {page} of {pages}.")
+page = int(st.session_state.get("rec_page", 1))
+items, more = rm.page_of_recommendations(db, flt, skip=(page - 1) * page_size, limit=page_size)
 
 if not items:
     st.info(t("no_results", lang))
@@ -76,10 +70,23 @@ else:
         go_to("detail")
     st.caption("Select a row to open the recommendation.")
 
+first = (page - 1) * page_size
+previous, position_note, following = st.columns([1, 3, 1])
+if previous.button("← Previous", key="rec_previous", disabled=page <= 1):
+    st.session_state["rec_page"] = page - 1
+    st.rerun()
+if following.button("Next →", key="rec_next", disabled=not more):
+    st.session_state["rec_page"] = page + 1
+    st.rerun()
+# Counted after the table is on screen: a full count is the slow part on a large collection.
+total = _count(db.name, flt)
+position_note.caption(f"{total} recommendation(s) match; showing {first + 1 if items else 0}-{first + len(items)}"
+                      f" (page {page} of {max(1, -(-total // page_size))}).")
+
 name = f"recommendations-{total}"
 left, right = st.columns(2)
-left.download_button("Export CSV", data=lambda: exports.to_csv(rm.list_recommendations(db, flt, limit=None)[0]),
+left.download_button("Export CSV", data=lambda: exports.to_csv(rm.list_recommendations(db, flt)),
                      file_name=f"{name}.csv", mime="text/csv", key="export_csv", disabled=total == 0)
-right.download_button("Export XLSX", data=lambda: exports.to_xlsx(rm.list_recommendations(db, flt, limit=None)[0]),
+right.download_button("Export XLSX", data=lambda: exports.to_xlsx(rm.list_recommendations(db, flt)),
                       file_name=f"{name}.xlsx", key="export_xlsx", disabled=total == 0,
                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

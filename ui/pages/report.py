@@ -23,9 +23,8 @@ settings = get_settings()
 st.title(t("report", lang))
 
 COUNTRY = "KHM"
-cycles = rm.filter_options(db)["cycles"] or [4]
 c1, c2, c3 = st.columns(3)
-cycle = int(c1.selectbox(t("cycle", lang), cycles, key="report_cycle"))
+cycle = int(c1.selectbox(t("cycle", lang), list(rm.CYCLES), index=rm.CYCLES.index(4), key="report_cycle"))
 as_of = c2.date_input("As of", value=datetime.now(UTC).date(), key="report_as_of")
 report_language = c3.selectbox(t("language", lang), ["en", "km", "bilingual"], key="report_language")
 as_of_text = as_of.isoformat() if isinstance(as_of, date) else datetime.now(UTC).date().isoformat()

@@ -68,7 +68,7 @@ def test_filters_combine_and_not_assessed_matches_missing_status() -> None:
     assert {"cycle": {"$in": [4]}} in clauses
     assert {"themes": {"$in": ["T08"]}} in clauses
     assert {"cncc_status": {"$in": [None]}} in clauses
-    assert {"recommending_states.name": "Sweden"} in clauses
+    assert {"recommending_states.name": {"$regex": "Sweden", "$options": "i"}} in clauses
     assert {"disagreement": True} in clauses
     assert recommendation_query(RecommendationFilter()) == {}
 
