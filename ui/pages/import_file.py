@@ -20,6 +20,16 @@ limit_mb = int(st.get_option("server.maxUploadSize"))
 st.write("Accepted: UPR Info CSV, UHRI export (XLSX/CSV), OHCHR matrix, or the project's templates. "
          f"Largest file: {limit_mb} MB (split bigger files, or use `upr import` on the command line).")
 
+
+
+def _report_or_none(result: http_client.HttpResult) -> dict[str, object] | None:
+    try:
+        body = result.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) and "errors" in body else None
+
+
 with st.expander("Download a template"):
     for name, label in (("recommendations.xlsx", "Recommendations template"),
                         ("evidence.xlsx", "Evidence template")):
@@ -32,9 +42,11 @@ with st.expander("Download a template"):
                 st.error(f"Could not get the template: {result.error}")
 
 with st.form("import"):
-    upload = st.file_uploader("File", type=["csv", "xlsx", "xls", "txt"], key="import_file")
+    upload = st.file_uploader("File", type=["csv", "xlsx", "docx", "txt"], key="import_file")
     c1, c2, c3 = st.columns(3)
-    fmt = c1.selectbox("Format", ["", "upr_info_csv", "uhri", "ohchr_matrix", "template", "evidence_template"],
+    # The ingest service's format names (it detects the format when none is given).
+    fmt = c1.selectbox("Format", ["", "upr_info_csv", "upr_info_clean_csv", "uhri_csv", "uhri_xlsx",
+                                  "ohchr_matrix_docx", "template_xlsx", "evidence_template_xlsx"],
                        format_func=lambda f: f or "Detect automatically", key="import_format")
     cycle = c2.number_input(t("cycle", lang) + " (if the file does not say)", min_value=0, max_value=20, value=0,
                             key="import_cycle")
@@ -53,13 +65,13 @@ if submitted:
                 result = http_client.upload_import(
                     settings.ingest_url, data, upload.name, user.actor, format=fmt or None,
                     cycle=int(cycle) or None, country=country.strip().upper() or None)
-            if not result.ok and result.status is None:
+            body = _report_or_none(result)
+            if result.status is None:
                 st.error(f"The import service is not reachable: {result.error}")
-            elif not result.ok and result.status != 422:
+            elif body is None:
                 st.error(f"The import failed: {result.error}")
-            else:
-                report = result.json()
-                st.session_state["last_import_report"] = report
+            else:  # a report, also when the whole file was refused (its errors say why)
+                st.session_state["last_import_report"] = body
 
 report = st.session_state.get("last_import_report")
 if report:
