@@ -9,6 +9,7 @@ dead-letter topic instead of crashing.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -58,10 +59,12 @@ def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f]")
+
+
 def _clean_text(value: str) -> str:
     # Control characters other than newline/tab break exports and terminals.
-    cleaned = "".join(ch for ch in value if ch in "\n\t" or ord(ch) >= 32)
-    return cleaned.strip()
+    return _CONTROL_CHARS.sub("", value).strip()
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(_utc)]

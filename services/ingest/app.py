@@ -27,7 +27,8 @@ def build_app(settings: IngestSettings | None = None) -> ServiceApp:
     settings = settings or IngestSettings()
     configure_logging(settings.log_level, json_output=settings.log_json)
     topics = settings.topics
-    broker = KafkaBroker(settings.kafka_bootstrap, acks="all", enable_idempotence=True, client_id="upr-ingest", log_level=logging.DEBUG)
+    broker = KafkaBroker(settings.kafka_bootstrap, acks="all", enable_idempotence=True, client_id="upr-ingest",
+                         log_level=logging.DEBUG)
     # Declared for the AsyncAPI document; the import adapter publishes in batches itself.
     broker.publisher(topics.recommendations_imported, title="recommendations-imported", schema=EventEnvelope,
                      description="recommendation.imported v1: one per recommendation read from a file "

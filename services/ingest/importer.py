@@ -54,10 +54,9 @@ class _Tally:
                 self.report.errors.append(item.as_dict())
                 if item.row is None and not item.warning:
                     self.report.file_error = True
-                if item.row is not None:
+                if item.row is not None and not item.warning:  # warnings (e.g. on the header) count no row
                     self.rows.add(item.row)
-                    if not item.warning:
-                        self.bad_rows.add(item.row)
+                    self.bad_rows.add(item.row)
                 continue
             self.rows.add(item.row)
             if isinstance(item, ParsedRow):
@@ -95,6 +94,7 @@ def run_import(
         return report
     from services.ingest.adapters.publisher import publish_and_wait
 
+    # Whole-file problems (unreadable, missing column) come before any row, so nothing is sent.
     outcome = publish_and_wait(items, settings, import_id, actor=actor, timeout_s=timeout_s, progress=progress)
     tally.close()
     report.imported, report.updated, report.unchanged = outcome.imported, outcome.updated, outcome.unchanged

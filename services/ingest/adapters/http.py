@@ -34,7 +34,8 @@ def http_api(settings: IngestSettings) -> Starlette:
         except ValueError:
             return _error(400, "cycle", "cycle must be a number")
         try:
-            actor = Actor.model_validate_json(request.headers["x-upr-user"]) if "x-upr-user" in request.headers else None
+            header = request.headers.get("x-upr-user")
+            actor = Actor.model_validate_json(header) if header else None
         except ValidationError:
             return _error(400, "X-UPR-User", "invalid user header")
         declared = int(request.headers.get("content-length") or 0)

@@ -1,0 +1,136 @@
+"""Pipeline throughput against the physical limits measured in the same run.
+
+- raw Kafka: aiokafka produces N envelopes to a topic and one consumer reads them back;
+- raw MongoDB-wire: insert_many of N recommendation-shaped documents;
+- pipeline: N recommendation.imported events through the real tracker (tag, store with
+  history and audit, announce two events, record the receipt), measured until the last
+  receipt is stored; once with one tracker, once with two sharing the consumer group.
+
+Run: .venv/bin/python -m bench.pipeline_bench   (needs `make stack-up`)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from pymongo import AsyncMongoClient
+
+from contracts.events import Position, RecommendationImportedV1, RecommendingState, SourceRef, make_event
+from contracts.settings import CommonSettings
+from contracts.topics import Topics, ensure_topics
+
+
+def _event(n: int, import_id: str) -> Any:
+    return make_event(RecommendationImportedV1(
+        recommendation_id=f"KHM-4-{100 + n // 1000}.{n % 1000 + 1}", country="KHM", cycle=4, session=46,
+        paragraph=f"{100 + n // 1000}.{n % 1000 + 1}", position=Position.SUPPORTED,
+        text=f"Strengthen the juvenile justice system and protect children in conflict with the law ({n})",
+        recommending_states=[RecommendingState(code="SWE", name="Sweden")],
+        source=SourceRef(format="bench", file_name="bench.csv", row=n + 2), import_id=import_id,
+    ), source="ingest", correlation_id=import_id)
+
+
+async def raw_kafka_rate(bootstrap: str, topic: str, events: list[Any]) -> float:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=10)
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                                group_id=f"bench-{uuid.uuid4().hex[:6]}", enable_auto_commit=False)
+    await producer.start()
+    await consumer.start()
+    try:
+        started = time.perf_counter()
+        futures = [await producer.send(topic, e.to_bytes(), key=e.payload["recommendation_id"].encode())
+                   for e in events]
+        await asyncio.gather(*futures)
+        seen = 0
+        while seen < len(events):
+            for records in (await consumer.getmany(timeout_ms=500, max_records=1000)).values():
+                seen += len(records)
+        await consumer.commit()
+        return len(events) / (time.perf_counter() - started)
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+async def raw_insert_rate(uri: str, db_name: str, events: list[Any]) -> float:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri)
+    collection = client[db_name]["raw_insert"]
+    docs = [{"_id": e.payload["recommendation_id"], **e.payload} for e in events]
+    started = time.perf_counter()
+    for i in range(0, len(docs), 1000):
+        await collection.insert_many(docs[i:i + 1000], ordered=False)
+    rate = len(docs) / (time.perf_counter() - started)
+    await client.close()
+    return rate
+
+
+async def pipeline_rate(settings: CommonSettings, db_name: str, events: list[Any], instances: int = 1) -> float:
+    from services.tracker.app import build_app
+    from services.tracker.settings import TrackerSettings
+
+    tracker_settings = TrackerSettings(kafka_bootstrap=settings.kafka_bootstrap, mongodb_uri=settings.mongodb_uri,
+                                       mongodb_db=db_name, log_level="WARNING",
+                                       consumer_group=f"bench-{uuid.uuid4().hex[:6]}")
+    topics = Topics(prefix=f"bench{uuid.uuid4().hex[:6]}.")  # a fresh stream for each measurement
+    await ensure_topics(settings.kafka_bootstrap, topics)
+    tracker_settings = tracker_settings.model_copy(update={"topic_prefix": topics.prefix})
+    apps = [build_app(tracker_settings) for _ in range(instances)]
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_uri)
+    receipts = client[db_name]["processed_messages"]
+    for app in apps:
+        await app.start()
+    try:
+        await asyncio.sleep(3)  # let the group settle before timing
+        producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=10)
+        await producer.start()
+        started = time.perf_counter()
+        futures = [await producer.send(topics.recommendations_imported, e.to_bytes(),
+                                       key=e.payload["recommendation_id"].encode(),
+                                       headers=[("content-type", b"application/json")]) for e in events]
+        await asyncio.gather(*futures)
+        await producer.stop()
+        while await receipts.count_documents({}) < len(events):
+            await asyncio.sleep(0.25)
+        return len(events) / (time.perf_counter() - started)
+    finally:
+        for app in apps:
+            await app.stop()
+        await client.close()
+
+
+async def _bench(n_raw: int, n_pipeline: int) -> dict[str, float]:
+    settings = CommonSettings()
+    results: dict[str, float] = {}
+    topics = Topics(prefix=f"bench{uuid.uuid4().hex[:6]}.")
+    await ensure_topics(settings.kafka_bootstrap, topics)
+    db_name = f"bench_{uuid.uuid4().hex[:6]}"
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_uri)
+    try:
+        raw_events = [_event(n, "raw") for n in range(n_raw)]
+        results["raw_kafka_events_per_s"] = await raw_kafka_rate(settings.kafka_bootstrap, topics.tracker_events,
+                                                                 raw_events)
+        results["raw_insert_rows_per_s"] = await raw_insert_rate(settings.mongodb_uri, db_name, raw_events)
+        one = [_event(n, "one") for n in range(n_pipeline)]
+        results["pipeline_events_per_s"] = await pipeline_rate(settings, db_name + "_1", one)
+        two = [_event(n, "two") for n in range(n_pipeline, 2 * n_pipeline)]
+        results["pipeline_two_trackers_events_per_s"] = await pipeline_rate(settings, db_name + "_2", two,
+                                                                            instances=2)
+    finally:
+        for name in (db_name, db_name + "_1", db_name + "_2"):
+            await client.drop_database(name)
+        await client.close()
+    results["pipeline_vs_raw_kafka"] = results["pipeline_events_per_s"] / results["raw_kafka_events_per_s"]
+    return results
+
+
+def run(n_raw: int = 5000, n_pipeline: int = 1000) -> dict[str, float]:
+    return asyncio.run(_bench(n_raw, n_pipeline))
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(), indent=2))

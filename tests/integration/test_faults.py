@@ -1,0 +1,214 @@
+"""Operators' view: processes die, servers restart, the database goes away. Nothing is lost
+and nothing is stored twice. The tracker runs as a real process (`faststream run`) so it
+can be killed with SIGKILL in the middle of a stream."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from contracts.events import (
+    Position,
+    RecommendationImportedV1,
+    RecommendingState,
+    SourceRef,
+    make_event,
+)
+from contracts.topics import Topics
+from tests.integration.helpers import envelopes, read_topic, wait_for
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+EVENTS = 2000
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class TrackerProcess:
+    """`faststream run services.tracker.app:app` with its own database and topics."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.env, self.log = env, log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        port = free_port()
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "faststream", "run", "services.tracker.app:app",
+                 "--host", "127.0.0.1", "--port", str(port)],
+                cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+            )
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def recommendation(n: int) -> RecommendationImportedV1:
+    return RecommendationImportedV1(
+        recommendation_id=f"KHM-4-{100 + n // 100}.{n % 100 + 1}", country="KHM", cycle=4, session=46,
+        paragraph=f"{100 + n // 100}.{n % 100 + 1}", text=f"Ensure that every child born in province {n} is registered",
+        recommending_states=[RecommendingState(code="NOR", name="Norway")], position=Position.SUPPORTED,
+        source=SourceRef(format="test", file_name="load.csv", row=n + 2), import_id="imp-fault",
+    )
+
+
+@pytest.fixture
+def tracker_env(kafka_bootstrap: str, mongodb_uri: str, topics: Topics, mongo_db: Any) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UPR_")}
+    env.update(UPR_KAFKA_BOOTSTRAP=kafka_bootstrap, UPR_MONGODB_URI=mongodb_uri, UPR_MONGODB_DB=mongo_db.name,
+               UPR_TOPIC_PREFIX=topics.prefix, UPR_LOG_LEVEL="WARNING")
+    return env
+
+
+@pytest.fixture
+def tracker_process(tracker_env: dict[str, str], request: pytest.FixtureRequest) -> Iterator[TrackerProcess]:
+    logs = ROOT / "test-artifacts" / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    process = TrackerProcess(tracker_env, logs / f"{request.node.name}.log")
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
+    p = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all", linger_ms=10)
+    await p.start()
+    yield p
+    await p.stop()
+
+
+async def publish_all(producer: AIOKafkaProducer, topic: str, events: list[Any]) -> None:
+    futures = [await producer.send(topic, e.to_bytes(), key=e.payload["recommendation_id"].encode(),
+                                   headers=[("content-type", b"application/json")]) for e in events]
+    await asyncio.gather(*futures)
+
+
+@pytest.mark.timeout(900)
+async def test_tracker_killed_mid_stream_loses_and_duplicates_nothing(
+    tracker_process: TrackerProcess, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any,
+    kafka_bootstrap: str,
+) -> None:
+    events = [make_event(recommendation(n), source="ingest", correlation_id="imp-fault") for n in range(EVENTS)]
+    tracker_process.start()
+    await publish_all(producer, topics.recommendations_imported, events)
+
+    async def some_stored() -> bool:
+        return await mongo_db.processed_messages.count_documents({}) >= EVENTS // 4
+    await wait_for(some_stored, timeout=180, what="a quarter of the stream stored")
+    tracker_process.kill9()
+    killed_at = await mongo_db.processed_messages.count_documents({})
+    assert killed_at < EVENTS, "the kill came too late to prove anything"
+    tracker_process.start()
+
+    async def all_stored() -> bool:
+        return await mongo_db.processed_messages.count_documents({}) == EVENTS
+    await wait_for(all_stored, timeout=600, what="every event stored after the restart")
+
+    assert await mongo_db.recommendations.count_documents({}) == EVENTS
+    assert await mongo_db.recommendation_versions.count_documents({}) == EVENTS
+    stored_ids = {d["_id"] async for d in mongo_db.recommendations.find({}, {"_id": 1})}
+    assert stored_ids == {e.payload["recommendation_id"] for e in events}
+    assert await mongo_db.recommendations.count_documents({"version": {"$ne": 1}}) == 0
+    # Announcements: some may be re-sent after the kill, but always with the same event id,
+    # so each recommendation is announced as created exactly once to a deduplicating consumer.
+    announced = [e for e in envelopes(await read_topic(kafka_bootstrap, topics.tracker_events, 2 * EVENTS,
+                                                       timeout=60)) if e.type == "recommendation.updated"]
+    distinct = {e.event_id: e for e in announced}
+    assert sorted(e.payload["recommendation_id"] for e in distinct.values()) == sorted(stored_ids)
+
+
+@pytest.mark.timeout(900)
+async def test_tracker_recovers_by_itself_when_kafka_and_mongodb_restart_under_load(
+    tracker_process: TrackerProcess, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any,
+) -> None:
+    if os.environ.get("UPR_FAULT_RESTART_SERVERS", "1") != "1":
+        pytest.skip("server restarts disabled (UPR_FAULT_RESTART_SERVERS=0)")
+    first = [make_event(recommendation(n), source="ingest") for n in range(300)]
+    second = [make_event(recommendation(n), source="ingest") for n in range(300, 600)]
+    tracker_process.start()
+    await publish_all(producer, topics.recommendations_imported, first)
+
+    async def some_stored() -> bool:
+        return await mongo_db.processed_messages.count_documents({}) >= 50
+    await wait_for(some_stored, timeout=120, what="the stream started")
+
+    # MongoDB goes away mid-stream: the tracker retries (no commit), nothing is skipped.
+    restart = subprocess.run([str(ROOT / "scripts" / "stack.sh"), "restart-mongo"], capture_output=True, timeout=120)
+    assert restart.returncode == 0, restart.stderr.decode()
+    # Then Kafka restarts; the producer and the tracker reconnect by themselves.
+    restart = subprocess.run([str(ROOT / "scripts" / "stack.sh"), "restart-kafka"], capture_output=True, timeout=180)
+    assert restart.returncode == 0, restart.stderr.decode()
+    await publish_all(producer, topics.recommendations_imported, second)
+
+    async def all_stored() -> bool:
+        try:
+            return await mongo_db.recommendations.count_documents({}) == 600
+        except Exception:
+            return False
+    await wait_for(all_stored, timeout=300, what="every recommendation stored after the restarts")
+    assert await mongo_db.recommendation_versions.count_documents({}) == 600
+    assert tracker_process.proc is not None and tracker_process.proc.poll() is None, "the tracker must not have died"
+
+
+async def test_unreachable_mongodb_is_a_clear_error_and_the_message_waits(
+    kafka_bootstrap: str, topics: Topics, tmp_path: Path, producer: AIOKafkaProducer, mongodb_uri: str,
+) -> None:
+    """With the database unreachable the tracker says so, commits nothing, and stores the
+    message once the database is back (here: once it is pointed at a reachable one)."""
+    db_name = f"test_{uuid.uuid4().hex[:8]}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UPR_")}
+    env.update(UPR_KAFKA_BOOTSTRAP=kafka_bootstrap, UPR_MONGODB_URI=f"mongodb://127.0.0.1:{free_port()}",
+               UPR_MONGODB_DB=db_name, UPR_TOPIC_PREFIX=topics.prefix)
+    broken = TrackerProcess(env, tmp_path / "broken.log")
+    broken.start()
+    try:
+        await asyncio.sleep(12)
+        assert broken.proc is not None
+        log = (tmp_path / "broken.log").read_text(errors="replace")
+        assert broken.proc.poll() is not None or "ServerSelectionTimeoutError" in log or "Connection refused" in log
+        assert "Traceback" in log or "refused" in log.lower()
+    finally:
+        broken.stop()
+    event = make_event(recommendation(1), source="ingest")
+    await publish_all(producer, topics.recommendations_imported, [event])
+    env["UPR_MONGODB_URI"] = mongodb_uri
+    healthy = TrackerProcess(env, tmp_path / "healthy.log")
+    healthy.start()
+    from pymongo import AsyncMongoClient
+
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongodb_uri)
+    try:
+        async def stored() -> bool:
+            return await client[db_name].recommendations.count_documents({}) == 1
+        await wait_for(stored, timeout=60, what="the waiting message stored")
+    finally:
+        healthy.stop()
+        await client.drop_database(db_name)
+        await client.close()
