@@ -105,28 +105,42 @@ def build_app(
     )
 
     @broker.subscriber(
-        topics.tracker_events, topics.notifier_commands,
+        topics.notifier_commands,
         group_id=group, ack_policy=AckPolicy.NACK_ON_ERROR, auto_offset_reset="earliest",
-        title="notifier-inbox",
-        description="Tracker events to match against subscriptions; subscription.requested / "
-        "subscription.cancelled commands from the UI and CLI",
+        title="notifier-commands",
+        description="subscription.requested / subscription.cancelled from the UI and CLI",
     )
-    async def on_event(envelope: EventEnvelope, message: KafkaMessage) -> None:
-        """Validate -> match or manage -> log deliveries -> remember it was processed."""
+    async def on_command(envelope: EventEnvelope, message: KafkaMessage) -> None:
+        """Validate -> manage the subscription -> record the outcome (the CLI and UI wait on it)."""
         message_id = str(envelope.event_id)
         if await repo.processed(message_id):
             EVENTS_CONSUMED.labels(SERVICE, envelope.type, "duplicate").inc()
             return
         _check_size(message.body)
         _, payload = parse_event(envelope.model_dump(mode="json"))
-        started = time.perf_counter()
         if isinstance(payload, SubscriptionRequestedV1):
             outcome = await handlers.subscription_requested(envelope, payload, deps)
         elif isinstance(payload, SubscriptionCancelledV1):
             outcome = await handlers.subscription_cancelled(envelope, payload, deps)
         else:
-            outcome = await handlers.tracker_event(envelope, payload, message.body, deps)
+            raise Rejected(f"the notifier has no command {envelope.type!r}")
         await repo.mark_processed(message_id, type_=envelope.type, outcome=outcome)
+        EVENTS_CONSUMED.labels(SERVICE, envelope.type, outcome).inc()
+
+    @broker.subscriber(
+        topics.tracker_events,
+        group_id=group, ack_policy=AckPolicy.NACK_ON_ERROR, auto_offset_reset="earliest",
+        max_workers=settings.event_workers,
+        title="notifier-tracker-events",
+        description="Tracker events to match against subscriptions",
+    )
+    async def on_tracker_event(envelope: EventEnvelope, message: KafkaMessage) -> None:
+        """Validate -> update the projection, match, log deliveries. Idempotent by construction
+        (upserts and deterministic delivery ids), so a redelivered event needs no receipt."""
+        _check_size(message.body)
+        _, payload = parse_event(envelope.model_dump(mode="json"))
+        started = time.perf_counter()
+        outcome = await handlers.tracker_event(envelope, payload, message.body, deps)
         HANDLE_SECONDS.labels(SERVICE).observe(time.perf_counter() - started)
         EVENTS_CONSUMED.labels(SERVICE, envelope.type, outcome).inc()
 

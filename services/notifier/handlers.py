@@ -188,9 +188,11 @@ async def tracker_event(envelope: EventEnvelope, payload: Contract, body: bytes,
     alerts = alerts_for(envelope.event_id, envelope.type, payload, evidence)
     if not alerts:
         return "ignored"
-    rec_ids = {r for alert in alerts for r in alert.recommendation_ids}
-    recommendations = _facts(await deps.repo.recommendations(rec_ids))
     subscriptions = await deps.subscriptions()
+    recommendations: dict[str, RecommendationFacts] = {}
+    if any(s.themes or s.cycles for s in subscriptions):  # only theme and cycle filters need the projection
+        rec_ids = {r for alert in alerts for r in alert.recommendation_ids}
+        recommendations = _facts(await deps.repo.recommendations(rec_ids))
     queued = 0
     for alert in alerts:
         for subscription in matching(subscriptions, alert, recommendations):
@@ -207,11 +209,12 @@ async def _update_projection(envelope: EventEnvelope, payload: Contract, deps: D
     elif isinstance(payload, ThemesTaggedV1):
         await repo.note_recommendation(payload.recommendation_id, {"themes": [t.id for t in payload.themes]}, at)
     elif isinstance(payload, EvidenceAddedV1):
-        await repo.save_evidence(payload.evidence_id, {
-            "recommendation_ids": payload.recommendation_ids, "title": payload.title,
-            "review_state": payload.review_state.value})
         if payload.review_state == ReviewState.APPROVED:
             await repo.note_evidence_time(payload.recommendation_ids, at)
+        else:  # remembered to be announced if a reviewer approves it
+            await repo.save_evidence(payload.evidence_id, {
+                "recommendation_ids": payload.recommendation_ids, "title": payload.title,
+                "review_state": payload.review_state.value})
     elif isinstance(payload, EvidenceReviewedV1):
         doc = await repo.evidence(payload.evidence_id)
         if doc is None:
@@ -258,7 +261,7 @@ async def queue_delivery(
         stored = await deps.repo.delivery(did) or {}
         status = DeliveryStatus(stored.get("status", status))
         # Re-ask only for a delivery a crash may have left unsent; a failed one waits for a replay.
-        if status not in (DeliveryStatus.QUEUED, DeliveryStatus.SENDING):
+        if status != DeliveryStatus.QUEUED:
             return 0
     if status != DeliveryStatus.QUEUED_FOR_DIGEST:
         await request_delivery(deps, did, subscription, doc["trigger_event_id"] or alert.key, doc["trigger_type"])
@@ -295,7 +298,6 @@ async def deliver(request: NotificationRequestedV1, deps: Deps) -> str:
         if not items:
             await deps.repo.set_delivery(did, {"status": DeliveryStatus.SKIPPED.value})
             return "skipped"
-    await deps.repo.set_delivery(did, {"status": DeliveryStatus.SENDING.value, "sending_since": deps.clock()})
 
     policy = deps.policy
     delays = backoff_delays(policy.attempts, policy.retry_base_s, policy.retry_cap_s, deps.random)
@@ -368,8 +370,7 @@ async def _delivered(
 ) -> None:
     did = str(delivery["_id"])
     now = deps.clock()
-    await deps.repo.set_delivery(did, {"status": DeliveryStatus.DELIVERED.value, "delivered_at": now})
-    await deps.repo.record_attempt(did, record)
+    await deps.repo.record_attempt(did, record, {"status": DeliveryStatus.DELIVERED.value, "delivered_at": now})
     if delivery["kind"] == DIGEST:
         await deps.repo.set_deliveries([str(i["_id"]) for i in items],
                                        {"status": DeliveryStatus.DELIVERED.value, "delivered_at": now})

@@ -48,6 +48,9 @@ class NotifierSettings(CommonSettings):
     # Deliveries sent in parallel (one per partition of the notifications topic at most):
     # a hanging endpoint then holds up only its own partition.
     delivery_workers: int = 3
+    # Tracker events matched in parallel (one per partition of the tracker's events topic at most).
+    # 1 by default: on FerretDB/SQLite parallel writers contend and each gets slower.
+    event_workers: int = 1
 
     # How long the list of subscriptions is cached between matches.
     subscriptions_refresh_s: float = 5.0

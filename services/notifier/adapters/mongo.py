@@ -73,7 +73,10 @@ class MongoNotifierRepository:
 
     async def mark_processed(self, message_id: str, *, type_: str, outcome: str, error: str | None = None) -> None:
         doc = {"type": type_, "outcome": outcome, "error": error, "at": now()}
-        await self.db[PROCESSED].update_one({"_id": message_id}, {"$set": doc}, upsert=True)
+        try:  # an insert is the cheap, common case
+            await self.db[PROCESSED].insert_one({"_id": message_id, **doc})
+        except DuplicateKeyError:  # a message rejected before, now replayed (or rejected again)
+            await self.db[PROCESSED].update_one({"_id": message_id}, {"$set": doc})
 
     # --- subscriptions -----------------------------------------------------------------
 
@@ -103,12 +106,15 @@ class MongoNotifierRepository:
         await self.db[RECOMMENDATIONS].update_one({"_id": rec_id}, update, upsert=True)
 
     async def note_evidence_time(self, rec_ids: Iterable[str], at: datetime) -> None:
+        """Move each recommendation's last-evidence time forward to ``at`` (never back)."""
         for rec_id in rec_ids:
-            await self.note_recommendation(rec_id, {}, at)
-            doc = await self.db[RECOMMENDATIONS].find_one({"_id": rec_id}) or {}
-            last = doc.get("last_evidence_at")
-            if last is None or last < at:
-                await self.db[RECOMMENDATIONS].update_one({"_id": rec_id}, {"$set": {"last_evidence_at": at}})
+            try:
+                await self.db[RECOMMENDATIONS].update_one(
+                    {"_id": rec_id, "$or": [{"last_evidence_at": None}, {"last_evidence_at": {"$lt": at}}]},
+                    {"$set": {"last_evidence_at": at}, "$setOnInsert": {"first_seen_at": at}}, upsert=True,
+                )
+            except DuplicateKeyError:
+                pass  # it exists with a later evidence time already
 
     async def recommendations(self, rec_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         ids = sorted(set(rec_ids))
@@ -148,10 +154,14 @@ class MongoNotifierRepository:
     async def set_delivery(self, delivery_id: str, fields: dict[str, Any]) -> None:
         await self.db[DELIVERIES].update_one({"_id": delivery_id}, {"$set": fields})
 
-    async def record_attempt(self, delivery_id: str, attempt: dict[str, Any]) -> None:
-        await self.db[DELIVERIES].update_one(
-            {"_id": delivery_id}, {"$push": {"attempts": attempt}, "$inc": {"attempt_count": 1}}
-        )
+    async def record_attempt(
+        self, delivery_id: str, attempt: dict[str, Any], fields: dict[str, Any] | None = None
+    ) -> None:
+        """Append an attempt and, in the same write, change the delivery's status if given."""
+        update: dict[str, Any] = {"$push": {"attempts": attempt}, "$inc": {"attempt_count": 1}}
+        if fields:
+            update["$set"] = fields
+        await self.db[DELIVERIES].update_one({"_id": delivery_id}, update)
 
     async def deliveries(self, query: dict[str, Any]) -> list[dict[str, Any]]:
         return await self.db[DELIVERIES].find(query).sort("created_at", ASCENDING).to_list()

@@ -18,9 +18,8 @@ _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://upr-tracker/notifier/delive
 
 
 class DeliveryStatus(StrEnum):
-    QUEUED = "queued"  # waiting for its notification.requested to be consumed
+    QUEUED = "queued"  # waiting to be sent, or being attempted (a crash mid-send resends: docs/webhooks.md)
     QUEUED_FOR_DIGEST = "queued_for_digest"  # waiting for the subscription's next digest
-    SENDING = "sending"  # an attempt is in flight (a crash here may resend: see docs/webhooks.md)
     DELIVERED = "delivered"
     FAILED = "failed"  # every attempt failed; dead-lettered, `upr dlq replay` tries again
     SKIPPED = "skipped"  # the subscription was cancelled before the alert went out
