@@ -9,8 +9,9 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 STACK=${UPR_STACK_DIR:-$ROOT/.stack}
-RUN=$STACK/run
-LOGS=$STACK/logs
+# A separate run directory lets a test run its own set of services beside a developer's.
+RUN=${UPR_RUN_DIR:-$STACK/run}
+LOGS=${UPR_RUN_DIR:-$STACK}/logs
 VENV=${UPR_VENV:-$ROOT/.venv}
 HOST=${UPR_BIND_HOST:-127.0.0.1}
 mkdir -p "$RUN" "$LOGS"

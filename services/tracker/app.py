@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any
@@ -20,7 +21,13 @@ from contracts.asgi import ServiceApp
 from contracts.events import EventEnvelope, deterministic_event_id, make_event, parse_event
 from contracts.logs import configure_logging
 from contracts.messaging import Rejected, dead_letter_middleware
-from contracts.observability import DEAD_LETTERED, EVENTS_CONSUMED, FAILURES, HANDLE_SECONDS
+from contracts.observability import (
+    DEAD_LETTERED,
+    EVENTS_CONSUMED,
+    FAILURES,
+    HANDLE_SECONDS,
+    report_consumer_lag,
+)
 from contracts.topics import ensure_topics
 from services.tracker import handlers
 from services.tracker.adapters.examples import ExamplesCache
@@ -114,13 +121,19 @@ def build_app(
     async def on_message(envelope: EventEnvelope) -> None:
         await process(envelope)
 
+    background: list[asyncio.Task[None]] = []
+
     async def on_startup() -> None:
         if deps.tagger is None:
             deps.tagger = load_tagger()
         await ensure_topics(settings.kafka_bootstrap, topics)
         await repo.ensure_indexes()
+        background.append(asyncio.create_task(
+            report_consumer_lag(settings.kafka_bootstrap, settings.consumer_group, SERVICE)))
 
     async def on_shutdown() -> None:
+        for task in background:
+            task.cancel()
         await repo.close()
 
     return ServiceApp(

@@ -17,7 +17,10 @@ async def send(producer: AIOKafkaProducer, topic: str, event: EventEnvelope | by
     await producer.send_and_wait(topic, value, key=key, headers=[("content-type", b"application/json")])
 
 
-async def wait_for(predicate: Callable[[], Awaitable[Any]], timeout: float = 30.0, what: str = "condition") -> Any:
+async def wait_for(
+    predicate: Callable[[], Awaitable[Any]], timeout: float = 30.0, what: str = "condition", interval: float = 0.2
+) -> Any:
+    """Poll until true. Counting queries are costly on FerretDB: poll big collections slowly."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
@@ -26,7 +29,7 @@ async def wait_for(predicate: Callable[[], Awaitable[Any]], timeout: float = 30.
             return result
         if loop.time() > deadline:
             raise AssertionError(f"{what} not met within {timeout}s")
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(interval)
 
 
 async def read_topic(bootstrap: str, topic: str, expected: int, timeout: float = 20.0) -> list[Any]:

@@ -121,7 +121,7 @@ async def test_tracker_killed_mid_stream_loses_and_duplicates_nothing(
 
     async def some_stored() -> bool:
         return await mongo_db.processed_messages.count_documents({}) >= EVENTS // 4
-    await wait_for(some_stored, timeout=180, what="a quarter of the stream stored")
+    await wait_for(some_stored, timeout=180, what="a quarter of the stream stored", interval=2)
     tracker_process.kill9()
     killed_at = await mongo_db.processed_messages.count_documents({})
     assert killed_at < EVENTS, "the kill came too late to prove anything"
@@ -129,7 +129,7 @@ async def test_tracker_killed_mid_stream_loses_and_duplicates_nothing(
 
     async def all_stored() -> bool:
         return await mongo_db.processed_messages.count_documents({}) == EVENTS
-    await wait_for(all_stored, timeout=600, what="every event stored after the restart")
+    await wait_for(all_stored, timeout=600, what="every event stored after the restart", interval=3)
 
     assert await mongo_db.recommendations.count_documents({}) == EVENTS
     assert await mongo_db.recommendation_versions.count_documents({}) == EVENTS
@@ -157,13 +157,15 @@ async def test_tracker_recovers_by_itself_when_kafka_and_mongodb_restart_under_l
 
     async def some_stored() -> bool:
         return await mongo_db.processed_messages.count_documents({}) >= 50
-    await wait_for(some_stored, timeout=120, what="the stream started")
+    await wait_for(some_stored, timeout=120, what="the stream started", interval=2)
 
     # MongoDB goes away mid-stream: the tracker retries (no commit), nothing is skipped.
-    restart = subprocess.run([str(ROOT / "scripts" / "stack.sh"), "restart-mongo"], capture_output=True, timeout=120)
+    restart = await asyncio.to_thread(subprocess.run, [str(ROOT / "scripts" / "stack.sh"), "restart-mongo"],
+                                      capture_output=True, timeout=120)
     assert restart.returncode == 0, restart.stderr.decode()
     # Then Kafka restarts; the producer and the tracker reconnect by themselves.
-    restart = subprocess.run([str(ROOT / "scripts" / "stack.sh"), "restart-kafka"], capture_output=True, timeout=180)
+    restart = await asyncio.to_thread(subprocess.run, [str(ROOT / "scripts" / "stack.sh"), "restart-kafka"],
+                                      capture_output=True, timeout=180)
     assert restart.returncode == 0, restart.stderr.decode()
     await publish_all(producer, topics.recommendations_imported, second)
 
@@ -172,7 +174,8 @@ async def test_tracker_recovers_by_itself_when_kafka_and_mongodb_restart_under_l
             return await mongo_db.recommendations.count_documents({}) == 600
         except Exception:
             return False
-    await wait_for(all_stored, timeout=300, what="every recommendation stored after the restarts")
+    await wait_for(all_stored, timeout=300, what="every recommendation stored after the restarts",
+                   interval=3)
     assert await mongo_db.recommendation_versions.count_documents({}) == 600
     assert tracker_process.proc is not None and tracker_process.proc.poll() is None, "the tracker must not have died"
 
