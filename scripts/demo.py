@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -110,7 +109,6 @@ async def _demo_commands(settings: CommonSettings, db: Any) -> None:
             print(f"  evidence '{payload.title}' -> {target['_id']}")
     finally:
         await producer.stop()
-    time.sleep(1)
 
 
 def _stable_id(name: str) -> Any:

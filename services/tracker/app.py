@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from faststream import AckPolicy
@@ -18,9 +19,22 @@ from prometheus_client import make_asgi_app
 
 from contracts import topics as t
 from contracts.asgi import ServiceApp
-from contracts.events import EventEnvelope, deterministic_event_id, make_event, parse_event
+from contracts.events import (
+    EventEnvelope,
+    RecommendationImportedV1,
+    deterministic_event_id,
+    make_event,
+    parse_event,
+)
 from contracts.logs import configure_logging
-from contracts.messaging import Rejected, dead_letter_middleware
+from contracts.messaging import (
+    H_CONSUMER,
+    H_FAILED_AT,
+    H_REASON,
+    H_TOPIC,
+    Rejected,
+    dead_letter_middleware,
+)
 from contracts.observability import (
     DEAD_LETTERED,
     EVENTS_CONSUMED,
@@ -37,6 +51,7 @@ from services.tracker.adapters.tagger import load_tagger
 from services.tracker.settings import TrackerSettings
 
 SERVICE = "tracker"
+log = logging.getLogger("upr.tracker")
 
 
 def build_app(
@@ -102,7 +117,7 @@ def build_app(
                                   correlation_id=envelope.correlation_id, outcome=outcome.outcome)
         HANDLE_SECONDS.labels(SERVICE).observe(time.perf_counter() - started)
         EVENTS_CONSUMED.labels(SERVICE, envelope.type, outcome.outcome).inc()
-        if envelope.type == "recommendation.imported" and outcome.outcome == "created":
+        if isinstance(payload, RecommendationImportedV1) and outcome.outcome == "created":
             await release_parked(payload.recommendation_id)
 
     async def release_parked(recommendation_id: str) -> None:
@@ -111,6 +126,27 @@ def build_app(
             await process(EventEnvelope.model_validate(parked["envelope"]))
             if (await repo.processed(parked["_id"]) or {}).get("outcome") != "parked":
                 await repo.unpark(parked["_id"])
+
+    async def expire_parked() -> None:
+        """Commands still waiting after the timeout refer to recommendations that do not exist."""
+        while True:
+            await asyncio.sleep(min(30.0, settings.park_timeout_s))
+            try:
+                cutoff = datetime.now(UTC) - timedelta(seconds=settings.park_timeout_s)
+                for parked in await repo.parked_before(cutoff):
+                    envelope = EventEnvelope.model_validate(parked["envelope"])
+                    reason = f"unknown recommendation(s) {', '.join(parked['waiting_for'])}"
+                    await broker.publish(envelope.to_bytes(), topic=topics.dead_letter(t.TRACKER_GROUP),
+                                         key=str(envelope.event_id).encode(), headers={
+                                             H_REASON: reason, H_CONSUMER: SERVICE, H_TOPIC: topics.tracker_commands,
+                                             H_FAILED_AT: datetime.now(UTC).isoformat()})
+                    await repo.mark_processed(str(envelope.event_id), consumer=SERVICE, type_=envelope.type,
+                                              correlation_id=envelope.correlation_id, outcome="rejected",
+                                              error=reason)
+                    await repo.unpark(parked["_id"])
+                    DEAD_LETTERED.labels(SERVICE).inc()
+            except Exception as exc:  # database or broker away: try again next round
+                log.warning("could not expire parked messages: %r", exc)
 
     @broker.subscriber(
         topics.recommendations_imported, topics.tracker_commands,
@@ -130,6 +166,7 @@ def build_app(
         await repo.ensure_indexes()
         background.append(asyncio.create_task(
             report_consumer_lag(settings.kafka_bootstrap, settings.consumer_group, SERVICE)))
+        background.append(asyncio.create_task(expire_parked()))
 
     async def on_shutdown() -> None:
         for task in background:

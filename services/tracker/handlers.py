@@ -52,12 +52,16 @@ class WaitingFor(Exception):
 
 
 class TaggingResultLike(Protocol):
-    child_related: bool
-    themes: Sequence[ThemeTag]
+    @property
+    def child_related(self) -> bool: ...
+
+    @property
+    def themes(self) -> Sequence[ThemeTag]: ...
 
 
 class ThemeTagger(Protocol):
-    version: str
+    @property
+    def version(self) -> str: ...
 
     def tag_recommendation(
         self, text: str, *, source_themes: Sequence[str], sdgs: Sequence[str],

@@ -33,8 +33,11 @@ class RenderedReport:
     report: MidTermReport
 
 
+ReportLanguage = Literal["en", "km", "bilingual"]
+
+
 def build_report(
-    db: Database[dict[str, Any]], *, country: str, cycle: int, as_of: date, language: str = "en",
+    db: Database[dict[str, Any]], *, country: str, cycle: int, as_of: date, language: ReportLanguage = "en",
     include_coalition_only: bool = False, all_recommendations: bool = False,
 ) -> MidTermReport:
     recs, evidence, drafts = load_report_inputs(db, country, cycle)

@@ -13,3 +13,6 @@ class TrackerSettings(CommonSettings):
     examples_refresh_s: float = 30.0
     # Consumer group: every member shares the partitions; a new group replays the topics.
     consumer_group: str = TRACKER_GROUP
+    # A command about a recommendation that is not imported waits this long, then goes to
+    # the dead-letter topic as "unknown recommendation" (long enough for a replay to catch up).
+    park_timeout_s: float = 600.0

@@ -130,3 +130,51 @@ async def test_cso_member_cannot_give_the_cncc_status(
     assert result["outcome"] == "rejected" and "may not" in result["error"]
     doc = await mongo_db.recommendations.find_one({"_id": "KHM-4-110.23"})
     assert doc.get("cncc_status") is None
+
+
+def evidence_for(rec_id: str, evidence_id: str) -> Any:
+    from contracts.events import EvidenceSourceType, EvidenceSubmittedV1
+    reviewer = Actor(username="vanna", role=Role.REVIEWER, organisation="CNCC")
+    return make_event(EvidenceSubmittedV1(evidence_id=evidence_id, recommendation_ids=[rec_id],
+                                          source_type=EvidenceSourceType.STATISTICS, title="Birth registration 2025"),
+                      source="ui", actor=reviewer)
+
+
+async def test_evidence_sent_before_its_recommendation_is_applied_once_it_is_imported(
+    tracker: Any, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any
+) -> None:
+    early = evidence_for("KHM-4-110.23", "ev-early-01")
+    await send(producer, topics.tracker_commands, early)
+
+    async def parked() -> Any:
+        return await mongo_db.processed_messages.find_one({"_id": str(early.event_id), "outcome": "parked"})
+    receipt = await wait_for(parked)
+    assert "waiting for recommendation(s) KHM-4-110.23" in receipt["error"]
+    assert await mongo_db.evidence.count_documents({}) == 0
+
+    await send(producer, topics.recommendations_imported, make_event(imported(), source="ingest"))
+
+    async def applied() -> Any:
+        return await mongo_db.evidence.find_one({"_id": "ev-early-01"})
+    await wait_for(applied)
+    doc = await mongo_db.recommendations.find_one({"_id": "KHM-4-110.23"})
+    assert doc["evidence_count"] == 1
+    assert await mongo_db.parked_messages.count_documents({}) == 0
+
+
+async def test_evidence_for_a_recommendation_that_never_comes_is_dead_lettered_with_the_reason(
+    kafka_bootstrap: str, mongodb_uri: str, topics: Topics, mongo_db: Any, producer: AIOKafkaProducer
+) -> None:
+    settings = TrackerSettings(kafka_bootstrap=kafka_bootstrap, mongodb_uri=mongodb_uri, mongodb_db=mongo_db.name,
+                               topic_prefix=topics.prefix, park_timeout_s=1.0)
+    async with build_app(settings):
+        orphan = evidence_for("KHM-9-1.1", "ev-orphan-1")
+        await send(producer, topics.tracker_commands, orphan)
+
+        async def rejected() -> Any:
+            return await mongo_db.processed_messages.find_one({"_id": str(orphan.event_id), "outcome": "rejected"})
+        receipt = await wait_for(rejected, timeout=40)
+    assert receipt["error"] == "unknown recommendation(s) KHM-9-1.1"
+    dead = await read_topic(kafka_bootstrap, topics.dead_letter("upr-tracker"), expected=1)
+    assert [dict(r.headers)["x-dlq-reason"].decode() for r in dead] == ["unknown recommendation(s) KHM-9-1.1"]
+    assert await mongo_db.evidence.count_documents({}) == 0

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from pymongo import MongoClient
 from starlette.applications import Starlette
@@ -16,7 +16,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from services.tracker.reporting import MEDIA_TYPES, NoRecommendations, render_report
+from services.tracker.reporting import (
+    MEDIA_TYPES,
+    NoRecommendations,
+    ReportFormat,
+    ReportLanguage,
+    render_report,
+)
 from services.tracker.settings import TrackerSettings
 
 
@@ -33,11 +39,13 @@ def http_api(settings: TrackerSettings) -> Starlette:
         """GET /reports/{country}/{cycle}?format=docx|md|xlsx&as_of=YYYY-MM-DD&language=en|km|bilingual"""
         q = request.query_params
         fmt = q.get("format", "docx")
-        if fmt not in MEDIA_TYPES:
+        if fmt not in ("docx", "md", "xlsx"):
             return JSONResponse({"error": f"format must be one of {sorted(MEDIA_TYPES)}"}, status_code=400)
         language = q.get("language", "en")
         if language not in ("en", "km", "bilingual"):
             return JSONResponse({"error": "language must be en, km or bilingual"}, status_code=400)
+        fmt = cast(ReportFormat, fmt)
+        language = cast(ReportLanguage, language)
         try:
             cycle = int(request.path_params["cycle"])
             as_of = date.fromisoformat(q["as_of"]) if q.get("as_of") else date.today()

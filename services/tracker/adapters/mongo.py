@@ -39,7 +39,10 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict[str, Any]]]] = {
         ([("at", DESCENDING)], {}),
     ],
     d.PROCESSED_MESSAGES: [([("correlation_id", ASCENDING), ("outcome", ASCENDING)], {})],
-    d.PARKED_MESSAGES: [([("waiting_for", ASCENDING), ("occurred_at", ASCENDING)], {})],
+    d.PARKED_MESSAGES: [
+        ([("waiting_for", ASCENDING), ("occurred_at", ASCENDING)], {}),
+        ([("parked_at", ASCENDING)], {}),
+    ],
     d.REPORT_DRAFTS: [
         ([("country", ASCENDING), ("cycle", ASCENDING), ("section", ASCENDING), ("version", DESCENDING)], {}),
     ],
@@ -97,12 +100,17 @@ class MongoTrackerRepository:
     async def park(self, envelope: dict[str, Any], waiting_for: list[str]) -> None:
         await self.db[d.PARKED_MESSAGES].update_one(
             {"_id": envelope["event_id"]},
-            {"$set": {"envelope": envelope, "waiting_for": waiting_for, "occurred_at": envelope["occurred_at"]}},
+            {"$set": {"envelope": envelope, "waiting_for": waiting_for, "occurred_at": envelope["occurred_at"]},
+             "$setOnInsert": {"parked_at": now()}},
             upsert=True,
         )
 
     async def parked_for(self, recommendation_id: str) -> list[dict[str, Any]]:
         cursor = self.db[d.PARKED_MESSAGES].find({"waiting_for": recommendation_id}).sort("occurred_at", ASCENDING)
+        return [doc async for doc in cursor]
+
+    async def parked_before(self, moment: datetime) -> list[dict[str, Any]]:
+        cursor = self.db[d.PARKED_MESSAGES].find({"parked_at": {"$lt": moment}}).sort("occurred_at", ASCENDING)
         return [doc async for doc in cursor]
 
     async def unpark(self, message_id: str) -> None:
