@@ -163,6 +163,7 @@ class ProcessedMessage(Document):
     outcome: Literal["created", "updated", "unchanged", "stored", "rejected", "parked"]
     error: str | None = None
     at: datetime
+    instance: str = ""  # which process handled it
 
 
 class CycleDoc(Document):

@@ -60,7 +60,7 @@ def build_app(
     settings = settings or TrackerSettings()
     configure_logging(settings.log_level, json_output=settings.log_json)
     topics = settings.topics
-    repo = MongoTrackerRepository.connect(settings.mongodb_uri, settings.mongodb_db)
+    repo = MongoTrackerRepository.connect(settings.mongodb_uri, settings.mongodb_db, settings.instance_id)
     examples = ExamplesCache(repo, refresh_s=settings.examples_refresh_s)
     # The tagger is built at start-up, not import: loading rules and models takes a moment.
     deps = handlers.Deps(repo=repo, tagger=tagger, examples=examples.get)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import socket
+
+from pydantic import Field
+
 from contracts.settings import CommonSettings
 from contracts.topics import TRACKER_GROUP
 
@@ -16,3 +21,5 @@ class TrackerSettings(CommonSettings):
     # A command about a recommendation that is not imported waits this long, then goes to
     # the dead-letter topic as "unknown recommendation" (long enough for a replay to catch up).
     park_timeout_s: float = 600.0
+    # Names this process in receipts, so an operator (and the scale-out test) sees who did what.
+    instance_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")

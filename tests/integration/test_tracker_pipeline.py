@@ -178,3 +178,31 @@ async def test_evidence_for_a_recommendation_that_never_comes_is_dead_lettered_w
     dead = await read_topic(kafka_bootstrap, topics.dead_letter("upr-tracker"), expected=1)
     assert [dict(r.headers)["x-dlq-reason"].decode() for r in dead] == ["unknown recommendation(s) KHM-9-1.1"]
     assert await mongo_db.evidence.count_documents({}) == 0
+
+
+async def test_two_trackers_in_one_group_share_the_partitions_and_store_each_recommendation_once(
+    kafka_bootstrap: str, mongodb_uri: str, topics: Topics, mongo_db: Any, producer: AIOKafkaProducer
+) -> None:
+    def settings(name: str) -> TrackerSettings:
+        return TrackerSettings(kafka_bootstrap=kafka_bootstrap, mongodb_uri=mongodb_uri, mongodb_db=mongo_db.name,
+                               topic_prefix=topics.prefix, instance_id=name)
+    first, second = build_app(settings("tracker-a")), build_app(settings("tracker-b"))
+    async with first, second:
+        await asyncio.sleep(3)  # both members joined: partitions are split between them
+        events = [make_event(imported(f"KHM-4-120.{n}", f"Protect children from trafficking ({n})"), source="ingest")
+                  for n in range(1, 121)]
+        for event in events:
+            await producer.send(topics.recommendations_imported, event.to_bytes(),
+                                key=event.payload["recommendation_id"].encode(),
+                                headers=[("content-type", b"application/json")])
+        await producer.flush()
+
+        async def all_stored() -> bool:
+            return await mongo_db.processed_messages.count_documents({}) == len(events)
+        await wait_for(all_stored, timeout=120, interval=1.0)
+    by_instance: dict[str, int] = {}
+    async for receipt in mongo_db.processed_messages.find({}, {"instance": 1}):
+        by_instance[receipt["instance"]] = by_instance.get(receipt["instance"], 0) + 1
+    assert set(by_instance) == {"tracker-a", "tracker-b"}, by_instance
+    assert sum(by_instance.values()) == 120
+    assert await mongo_db.recommendations.count_documents({}) == 120

@@ -55,15 +55,16 @@ def now() -> datetime:
 
 
 class MongoTrackerRepository:
-    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+    def __init__(self, db: AsyncDatabase[dict[str, Any]], instance: str = "") -> None:
         self.db = db
+        self.instance = instance
 
     @classmethod
-    def connect(cls, uri: str, db_name: str) -> MongoTrackerRepository:
+    def connect(cls, uri: str, db_name: str, instance: str = "") -> MongoTrackerRepository:
         client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
             uri, tz_aware=True, serverSelectionTimeoutMS=5000
         )
-        return cls(client[db_name])
+        return cls(client[db_name], instance)
 
     async def close(self) -> None:
         await self.db.client.close()
@@ -89,6 +90,7 @@ class MongoTrackerRepository:
         doc = {
             "message_id": message_id, "consumer": consumer, "type": type_,
             "correlation_id": correlation_id, "outcome": outcome, "error": error, "at": now(),
+            "instance": self.instance,
         }
         try:
             await self.db[d.PROCESSED_MESSAGES].insert_one({"_id": message_id, **doc})
