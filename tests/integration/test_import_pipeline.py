@@ -1,0 +1,77 @@
+"""`upr import` through the real pipeline: file -> ingest publisher -> Kafka -> tracker -> MongoDB."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from contracts.topics import Topics
+from services.tracker.app import build_app
+from services.tracker.settings import TrackerSettings
+from upr.cli import app as upr
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def tracker(kafka_bootstrap: str, mongodb_uri: str, topics: Topics, mongo_db: Any) -> AsyncIterator[Any]:
+    settings = TrackerSettings(kafka_bootstrap=kafka_bootstrap, mongodb_uri=mongodb_uri, mongodb_db=mongo_db.name,
+                               topic_prefix=topics.prefix)
+    async with build_app(settings) as app:
+        yield app
+
+
+def upr_import(path: Path, env: dict[str, str]) -> dict[str, Any]:
+    result = CliRunner().invoke(upr, ["import", str(path), "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+async def run_cli(path: Path, env: dict[str, str]) -> dict[str, Any]:
+    import asyncio
+
+    # The command runs its own event loop (asyncio.run), so it runs in a worker thread here.
+    return await asyncio.to_thread(upr_import, path, env)
+
+
+async def test_importing_the_cambodia_file_twice_leaves_one_document_per_recommendation(
+    tracker: Any, shared_data: Path, mongo_db: Any, topics: Topics, kafka_bootstrap: str, mongodb_uri: str,
+    tmp_path: Path,
+) -> None:
+    env = {"UPR_KAFKA_BOOTSTRAP": kafka_bootstrap, "UPR_MONGODB_URI": mongodb_uri, "UPR_MONGODB_DB": mongo_db.name,
+           "UPR_TOPIC_PREFIX": topics.prefix}
+    source = shared_data / "upr_info_khm_cycle1_2009.csv"
+    first = await run_cli(source, env)
+    assert (first["format"], first["rows"], first["imported"], first["rejected"]) == ("upr_info_clean_csv", 138, 138, 0)
+    second = await run_cli(source, env)
+    assert (second["imported"], second["updated"], second["unchanged"]) == (0, 0, 138)
+    assert await mongo_db.recommendations.count_documents({}) == 138
+    assert await mongo_db.recommendation_versions.count_documents({}) == 138
+    doc = await mongo_db.recommendations.find_one({"_id": "KHM-1-82.1"})
+    assert doc["position"] == "Supported" and doc["document_symbol"] == "A/HRC/13/4"
+    # UPR Info's own labels (Issue, Action) are never copied into the product.
+    assert doc.get("action_category") is None and "issues" not in doc
+
+    # A later file moves one recommendation to "noted" and corrects a text: two new versions.
+    with source.open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    rows[0]["response"] = "Noted"
+    rows[1]["text"] = rows[1]["text"] + " (corrected)"
+    changed = tmp_path / "changed_cycle1.csv"
+    with changed.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    third = await run_cli(changed, env)
+    assert (third["imported"], third["updated"], third["unchanged"]) == (0, 2, 136)
+    assert await mongo_db.recommendations.count_documents({}) == 138
+    moved = await mongo_db.recommendations.find_one({"_id": rows[0]["recommendation_id"]})
+    assert moved["position"] == "Noted" and moved["version"] == 2
+    history = [v async for v in mongo_db.recommendation_versions.find({"recommendation_id": moved["_id"]})]
+    assert sorted(v["snapshot"]["position"] for v in history) == ["Noted", "Supported"]
