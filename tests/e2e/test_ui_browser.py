@@ -12,10 +12,8 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
 import subprocess
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,7 +27,8 @@ from pymongo.database import Database
 
 from contracts.events import Position, RecommendationImportedV1, RecommendingState, SourceRef, make_event
 from contracts.topics import Topics, ensure_topics
-from ui.auth import DEMO_USERS, ensure_demo_users
+from tests.e2e.conftest import PASSWORDS, TIMEOUT_MS, free_port, log_in, open_detail, open_page, settle, wait_http
+from ui.auth import ensure_demo_users
 
 pytestmark = pytest.mark.e2e
 
@@ -37,13 +36,8 @@ ROOT = Path(__file__).resolve().parents[2]
 VENV = ROOT / ".venv" / "bin"
 SHOTS = ROOT / "test-artifacts" / "screenshots"
 DOCS_SHOTS = ROOT / "docs" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 KAFKA = os.environ.get("UPR_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
 MONGODB_URI = os.environ.get("UPR_MONGODB_URI", "mongodb://127.0.0.1:27017")
-PASSWORDS = {name: password for name, _, password, _ in DEMO_USERS}
-TIMEOUT_MS = 30_000
 
 SEED = [
     ("KHM-4-110.23", "Adopt the draft Child Protection Law and ensure its effective implementation",
@@ -56,27 +50,6 @@ SEED = [
     ("KHM-4-111.8", "Raise the minimum age of marriage to 18 for both girls and boys without exception",
      None, "Canada", Position.NOTED),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_http(url: str, timeout: float = 90.0, process: subprocess.Popen[bytes] | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"process for {url} exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status < 300:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise TimeoutError(f"{url} did not answer within {timeout} s")
 
 
 async def publish_imports(topics: Topics) -> None:
@@ -152,62 +125,12 @@ def stack() -> Iterator[Stack]:
         client.close()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-def log_in(browser: Any, url: str, username: str) -> Any:
-    from playwright.sync_api import expect
-
-    page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="en-GB")
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto(url)
-    page.get_by_label("Username", exact=True).fill(username)
-    page.get_by_label("Password", exact=True).fill(PASSWORDS[username])
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
-    return page
-
-
-def open_page(page: Any, title: str) -> None:
-    from playwright.sync_api import expect
-
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
-    expect(page.get_by_role("heading", name=title).first).to_be_visible()
-    settle(page)
-
-
-def settle(page: Any) -> None:
-    """Wait until Streamlit has finished running the script."""
-    page.wait_for_timeout(300)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=TIMEOUT_MS)
-    page.wait_for_timeout(300)
-
-
 def shoot(page: Any, name: str) -> None:
     settle(page)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
     if os.environ.get("UPR_UPDATE_SCREENSHOTS") == "1":
         DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
         shutil.copy(SHOTS / f"{name}.png", DOCS_SHOTS / f"{name}.png")
-
-
-def open_detail(page: Any, rec_id: str) -> None:
-    from playwright.sync_api import expect
-
-    open_page(page, "Recommendation detail")
-    box = page.get_by_label("Recommendation id")
-    box.fill(rec_id)
-    box.press("Enter")
-    expect(page.get_by_role("heading", name=rec_id)).to_be_visible()
-    settle(page)
 
 
 def test_anonymous_visitor_gets_the_login_form(stack: Stack, browser: Any) -> None:

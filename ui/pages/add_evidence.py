@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 import streamlit as st
 from pydantic import ValidationError
@@ -13,6 +14,9 @@ from ui import read_model as rm
 from ui.auth import language, require_role
 from ui.i18n import t
 from ui.pages_registry import roles_for
+
+# Cambodia ratified the Convention on the Rights of the Child in 1992: older sources are not evidence here.
+EARLIEST_SOURCE = date(1990, 1, 1)
 
 user = require_role(*roles_for("add_evidence"))
 lang = language()
@@ -37,7 +41,8 @@ with st.form("evidence", clear_on_submit=False):
     title = st.text_input("Title (what happened)", key="ev_title", max_chars=500)
     url = st.text_input("Link (http:// or https://)", key="ev_url", max_chars=2000)
     reference = st.text_input("Document reference (e.g. law number, page)", key="ev_reference", max_chars=500)
-    published_on = st.date_input("Date of the source", value=None, key="ev_published_on")
+    # Streamlit's default accepts only the last ten years; evidence on the 2009 and 2014 cycles is older.
+    published_on = st.date_input("Date of the source", value=None, min_value=EARLIEST_SOURCE, key="ev_published_on")
     quote = st.text_area("Verbatim quote from the source", key="ev_quote", max_chars=5000)
     organisation = st.text_input("Organisation", value=user.organisation or "", key="ev_organisation",
                                  max_chars=200)
