@@ -300,11 +300,29 @@ class EvidenceAddedV1(Contract):
 
 
 class EvidenceReviewedV1(Contract):
-    """Command and event: a reviewer approves or rejects evidence."""
+    """Event: a reviewer approved or rejected evidence (superseded by V2 for announcements)."""
 
     evidence_id: str
     decision: Literal["approved", "rejected"]
     comment: CleanText = Field(default="", max_length=2000)
+
+
+class EvidenceReviewRequestedV1(EvidenceReviewedV1):
+    """Command: a reviewer approves or rejects evidence (same fields as the V1 event)."""
+
+
+class EvidenceReviewedV2(Contract):
+    """Event: a reviewer's decision, with what a partner needs to know what it is about."""
+
+    evidence_id: str
+    decision: Literal["approved", "rejected"]
+    comment: CleanText = Field(default="", max_length=2000)
+    recommendation_ids: list[str]
+    source_type: EvidenceSourceType
+    title: str
+    published_on: date | None = None
+    organisation: str | None = None
+    visibility: Visibility
 
 
 # --- assessments and status ------------------------------------------------------------
@@ -432,8 +450,9 @@ PAYLOADS: dict[tuple[str, int], type[Contract]] = {
     ("themes.correction_requested", 1): ThemeCorrectionRequestedV1,
     ("evidence.submitted", 1): EvidenceSubmittedV1,
     ("evidence.added", 1): EvidenceAddedV1,
-    ("evidence.review_requested", 1): EvidenceReviewedV1,
+    ("evidence.review_requested", 1): EvidenceReviewRequestedV1,
     ("evidence.reviewed", 1): EvidenceReviewedV1,
+    ("evidence.reviewed", 2): EvidenceReviewedV2,
     ("assessment.submitted", 1): AssessmentSubmittedV1,
     ("status.changed", 1): StatusChangedV1,
     ("cycle.deadline_set", 1): CycleDeadlineSetV1,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import logging
 import random
 import time
@@ -19,8 +20,13 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.specification import AsyncAPI
 from prometheus_client import make_asgi_app
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
 
 from contracts import topics as t
+from contracts.asgi import ServiceApp
 from contracts.events import (
     MAX_MESSAGE_BYTES,
     Contract,
@@ -40,6 +46,7 @@ from services.notifier import handlers
 from services.notifier.adapters.email import SmtpConfig, SmtpMailer
 from services.notifier.adapters.mongo import MongoNotifierRepository
 from services.notifier.adapters.templates import EmailTemplates
+from services.notifier.adapters.tokens import InvalidToken
 from services.notifier.adapters.webhook import WebhookSender
 from services.notifier.settings import NotifierSettings
 
@@ -96,6 +103,7 @@ def build_app(
         publish=publish,
         policy=handlers.Policy(
             secret=settings.notifier_secret, public_ui_url=settings.public_ui_url, smtp_from=settings.smtp_from,
+            public_notifier_url=settings.public_notifier_url,
             attempts=settings.delivery_attempts, retry_base_s=settings.retry_base_s,
             retry_cap_s=settings.retry_cap_s, digest_hour_utc=settings.digest_hour_utc,
             digest_weekday=settings.digest_weekday, reminder_days=tuple(settings.reminder_days),
@@ -194,8 +202,9 @@ def build_app(
         await webhooks.close()
         await repo.close()
 
-    app = AsgiFastStream(
+    app = ServiceApp(
         broker,
+        http_api=unsubscribe_api(deps),
         asgi_routes=[
             ("/health", make_ping_asgi(broker, timeout=5.0)),
             ("/metrics", make_asgi_app()),
@@ -210,6 +219,24 @@ def build_app(
     )
     app.notifier_deps = deps  # type: ignore[attr-defined]  # for run_scheduled_jobs(app, now)
     return app
+
+
+def unsubscribe_api(deps: handlers.Deps) -> Starlette:
+    async def unsubscribe(request: Request) -> Response:
+        """GET /unsubscribe?token=...: the link at the bottom of every alert email."""
+        try:
+            await handlers.unsubscribe_by_token(request.query_params.get("token", ""), deps)
+        except InvalidToken as exc:
+            return HTMLResponse(_page("Unsubscribe", str(exc)), status_code=400)
+        return HTMLResponse(_page("Unsubscribed", "You will not receive these UPR Tracker alerts any more. "
+                                  "/ អ្នកនឹងមិនទទួលបានការជូនដំណឹងទាំងនេះទៀតទេ។"))
+
+    return Starlette(routes=[Route("/unsubscribe", unsubscribe, methods=["GET"])])
+
+
+def _page(title: str, message: str) -> str:
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
+            f"<body><h1>{html.escape(title)}</h1><p>{html.escape(message)}</p></body></html>")
 
 
 def _check_size(body: bytes) -> None:

@@ -27,6 +27,7 @@ from contracts.events import (
     EventEnvelope,
     EvidenceAddedV1,
     EvidenceReviewedV1,
+    EvidenceReviewedV2,
     NotificationDeliveredV1,
     NotificationFailedV1,
     NotificationRequestedV1,
@@ -41,7 +42,7 @@ from contracts.observability import DELIVERY_LATENCY
 from services.notifier.adapters.email import PermanentEmailError, build_message
 from services.notifier.adapters.mongo import MongoNotifierRepository
 from services.notifier.adapters.templates import EmailTemplates
-from services.notifier.adapters.tokens import unsubscribe_url
+from services.notifier.adapters.tokens import InvalidToken, subscription_from_token, unsubscribe_url
 from services.notifier.domain import schedule
 from services.notifier.domain.alerts import Alert, AlertKind, EvidenceFacts, alerts_for
 from services.notifier.domain.deliveries import (
@@ -101,6 +102,7 @@ class Policy:
     secret: str
     public_ui_url: str
     smtp_from: str
+    public_notifier_url: str = "http://127.0.0.1:8003"
     attempts: int = 4
     retry_base_s: float = 1.0
     retry_cap_s: float = 30.0
@@ -166,6 +168,19 @@ async def subscription_requested(envelope: EventEnvelope, payload: SubscriptionR
     return "updated" if existing else "created"
 
 
+async def unsubscribe_by_token(token: str, deps: Deps) -> str:
+    """The signed link in an email: cancels that one subscription, no login needed."""
+    subscription_id = subscription_from_token(deps.policy.secret, token)
+    existing = await deps.repo.subscription(subscription_id)
+    if existing is None:
+        raise InvalidToken("this subscription no longer exists")
+    if existing.get("status") != CANCELLED:
+        await deps.repo.set_subscription(subscription_id, {"status": CANCELLED, "cancelled_at": deps.clock(),
+                                                           "cancelled_by": "unsubscribe link"})
+        deps.forget_subscriptions()
+    return subscription_id
+
+
 async def subscription_cancelled(envelope: EventEnvelope, payload: SubscriptionCancelledV1, deps: Deps) -> str:
     existing = await deps.repo.subscription(payload.subscription_id)
     if existing is None:
@@ -215,6 +230,13 @@ async def _update_projection(envelope: EventEnvelope, payload: Contract, deps: D
             await repo.save_evidence(payload.evidence_id, {
                 "recommendation_ids": payload.recommendation_ids, "title": payload.title,
                 "review_state": payload.review_state.value})
+    elif isinstance(payload, EvidenceReviewedV2):  # carries what the alert needs
+        await repo.save_evidence(payload.evidence_id, {
+            "recommendation_ids": payload.recommendation_ids, "title": payload.title, "review_state": payload.decision})
+        if payload.decision == "approved":
+            await repo.note_evidence_time(payload.recommendation_ids, at)
+        return {payload.evidence_id: EvidenceFacts(payload.evidence_id, tuple(payload.recommendation_ids),
+                                                   payload.title, payload.decision)}
     elif isinstance(payload, EvidenceReviewedV1):
         doc = await repo.evidence(payload.evidence_id)
         if doc is None:
@@ -347,7 +369,7 @@ async def _send_once(
         return response.status_code
     assert subscription.email is not None
     policy = deps.policy
-    link = unsubscribe_url(policy.public_ui_url, policy.secret, subscription.subscription_id)
+    link = unsubscribe_url(policy.public_notifier_url, policy.secret, subscription.subscription_id)
     digest = delivery["kind"] == DIGEST
     rendered = deps.templates.render(
         language=subscription.language, subscription_id=subscription.subscription_id, unsubscribe_url=link,

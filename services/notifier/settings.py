@@ -28,6 +28,8 @@ class NotifierSettings(CommonSettings):
     # Signs unsubscribe links. Set it in production: the default only suits tests.
     notifier_secret: str = "change-me-notifier-secret"  # noqa: S105 - a placeholder, warned about
     public_ui_url: str = "http://127.0.0.1:8501"
+    # Where unsubscribe links point: the notifier's own HTTP API (GET /unsubscribe?token=...).
+    public_notifier_url: str = "http://127.0.0.1:8003"
 
     # Webhooks: hosts, addresses or networks allowed over http or on internal addresses.
     webhook_allowlist: Annotated[list[str], NoDecode] = Field(default_factory=list)

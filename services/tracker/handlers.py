@@ -20,7 +20,8 @@ from contracts.events import (
     CycleDeadlineSetV1,
     EventEnvelope,
     EvidenceAddedV1,
-    EvidenceReviewedV1,
+    EvidenceReviewedV2,
+    EvidenceReviewRequestedV1,
     EvidenceSubmittedV1,
     FieldChange,
     RecommendationImportedV1,
@@ -235,7 +236,7 @@ async def evidence_submitted(envelope: EventEnvelope, payload: EvidenceSubmitted
 
 
 async def evidence_review_requested(
-    envelope: EventEnvelope, payload: EvidenceReviewedV1, deps: Deps
+    envelope: EventEnvelope, payload: EvidenceReviewRequestedV1, deps: Deps
 ) -> Outcome:
     actor = _permit(envelope, rules.CAN_REVIEW, "review evidence")
     before = await deps.repo.evidence(payload.evidence_id)
@@ -249,7 +250,13 @@ async def evidence_review_requested(
     await _audit(deps, envelope, 0, f"evidence.{payload.decision}", "evidence", payload.evidence_id,
                  {"review_state": before["review_state"]},
                  {"review_state": payload.decision, "comment": payload.comment})
-    return Outcome("updated", [("evidence.reviewed", payload)])
+    reviewed = EvidenceReviewedV2(
+        evidence_id=payload.evidence_id, decision=payload.decision, comment=payload.comment,
+        recommendation_ids=list(before["recommendation_ids"]), source_type=before["source_type"],
+        title=before["title"], published_on=before.get("published_on"), organisation=before.get("organisation"),
+        visibility=before["visibility"],
+    )
+    return Outcome("updated", [("evidence.reviewed", reviewed)])
 
 
 # --- assessments -----------------------------------------------------------------------

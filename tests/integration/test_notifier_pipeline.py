@@ -94,6 +94,7 @@ def notifier_settings(
         kafka_bootstrap=kafka_bootstrap, mongodb_uri=mongodb_uri, mongodb_db=mongo_db.name,
         topic_prefix=topics.prefix, smtp_host="127.0.0.1", smtp_port=smtp_server[1],
         notifier_secret="integration-secret", public_ui_url="https://upr.example.org",
+        public_notifier_url="https://alerts.upr.example.org",
         webhook_allowlist=["127.0.0.1"], webhook_timeout_s=1.0, delivery_attempts=3, retry_base_s=0.05,
         retry_cap_s=0.2, scheduler_enabled=False, subscriptions_refresh_s=0,
     )
@@ -201,8 +202,8 @@ async def test_approved_evidence_sends_one_email_and_one_verified_webhook(
     assert "KHM-4-110.23" in parts["text/plain"]
     assert "Child Protection Law <adopted> & published" in parts["text/plain"]
     assert "&lt;adopted&gt; &amp; published" in parts["text/html"]  # autoescaped
-    assert "https://upr.example.org/unsubscribe?token=" in parts["text/plain"]
-    assert message["List-Unsubscribe"].startswith("<https://upr.example.org/unsubscribe?token=")
+    assert "https://alerts.upr.example.org/unsubscribe?token=" in parts["text/plain"]
+    assert message["List-Unsubscribe"].startswith("<https://alerts.upr.example.org/unsubscribe?token=")
 
     assert len(receiver.received) == 1
     hook = receiver.received[0]
@@ -423,3 +424,30 @@ async def test_daily_digest_bundles_the_days_alerts_into_one_email(
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def test_the_unsubscribe_link_in_an_email_stops_further_alerts(
+    notifier: Any, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any,
+    smtp_server: tuple[MailCatcher, int], receiver: WebhookReceiver,
+) -> None:
+    import httpx
+
+    mail_catcher, _ = smtp_server
+    await subscribe(producer, topics, mongo_db, subscription_id="sub-mail-02", channel=Channel.EMAIL,
+                    email="sophea@example.org")
+    await send(producer, topics.tracker_events, tracker_event(evidence_added("ev-000101")), key=b"KHM-4-110.23")
+    await wait_for(lambda: _true(len(mail_catcher.messages) == 1), what="first email")
+    link = mail_catcher.messages[0]["List-Unsubscribe"].strip("<>")
+    path = link.removeprefix("https://alerts.upr.example.org")
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=notifier), base_url="http://notifier") as client:
+        forged = await client.get("/unsubscribe", params={"token": "not-a-token"})
+        assert forged.status_code == 400 and "not valid" in forged.text
+        answer = await client.get(path)
+    assert answer.status_code == 200 and "Unsubscribed" in answer.text
+    stored = await mongo_db.notifier_subscriptions.find_one({"_id": "sub-mail-02"})
+    assert stored["status"] == "cancelled"
+
+    await send(producer, topics.tracker_events, tracker_event(evidence_added("ev-000102")), key=b"KHM-4-110.23")
+    await asyncio.sleep(3.0)
+    assert len(mail_catcher.messages) == 1, "no alert after unsubscribing"

@@ -17,6 +17,7 @@ from contracts.events import (
     Actor,
     AssessmentSubmittedV1,
     Assessor,
+    EvidenceReviewRequestedV1,
     EvidenceSourceType,
     EvidenceSubmittedV1,
     ImplementationStatus,
@@ -116,6 +117,13 @@ async def test_tracker_keeps_tags_evidence_assessments_and_history(
         assert ev["quote"].startswith("ច្បាប់ស្តីពីការការពារកុមារ")
         assert ev["review_state"] == "pending"
 
+        # A CNCC reviewer approves it; the announcement says what it is about.
+        review = make_event(EvidenceReviewRequestedV1(evidence_id="ev-law-2025", decision="approved",
+                                                      comment="checked"), source="ui", actor=CNCC)
+        await send(producer, topics.tracker_commands, review)
+        await processed(mongo_db, review)
+        assert (await mongo_db.evidence.find_one({"_id": "ev-law-2025"}))["review_state"] == "approved"
+
         # Both assessments; they differ, and that is queryable.
         cso = make_event(AssessmentSubmittedV1(
             assessment_id="as-cso-0001", recommendation_id="KHM-4-110.23", assessor=Assessor.CSO,
@@ -134,7 +142,10 @@ async def test_tracker_keeps_tags_evidence_assessments_and_history(
         assert await mongo_db.recommendations.count_documents({"disagreement": True}) == 1
 
         # Status changes were announced.
-        records = await read_topic(kafka_bootstrap, topics.tracker_events, expected=9)
+        records = await read_topic(kafka_bootstrap, topics.tracker_events, expected=10)
+        reviewed = [e for e in envelopes(records) if e.type == "evidence.reviewed"]
+        assert [(e.version, e.payload["recommendation_ids"], e.payload["title"]) for e in reviewed] == [
+            (2, ["KHM-4-110.23"], "Draft Child Protection Law sent to the Council of Ministers")]
         changed = [e for e in envelopes(records) if e.type == "status.changed"]
         assert {e.payload["assessor"] for e in changed} == {"cso", "cncc"}
         assert changed[-1].payload["disagreement"] is True

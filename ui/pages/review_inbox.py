@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from contracts.events import EvidenceReviewedV1
+from contracts.events import EvidenceReviewRequestedV1
 from ui import commands
 from ui import read_model as rm
 from ui.auth import language, require_role
@@ -44,7 +44,7 @@ for item in pending:
         if reject.button("Reject", key=f"reject_{item.evidence_id}"):
             decision = "rejected"
         if decision is not None:
-            result = commands.send(EvidenceReviewedV1(evidence_id=item.evidence_id, decision=decision,
+            result = commands.send(EvidenceReviewRequestedV1(evidence_id=item.evidence_id, decision=decision,
                                                       comment=comment), user.actor)
             commands.show_result(result, f"Evidence {decision}.")
             if result.ok:

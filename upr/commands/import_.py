@@ -63,6 +63,7 @@ def import_file(
     country: str | None = typer.Option(None, "--country", help="ISO3 code of the state under review"),
     dry_run: bool = typer.Option(False, "--dry-run", help="parse and validate only; nothing is sent"),
     json_output: bool = typer.Option(False, "--json", help="print one JSON object"),
+    wait: float | None = typer.Option(None, "--wait", min=0, help="seconds to wait for the tracker (default: by size)"),
 ) -> None:
     """Import UPR recommendations (UPR Info CSV, UHRI CSV/XLSX, OHCHR matrix DOCX, templates)."""
     if format is not None and format not in FORMATS:
@@ -73,7 +74,7 @@ def import_file(
     with _progress(show_progress, "sending rows" if not dry_run else "reading rows") as advance:
         try:
             report = run_import(file, settings=IngestSettings(), format=format, cycle=cycle, country=country,
-                                dry_run=dry_run, progress=advance)
+                                dry_run=dry_run, progress=advance, timeout_s=wait)
         except (OSError, KafkaError, PyMongoError) as exc:
             _stderr.print(f"[red]Could not reach Kafka or MongoDB:[/] {exc}. Start them with `make stack-up`, "
                           "or check the file with --dry-run.")

@@ -128,8 +128,8 @@ async def publish_and_wait_async(
         rows = await publisher.publish(items, import_id=import_id, actor=actor, progress=progress)
     if not wait:
         return ImportOutcome(published=len(rows), pending=len(rows))
-    # Generous by default: the tracker stores a few hundred rows a second on 2 cores.
-    budget = timeout_s if timeout_s is not None else 60 + len(rows) / 100
+    # Generous by default: on FerretDB the tracker stores some 30 recommendations a second.
+    budget = timeout_s if timeout_s is not None else 60 + len(rows) / 20
     return await wait_for_tracker(settings, import_id, rows, timeout_s=budget)
 
 

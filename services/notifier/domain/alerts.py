@@ -16,6 +16,7 @@ from contracts.events import (
     Contract,
     EvidenceAddedV1,
     EvidenceReviewedV1,
+    EvidenceReviewedV2,
     RecommendationUpdatedV1,
     ReviewState,
     StatusChangedV1,
@@ -83,7 +84,7 @@ def alerts_for(
         if payload.review_state != ReviewState.APPROVED:
             return []
         return [_new_evidence(payload.evidence_id, tuple(payload.recommendation_ids), payload.title)]
-    if event_type == "evidence.reviewed" and isinstance(payload, EvidenceReviewedV1):
+    if event_type == "evidence.reviewed" and isinstance(payload, EvidenceReviewedV1 | EvidenceReviewedV2):
         facts = evidence.get(payload.evidence_id)
         if payload.decision != "approved" or facts is None:
             return []
