@@ -5,6 +5,7 @@ can be killed with SIGKILL in the middle of a stream."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -215,3 +216,41 @@ async def test_unreachable_mongodb_is_a_clear_error_and_the_message_waits(
         healthy.stop()
         await client.drop_database(db_name)
         await client.close()
+
+
+@pytest.mark.timeout(900)
+async def test_import_killed_mid_stream_and_run_again_stores_every_row_once(
+    tracker_process: TrackerProcess, tracker_env: dict[str, str], mongo_db: Any, tmp_path: Path,
+) -> None:
+    """`upr import` (the ingest publisher) is killed with SIGKILL while it sends; the person runs
+    the same import again: every recommendation is stored once, none twice."""
+    import csv
+
+    rows = 600
+    path = tmp_path / "cycle4.csv"
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(["To", "To-Rgrp", "To-Org", "Text", "From", "From-Rgrp", "From-Org", "Response", "Action",
+                         "Issue", "Session"])
+        for n in range(rows):
+            writer.writerow(["Cambodia", "Asia", "ASEAN", f"Ensure that children in commune {n} attend school",
+                             "Thailand", "Asia", "ASEAN", "Supported", "", "", "46"])
+    tracker_process.start()
+    upr = [sys.executable, "-m", "upr", "import", str(path), "--json", "--wait", "700"]
+    first = subprocess.Popen(upr, cwd=ROOT, env=tracker_env,  # noqa: ASYNC220 - returns at once
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    async def some_arrived() -> bool:
+        return await mongo_db.processed_messages.count_documents({}) >= 50
+    await wait_for(some_arrived, timeout=300, what="the first rows stored", interval=1)
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=10)
+
+    second = await asyncio.to_thread(subprocess.run, upr, cwd=ROOT, env=tracker_env, capture_output=True,
+                                     timeout=800)
+    assert second.returncode == 0, second.stderr.decode()[-2000:]
+    report = json.loads(second.stdout)
+    assert (report["rows"], report["rejected"]) == (rows, 0), report
+    assert report["imported"] + report["unchanged"] == rows, report
+    assert await mongo_db.recommendations.count_documents({}) == rows
+    assert await mongo_db.recommendation_versions.count_documents({}) == rows
