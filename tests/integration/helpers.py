@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -52,3 +53,9 @@ async def read_topic(bootstrap: str, topic: str, expected: int, timeout: float =
 
 def envelopes(records: list[Any]) -> list[EventEnvelope]:
     return [EventEnvelope.model_validate_json(r.value) for r in records]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

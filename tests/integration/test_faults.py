@@ -8,11 +8,10 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,18 +26,12 @@ from contracts.events import (
     make_event,
 )
 from contracts.topics import Topics
-from tests.integration.helpers import envelopes, read_topic, wait_for
+from tests.integration.helpers import envelopes, free_port, read_topic, wait_for
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = 2000
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class TrackerProcess:
@@ -95,14 +88,6 @@ def tracker_process(tracker_env: dict[str, str], request: pytest.FixtureRequest)
     process = TrackerProcess(tracker_env, logs / f"{request.node.name}.log")
     yield process
     process.stop()
-
-
-@pytest.fixture
-async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
-    p = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all", linger_ms=10)
-    await p.start()
-    yield p
-    await p.stop()
 
 
 async def publish_all(producer: AIOKafkaProducer, topic: str, events: list[Any]) -> None:

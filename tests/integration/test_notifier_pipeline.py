@@ -7,15 +7,13 @@ import asyncio
 import email
 import email.policy
 import json
-import socket
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 from aiosmtpd.controller import Controller
 
 from contracts.events import (
@@ -37,6 +35,7 @@ from services.notifier.app import build_app, run_scheduled_jobs
 from services.notifier.domain.deliveries import delivery_id
 from services.notifier.receiver import WebhookReceiver
 from services.notifier.settings import NotifierSettings
+from tests.integration.helpers import free_port, read_topic, send, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -57,12 +56,6 @@ class MailCatcher:
 
     def delivery_ids(self) -> list[str]:
         return [str(m["X-UPR-Delivery"]) for m in self.messages]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -105,45 +98,6 @@ async def notifier(notifier_settings: NotifierSettings) -> AsyncIterator[Any]:
     app = build_app(notifier_settings)
     async with app:
         yield app
-
-
-@pytest.fixture
-async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
-    p = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
-    await p.start()
-    yield p
-    await p.stop()
-
-
-async def send(producer: AIOKafkaProducer, topic: str, event: EventEnvelope | bytes, key: bytes = b"k") -> None:
-    value = event if isinstance(event, bytes) else event.to_bytes()
-    await producer.send_and_wait(topic, value, key=key, headers=[("content-type", b"application/json")])
-
-
-async def wait_for(predicate: Any, timeout: float = 30.0, what: str = "condition") -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await predicate()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{what} not met in {timeout} s")
-        await asyncio.sleep(0.1)
-
-
-async def read_topic(bootstrap: str, topic: str, expected: int, timeout: float = 15.0) -> list[Any]:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                group_id=f"reader-{uuid.uuid4().hex[:6]}")
-    await consumer.start()
-    records: list[Any] = []
-    try:
-        deadline = asyncio.get_running_loop().time() + timeout
-        while len(records) < expected and asyncio.get_running_loop().time() < deadline:
-            for part in (await consumer.getmany(timeout_ms=300)).values():
-                records.extend(part)
-    finally:
-        await consumer.stop()
-    return records
 
 
 async def subscribe(

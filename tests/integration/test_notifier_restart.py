@@ -16,17 +16,15 @@ from services.notifier.app import build_app
 from services.notifier.domain.deliveries import delivery_id
 from services.notifier.receiver import WebhookReceiver
 from services.notifier.settings import NotifierSettings
+from tests.integration.helpers import send, wait_for
 from tests.integration.test_notifier_pipeline import (
     MailCatcher,
     email_and_webhook_subscriptions,
     evidence_added,
     notifier_settings,  # noqa: F401 - fixture
-    producer,  # noqa: F401 - fixture
     receiver,  # noqa: F401 - fixture
-    send,
     smtp_server,  # noqa: F401 - fixture
     tracker_event,
-    wait_for,
 )
 
 pytestmark = pytest.mark.integration

@@ -47,14 +47,6 @@ async def tracker(kafka_bootstrap: str, mongodb_uri: str, topics: Topics, mongo_
         yield app
 
 
-@pytest.fixture
-async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
-    p = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
-    await p.start()
-    yield p
-    await p.stop()
-
-
 async def test_same_imported_event_delivered_twice_leaves_one_document(
     tracker: Any, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any
 ) -> None:

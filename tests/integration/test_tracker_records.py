@@ -5,7 +5,6 @@ replay of the topics that rebuilds the same state."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
@@ -56,14 +55,6 @@ def rec(rec_id: str, text: str, position: Position = Position.SUPPORTED) -> Reco
 def tracker_settings(bootstrap: str, uri: str, db: str, topics: Topics, group: str = "upr-tracker") -> TrackerSettings:
     return TrackerSettings(kafka_bootstrap=bootstrap, mongodb_uri=uri, mongodb_db=db, topic_prefix=topics.prefix,
                            examples_refresh_s=0, consumer_group=group)
-
-
-@pytest.fixture
-async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
-    p = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
-    await p.start()
-    yield p
-    await p.stop()
 
 
 async def processed(db: Any, event: Any) -> Any:
