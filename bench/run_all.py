@@ -34,6 +34,11 @@ def machine() -> dict[str, Any]:
 
 
 def main() -> int:
+    import sys
+
+    if "--render" in sys.argv:  # rewrite results.md from results.json (no new measurements)
+        (HERE / "results.md").write_text(render(json.loads((HERE / "results.json").read_text())))
+        return 0
     results: dict[str, Any] = {}
     errors: dict[str, str] = {}
     durations: dict[str, float] = {}
@@ -70,7 +75,7 @@ def _fmt(value: Any) -> str:
 
 def render(r: dict[str, Any]) -> str:
     def ratio(a: str, b: str) -> str:
-        return f"{r[a] / r[b]:.2f}" if r.get(a) and r.get(b) else "–"
+        return f"{r[a] / r[b]:.3g}" if r.get(a) and r.get(b) else "–"
 
     rows = [
         ("Pipeline throughput (events/s, 1 tracker)", "pipeline_events_per_s", "raw aiokafka produce+consume",

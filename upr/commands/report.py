@@ -44,8 +44,7 @@ def register(app: typer.Typer) -> None:
         """Write the mid-term report of a cycle as it stood on --as-of."""
         from pymongo import MongoClient
 
-        from services.tracker.adapters.report_source import load_assessments, load_cycle, load_report_inputs
-        from services.tracker.domain.report import assemble_report
+        from services.tracker.reporting import NoRecommendations, render_report
 
         try:
             cut_off = date.fromisoformat(as_of) if as_of else date.today()
@@ -54,41 +53,19 @@ def register(app: typer.Typer) -> None:
         settings = CommonSettings()
         client: MongoClient[dict[str, object]] = MongoClient(settings.mongodb_uri, serverSelectionTimeoutMS=5000)
         try:
-            db = client[settings.mongodb_db]
-            recs, evidence, drafts = load_report_inputs(db, country.upper(), cycle)
-            assessments = load_assessments(db, [r.recommendation_id for r in recs])
-            cycle_doc = load_cycle(db, country.upper(), cycle)
+            rendered = render_report(
+                client[settings.mongodb_db], fmt=output_format.value, country=country.upper(), cycle=cycle,
+                as_of=cut_off, language=language.value, include_coalition_only=include_coalition_only,
+                all_recommendations=all_recommendations,
+            )
+        except NoRecommendations:
+            typer.echo(f"No recommendations of {country.upper()} cycle {cycle} in the database.", err=True)
+            raise typer.Exit(1) from None
         finally:
             client.close()
-        if not recs:
-            typer.echo(f"No recommendations of {country.upper()} cycle {cycle} in the database.", err=True)
-            raise typer.Exit(1)
-        built = assemble_report(
-            recs,
-            evidence,
-            drafts,
-            country=country.upper(),
-            cycle=cycle,
-            as_of=cut_off,
-            language=language.value,
-            assessments=assessments,
-            include_coalition_only=include_coalition_only,
-            child_related_only=not all_recommendations,
-            cycle_doc=cycle_doc,
-        )
         out.parent.mkdir(parents=True, exist_ok=True)
-        if output_format is ReportFormat.DOCX:
-            from services.tracker.adapters.report_docx import export_docx
-
-            out.write_bytes(export_docx(built))
-        elif output_format is ReportFormat.MD:
-            from services.tracker.adapters.report_markdown import export_markdown
-
-            out.write_text(export_markdown(built), encoding="utf-8")
-        else:
-            from services.tracker.adapters.report_xlsx import export_xlsx
-
-            out.write_bytes(export_xlsx(built))
+        out.write_bytes(rendered.body)
+        built = rendered.report
         total = built.statistics.total
         typer.echo(
             f"Wrote {out} ({output_format.value}): {total.recommendations} recommendations, "
