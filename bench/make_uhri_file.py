@@ -16,25 +16,10 @@ import csv
 import random
 from pathlib import Path
 
+from services.ingest.domain.columns import UHRI_EXPORT_COLUMNS
+
 OUT = Path(__file__).resolve().parent / "out"
-HEADER = [
-    "Text",
-    "Countries Concerned",
-    "Reccomending Body",
-    "Document Symbol",
-    "Themes",
-    "Affected Persons",
-    "Sdgs",
-    "Document Publication Date",
-    "UPR Reccomending States",
-    "UPR Position",
-    "Type",
-    "OHCHR Annotation Id",
-    "UPR Session",
-    "Regions Concerned",
-    "Recommending Regions",
-    "Date of publication on UHRI",
-]
+HEADER = list(UHRI_EXPORT_COLUMNS)
 COUNTRIES = [
     "Cambodia",
     "Viet Nam",

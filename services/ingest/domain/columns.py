@@ -57,6 +57,26 @@ UPR_INFO_CLEAN = Layout(
     signature=("recommendation_id", "paragraph", "recommending_state", "response"),
 )
 
+# The 16 columns of an OHCHR UHRI export, in order and spelt as OHCHR spells them.
+UHRI_EXPORT_COLUMNS: tuple[str, ...] = (
+    "Text",
+    "Countries Concerned",
+    "Reccomending Body",
+    "Document Symbol",
+    "Themes",
+    "Affected Persons",
+    "Sdgs",
+    "Document Publication Date",
+    "UPR Reccomending States",
+    "UPR Position",
+    "Type",
+    "OHCHR Annotation Id",
+    "UPR Session",
+    "Regions Concerned",
+    "Recommending Regions",
+    "Date of publication on UHRI",
+)
+
 UHRI = Layout(
     columns={
         "text": ("Text",),
