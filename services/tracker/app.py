@@ -22,6 +22,7 @@ from contracts.asgi import ServiceApp
 from contracts.events import (
     EventEnvelope,
     RecommendationImportedV1,
+    ThemeCorrectionRequestedV1,
     deterministic_event_id,
     make_event,
     parse_event,
@@ -119,6 +120,8 @@ def build_app(
         EVENTS_CONSUMED.labels(SERVICE, envelope.type, outcome.outcome).inc()
         if isinstance(payload, RecommendationImportedV1) and outcome.outcome == "created":
             await release_parked(payload.recommendation_id)
+        elif isinstance(payload, ThemeCorrectionRequestedV1):
+            examples.invalidate()  # a correction is a new confirmed example: use it from the next message
 
     async def release_parked(recommendation_id: str) -> None:
         """Apply, in the order they happened, the messages that waited for this recommendation."""

@@ -196,3 +196,31 @@ def _diff(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> str:
             if x.get(k) != y.get(k):
                 out.append(f"{x.get('_id')}.{k}: {x.get(k)!r} != {y.get(k)!r}")
     return "\n".join(out)
+
+
+async def test_a_correction_improves_the_suggestion_for_a_similar_recommendation_at_once(
+    kafka_bootstrap: str, mongodb_uri: str, topics: Topics, mongo_db: Any, producer: AIOKafkaProducer
+) -> None:
+    settings = tracker_settings(kafka_bootstrap, mongodb_uri, mongo_db.name, topics).model_copy(
+        update={"examples_refresh_s": 3600.0})  # the cache would hide the correction for an hour
+    text = "Guarantee access to education for children living in remote floating villages of Tonle Sap"
+    async with build_app(settings):
+        first = make_event(rec("KHM-4-110.61", text), source="ingest")
+        await send(producer, topics.recommendations_imported, first)
+        await processed(mongo_db, first)
+        before = await mongo_db.recommendations.find_one({"_id": "KHM-4-110.61"})
+        assert "T19" not in before["themes"]
+
+        fix = make_event(ThemeCorrectionRequestedV1(recommendation_id="KHM-4-110.61", add=["T19"],
+                                                    comment="children in remote, vulnerable communities"),
+                         source="ui", actor=CSO)
+        await send(producer, topics.tracker_commands, fix)
+        await processed(mongo_db, fix)
+
+        similar = make_event(rec("KHM-4-110.62", text + " and Kampong Chhnang"), source="ingest")
+        await send(producer, topics.recommendations_imported, similar)
+        await processed(mongo_db, similar)
+    doc = await mongo_db.recommendations.find_one({"_id": "KHM-4-110.62"})
+    assert "T19" in doc["themes"], doc["theme_tags"]
+    t19 = next(t for t in doc["theme_tags"] if t["id"] == "T19")
+    assert "KHM-4-110.61" in t19["explanation"]
