@@ -30,9 +30,8 @@ port_of() {
 
 health_path() { [[ $1 == ui ]] && echo /_stcore/health || echo /health; }
 
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-pid_alive() { [[ -f $RUN/$1.pid ]] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
+# shellcheck source=scripts/lib/processes.sh
+source "$ROOT/scripts/lib/processes.sh"
 
 start() {
   local name=$1 port
@@ -70,18 +69,7 @@ EOF
   exit 1
 }
 
-stop() {
-  local name=$1 pid i
-  [[ -f $RUN/$name.pid ]] || return 0
-  pid=$(cat "$RUN/$name.pid")
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 40; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
-    echo "$name stopped"
-  fi
-  rm -f "$RUN/$name.pid"
-}
+stop() { stop_process "$1" 20; }
 
 cmd=${1:-}; shift || true
 names=("$@"); [[ ${#names[@]} -gt 0 ]] || names=("${ALL[@]}")

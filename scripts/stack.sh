@@ -23,12 +23,8 @@ mkdir -p "$LOGS" "$RUN"
 
 die() { echo "stack: $*" >&2; exit 1; }
 
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-pid_alive() { # name
-  local f=$RUN/$1.pid
-  [[ -f $f ]] && kill -0 "$(cat "$f")" 2>/dev/null
-}
+# shellcheck source=scripts/lib/processes.sh
+source "$ROOT/scripts/lib/processes.sh"
 
 require_port_free() { # port what
   if port_open "$1"; then
@@ -84,18 +80,7 @@ start_mongo() {
   echo "mongodb-wire (FerretDB) up on 127.0.0.1:$MONGO_PORT (pid $(cat "$RUN/ferretdb.pid"))"
 }
 
-stop_one() { # name
-  local f=$RUN/$1.pid pid i
-  [[ -f $f ]] || return 0
-  pid=$(cat "$f")
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 60; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
-    echo "$1 stopped"
-  fi
-  rm -f "$f"
-}
+stop_one() { stop_process "$1" 30; }
 
 status() {
   local rc=0
