@@ -30,9 +30,8 @@ $(KAFKA_LIBS)/.installed: infra/kafka/pom.xml
 	touch $@
 
 setup-ferretdb: $(FERRETDB)
-$(FERRETDB): infra/ferretdb/main.go infra/ferretdb/go.mod
-	mkdir -p $(STACK)/bin
-	cd infra/ferretdb && CGO_ENABLED=0 go build -tags ferretdb_no_postgresql -o $(FERRETDB) .
+$(FERRETDB): infra/ferretdb/main.go infra/ferretdb/go.mod infra/ferretdb/build.sh infra/ferretdb/ferretdb-v1.24.2.patch
+	infra/ferretdb/build.sh $(FERRETDB)
 
 setup-system: ## Debian packages for browser tests and report rendering (needs root)
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

@@ -18,6 +18,10 @@ import (
 func main() {
 	listen := flag.String("listen", "127.0.0.1:27017", "TCP address to listen on")
 	dir := flag.String("dir", ".stack/ferretdb", "SQLite state directory")
+	// NORMAL in WAL mode: a commit is durable once it is in the WAL file, so a killed server
+	// (kill -9) loses no acknowledged write; only a power cut can lose the last commits. FULL
+	// adds one fsync per write.
+	synchronous := flag.String("synchronous", "normal", "SQLite synchronous pragma: normal or full")
 	flag.Parse()
 
 	abs, err := filepath.Abs(*dir)
@@ -35,7 +39,7 @@ func main() {
 		Listener:  ferretdb.ListenerConfig{TCP: *listen},
 		Logger:    logger,
 		Handler:   "sqlite",
-		SQLiteURL: "file://" + abs + "/",
+		SQLiteURL: "file://" + abs + "/?_pragma=synchronous(" + *synchronous + ")",
 	})
 	if err != nil {
 		// Most often: the port is already taken.
