@@ -49,6 +49,7 @@ PROCESSED_MESSAGES = "processed_messages"
 PARKED_MESSAGES = "parked_messages"
 CYCLES = "cycles"
 REPORT_DRAFTS = "report_drafts"
+MIGRATIONS = "migrations"  # one-off data migrations already applied
 USERS = "users"
 
 

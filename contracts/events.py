@@ -40,17 +40,31 @@ class UnknownEventVersion(ContractError):
     pass
 
 
-def _no_mongo_operator_keys(value: Any, path: str = "") -> Any:
+def _no_mongo_operator_keys(value: Any) -> Any:
     """Refuse keys MongoDB would treat as operators or paths (``$x``, ``a.b``)."""
+    bad = _bad_key_path(value)
+    if bad is not None:
+        raise ValueError(f"key {bad!r} may not start with '$' or contain '.'")
+    return value
+
+
+def _bad_key_path(value: Any) -> str | None:
+    # Runs on every message: the path is only built on the way out of an error.
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str) or key.startswith("$") or "." in key or "\x00" in key:
-                raise ValueError(f"key {path + str(key)!r} may not start with '$' or contain '.'")
-            _no_mongo_operator_keys(item, f"{path}{key}.")
+                return str(key)
+            if isinstance(item, dict | list):
+                inner = _bad_key_path(item)
+                if inner is not None:
+                    return f"{key}.{inner}"
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            _no_mongo_operator_keys(item, f"{path}{i}.")
-    return value
+            if isinstance(item, dict | list):
+                inner = _bad_key_path(item)
+                if inner is not None:
+                    return f"{i}.{inner}"
+    return None
 
 
 def _utc(value: datetime) -> datetime:

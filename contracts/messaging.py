@@ -16,7 +16,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from faststream import BaseMiddleware
 from faststream.kafka import KafkaBroker
@@ -57,7 +57,7 @@ def dead_letter_middleware(
         async def consume_scope(self, call_next: Any, msg: Any) -> Any:
             try:
                 return await call_next(msg)
-            except (ContractError, Rejected, ValidationError, UnicodeDecodeError, ValueError) as exc:
+            except PERMANENT_ERRORS as exc:
                 reason = describe(exc) if isinstance(exc, ValidationError) else str(exc)
                 await _publish_dead_letter(self.context.get("broker"), msg, consumer, dead_letter_topic, reason)
                 if on_dead_letter is not None:
@@ -75,18 +75,70 @@ def dead_letter_middleware(
     return DeadLetter
 
 
+def dead_letter_headers(
+    reason: str, consumer: str, *, topic: str = "", partition: object = "", offset: object = "",
+) -> dict[str, str]:
+    """The headers of a dead-lettered message, read back by `upr dlq` (one place builds them)."""
+    return {
+        H_REASON: reason[:1000],
+        H_CONSUMER: consumer,
+        H_TOPIC: str(topic),
+        H_PARTITION: str(partition),
+        H_OFFSET: str(offset),
+        H_FAILED_AT: datetime.now(UTC).isoformat(),
+    }
+
+
 async def _publish_dead_letter(
     broker: KafkaBroker, msg: Any, consumer: str, topic: str, reason: str
 ) -> None:
     raw = getattr(msg, "raw_message", None)
-    headers = {
-        H_REASON: reason[:1000],
-        H_CONSUMER: consumer,
-        H_TOPIC: str(getattr(raw, "topic", "")),
-        H_PARTITION: str(getattr(raw, "partition", "")),
-        H_OFFSET: str(getattr(raw, "offset", "")),
-        H_FAILED_AT: datetime.now(UTC).isoformat(),
-    }
+    await dead_letter_record(broker, raw, consumer, topic, reason, body=msg.body)
+
+
+async def dead_letter_record(
+    broker: KafkaBroker, record: Any, consumer: str, topic: str, reason: str, *, body: bytes | None = None,
+) -> None:
+    """Publish one consumed record, unchanged, to a dead-letter topic with the reason."""
+    headers = dead_letter_headers(
+        reason, consumer, topic=getattr(record, "topic", ""), partition=getattr(record, "partition", ""),
+        offset=getattr(record, "offset", ""),
+    )
     log.error("dead-lettered message from %s: %s", headers[H_TOPIC], reason)
-    key = getattr(raw, "key", None)
-    await broker.publish(msg.body, topic=topic, key=key, headers=headers)
+    value = body if body is not None else getattr(record, "value", b"") or b""
+    await broker.publish(value, topic=topic, key=getattr(record, "key", None), headers=headers)
+
+
+def batch_failure_middleware(
+    *, consumer: str, transient_backoff_s: float = 1.0,
+    on_transient: Callable[[BaseException], None] | None = None,
+) -> type[BaseMiddleware]:
+    """For batch subscribers, which dead-letter bad records themselves one by one: whatever
+    escapes a batch is transient. Back off, then let NACK_ON_ERROR rewind every partition of
+    the batch so it is delivered again (idempotent consumers turn that into no duplicate)."""
+
+    class BatchFailure(BaseMiddleware):
+        async def consume_scope(self, call_next: Any, msg: Any) -> Any:
+            try:
+                return await call_next(msg)
+            except Exception as exc:
+                log.warning("transient failure in %s, the batch will be redelivered: %r", consumer, exc)
+                if on_transient is not None:
+                    on_transient(exc)
+                await asyncio.sleep(transient_backoff_s * (0.5 + random.random()))
+                raise
+
+    return BatchFailure
+
+
+# Exceptions that mean "this message can never succeed": dead-letter it, go on.
+PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
+    ContractError, Rejected, ValidationError, UnicodeDecodeError, ValueError,
+)
+
+
+def producer_compression() -> Literal["lz4"] | None:
+    """lz4 when aiokafka's codec (cramjam, a dependency) is installed, else none."""
+    from aiokafka.codec import has_lz4
+
+    return "lz4" if has_lz4() else None

@@ -91,11 +91,18 @@ async def _audit(
     deps: Deps, envelope: EventEnvelope, n: int, action: str, subject_type: str, subject_id: str,
     before: dict[str, Any] | None, after: dict[str, Any] | None,
 ) -> None:
-    await deps.repo.audit({
+    await deps.repo.audit(_audit_entry(envelope, n, action, subject_type, subject_id, before, after))
+
+
+def _audit_entry(
+    envelope: EventEnvelope, n: int, action: str, subject_type: str, subject_id: str,
+    before: dict[str, Any] | None, after: dict[str, Any] | None,
+) -> dict[str, Any]:
+    return {
         "audit_id": f"{envelope.event_id}:{n}", "at": envelope.occurred_at,
         "actor": _actor(envelope).model_dump(mode="json"), "action": action,
         "subject_type": subject_type, "subject_id": subject_id, "before": before, "after": after,
-    })
+    }
 
 
 # --- recommendations -------------------------------------------------------------------
@@ -104,39 +111,88 @@ async def _audit(
 async def recommendation_imported(
     envelope: EventEnvelope, payload: RecommendationImportedV1, deps: Deps
 ) -> Outcome:
-    rec_id = payload.recommendation_id
-    event_id = str(envelope.event_id)
-    existing = await deps.repo.recommendation(rec_id)
-    decision = decide_import(existing, payload)
-    replay = None
-    if decision.outcome == "unchanged":
-        # Unchanged, or stored by this very message before a crash: then announce it again.
-        replay = await deps.repo.version_from_event(rec_id, event_id)
-        if replay is None:
-            return Outcome("unchanged")
-        version, created = int(replay["version"]), int(replay["version"]) == 1
-        changes = [FieldChange(**c) for c in replay.get("changes", [])]
-        outcome = "created" if created else "updated"
-        tagged = await _retag(deps, rec_id, existing or {}, payload.text, payload.source_themes, payload.sdgs)
-    else:
-        version, created, changes, outcome = (
-            decision.version, decision.outcome == "created", decision.changes, decision.outcome
-        )
-        tagged, tag_fields = await _tag(deps, rec_id, existing or {}, payload.text, payload.source_themes,
-                                        payload.sdgs)
+    """One import message: a batch of one (one implementation of the rules)."""
+    (outcome,) = await recommendations_imported([Imported(envelope, payload)], deps)
+    return outcome or Outcome("unchanged")
+
+
+@dataclass(frozen=True)
+class Imported:
+    """One recommendation.imported message of a batch."""
+
+    envelope: EventEnvelope
+    payload: RecommendationImportedV1
+
+
+async def recommendations_imported(batch: Sequence[Imported], deps: Deps) -> list[Outcome | None]:
+    """A run of recommendation.imported messages, in order, with one read and one write per collection.
+
+    The same as :func:`recommendation_imported` one message after the other: the state read
+    at the start is updated in memory as the run goes, so two versions of one recommendation
+    in one batch become versions n and n+1. ``None`` marks a message already processed.
+    A message whose version is already stored (a batch redelivered after a crash) is announced
+    again with the stored version and changes, whatever came after it.
+    """
+    event_ids = [str(item.envelope.event_id) for item in batch]
+    receipts = await deps.repo.processed_many(event_ids)
+    state = await deps.repo.recommendations([item.payload.recommendation_id for item in batch])
+    stored_versions = await deps.repo.versions_from_events(event_ids)
+    examples = await deps.examples()
+    outcomes: list[Outcome | None] = []
+    versions: list[dict[str, Any]] = []
+    audits: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for item, event_id in zip(batch, event_ids, strict=True):
+        payload, rec_id = item.payload, item.payload.recommendation_id
+        receipt = receipts.get(event_id)
+        if event_id in seen or (receipt is not None and receipt.get("outcome") != "parked"):
+            outcomes.append(None)
+            continue
+        seen.add(event_id)
+        existing = state.get(rec_id)
+        replay = stored_versions.get(event_id)
+        if replay is not None:
+            version = int(replay["version"])
+            changes = [FieldChange(**c) for c in replay.get("changes", [])]
+            tagged, _ = tag_recommendation(deps.tagger, examples, rec_id, existing or {}, payload.text,
+                                           payload.source_themes, payload.sdgs)
+            outcomes.append(_imported_outcome(payload, version, version == 1, changes, tagged))
+            continue
+        decision = decide_import(existing, payload)
+        if decision.outcome == "unchanged":
+            outcomes.append(Outcome("unchanged"))
+            continue
+        tagged, tag_fields = tag_recommendation(deps.tagger, examples, rec_id, existing or {}, payload.text,
+                                                payload.source_themes, payload.sdgs)
         base = {"country": payload.country, "cycle": payload.cycle, "last_import_id": payload.import_id,
                 "source": payload.source.model_dump(mode="json"), **tag_fields}
-        await deps.repo.save_version(
-            recommendation_id=rec_id, base=base, content=decision.content, version=version,
-            content_hash=decision.content_hash, changes=[c.model_dump(mode="json") for c in changes],
-            event_id=event_id, at=envelope.occurred_at,
-        )
-        await _audit(deps, envelope, 0, f"recommendation.{outcome}", "recommendation", rec_id,
-                     None if existing is None else {c.field: c.before for c in changes},
-                     {c.field: c.after for c in changes} if changes else {"version": version})
-    return Outcome(outcome, [
+        changes = decision.changes
+        versions.append({
+            "recommendation_id": rec_id, "base": base, "content": decision.content, "version": decision.version,
+            "content_hash": decision.content_hash, "changes": [c.model_dump(mode="json") for c in changes],
+            "event_id": event_id, "at": item.envelope.occurred_at, "new": existing is None,
+        })
+        audits.append(_audit_entry(
+            item.envelope, 0, f"recommendation.{decision.outcome}", "recommendation", rec_id,
+            None if existing is None else {c.field: c.before for c in changes},
+            {c.field: c.after for c in changes} if changes else {"version": decision.version},
+        ))
+        state[rec_id] = {**(existing or {}), **base, **decision.content, "version": decision.version,
+                         "content_hash": decision.content_hash}
+        outcomes.append(_imported_outcome(payload, decision.version, decision.outcome == "created", changes,
+                                          tagged))
+    await deps.repo.save_versions(versions)  # history first, then the recommendations
+    await deps.repo.audit_many(audits)
+    return outcomes
+
+
+def _imported_outcome(
+    payload: RecommendationImportedV1, version: int, created: bool, changes: list[FieldChange],
+    tagged: ThemesTaggedV1,
+) -> Outcome:
+    return Outcome("created" if created else "updated", [
         ("recommendation.updated", RecommendationUpdatedV1(
-            recommendation_id=rec_id, version=version, created=created, changes=changes,
+            recommendation_id=payload.recommendation_id, version=version, created=created, changes=changes,
             position=payload.position, cycle=payload.cycle, themes=[t.id for t in tagged.themes],
         )),
         ("themes.tagged", tagged),
@@ -155,9 +211,17 @@ async def _tag(
     deps: Deps, rec_id: str, stored: dict[str, Any], text: str, source_themes: Sequence[str], sdgs: Sequence[str],
 ) -> tuple[ThemesTaggedV1, dict[str, Any]]:
     """Tag again; people's additions and removals (kept on the stored document) win."""
-    assert deps.tagger is not None, "the tagger is loaded at start-up"
-    result = deps.tagger.tag_recommendation(
-        text, source_themes=source_themes, sdgs=sdgs, examples=await deps.examples(), recommendation_id=rec_id
+    return tag_recommendation(deps.tagger, await deps.examples(), rec_id, stored, text, source_themes, sdgs)
+
+
+def tag_recommendation(
+    tagger: ThemeTagger | None, examples: Sequence[dict[str, Any]], rec_id: str, stored: dict[str, Any],
+    text: str, source_themes: Sequence[str], sdgs: Sequence[str],
+) -> tuple[ThemesTaggedV1, dict[str, Any]]:
+    """The tags to store and announce; people's additions and removals (on ``stored``) win."""
+    assert tagger is not None, "the tagger is loaded at start-up"
+    result = tagger.tag_recommendation(
+        text, source_themes=source_themes, sdgs=sdgs, examples=examples, recommendation_id=rec_id
     )
     added = list(stored.get("themes_added_by_people", []))
     removed = list(stored.get("themes_removed_by_people", []))
@@ -170,10 +234,10 @@ async def _tag(
     child_related = result.child_related or bool(added)
     fields = {
         "child_related": child_related, "themes": themes,
-        "theme_tags": [t.model_dump(mode="json") for t in tags], "tagger_version": deps.tagger.version,
+        "theme_tags": [t.model_dump(mode="json") for t in tags], "tagger_version": tagger.version,
     }
     tagged = ThemesTaggedV1(recommendation_id=rec_id, child_related=child_related, themes=tags,
-                            tagger_version=deps.tagger.version, corrected=bool(added or removed))
+                            tagger_version=tagger.version, corrected=bool(added or removed))
     return tagged, fields
 
 
@@ -189,6 +253,7 @@ async def themes_correction_requested(
     removed = (removed | set(payload.remove)) - set(payload.add)
     await deps.repo.set_tags(payload.recommendation_id, {
         "themes_added_by_people": sorted(added), "themes_removed_by_people": sorted(removed),
+        "corrected": bool(added or removed),  # indexed: the tagger's confirmed examples
         "last_correction": {"by": actor.model_dump(mode="json"), "comment": payload.comment,
                             "at": envelope.occurred_at},
     })

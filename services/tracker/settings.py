@@ -21,5 +21,11 @@ class TrackerSettings(CommonSettings):
     # A command about a recommendation that is not imported waits this long, then goes to
     # the dead-letter topic as "unknown recommendation" (long enough for a replay to catch up).
     park_timeout_s: float = 600.0
+    # Records consumed per batch, and how long a poll waits for the first one (ms). A batch is
+    # stored with one read and one bulk write per collection, then committed.
+    batch_max_records: int = 500
+    batch_timeout_ms: int = 100
+    # How long the producer waits to fill a batch of events (ms).
+    publish_linger_ms: int = 5
     # Names this process in receipts, so an operator (and the scale-out test) sees who did what.
     instance_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")

@@ -7,12 +7,14 @@ delivered twice leaves one document. Only the query subset FerretDB supports is 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument, UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from contracts import documents as d
 
@@ -23,6 +25,7 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict[str, Any]]]] = {
         ([("cncc_status", ASCENDING)], {}),
         ([("cso_status", ASCENDING)], {}),
         ([("disagreement", ASCENDING)], {}),
+        ([("corrected", ASCENDING)], {}),
         ([("country", ASCENDING), ("cycle", ASCENDING), ("paragraph", ASCENDING)], {}),
     ],
     d.RECOMMENDATION_VERSIONS: [
@@ -50,8 +53,44 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict[str, Any]]]] = {
 }
 
 
+# Operations per bulk call: well under what any server takes in one command (MongoDB's
+# maxWriteBatchSize is 100,000; the embedded FerretDB is measured to 1,000 in bench/storage_bench.py).
+BULK_CHUNK = 500
+
+
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def _recommendation_fields(
+    *, recommendation_id: str, base: dict[str, Any], content: dict[str, Any], version: int,
+    content_hash: str, at: datetime, **_: Any,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What a stored version sets on the recommendation, and the defaults of a new one."""
+    fields = {**base, **content, "version": version, "content_hash": content_hash, "updated_at": at}
+    defaults = {
+        "recommendation_id": recommendation_id, "created_at": at, "child_related": False,
+        "themes": [], "theme_tags": [], "themes_added_by_people": [],
+        "themes_removed_by_people": [], "disagreement": False, "evidence_count": 0,
+        "cso_status": None, "cncc_status": None,
+    }
+    return fields, defaults
+
+
+def _chunks(items: Sequence[Any], size: int = BULK_CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+async def insert_many_once(collection: AsyncCollection[dict[str, Any]], docs: Sequence[dict[str, Any]]) -> None:
+    """Insert documents keyed by deterministic ids; the ones stored before (a redelivery) are skipped."""
+    for chunk in _chunks(docs):
+        try:
+            await collection.insert_many(list(chunk), ordered=False)
+        except BulkWriteError as exc:
+            others = [e for e in exc.details.get("writeErrors", []) if e.get("code") != 11000]
+            if others:
+                raise
 
 
 class MongoTrackerRepository:
@@ -73,6 +112,21 @@ class MongoTrackerRepository:
         for collection, specs in INDEXES.items():
             for keys, options in specs:
                 await self.db[collection].create_index(keys, **options)
+        await self._mark_corrected_once()
+
+    async def _mark_corrected_once(self) -> None:
+        """Data stored before the ``corrected`` flag existed: flag people's corrections once."""
+        if await self.db[d.MIGRATIONS].find_one({"_id": "recommendations.corrected"}) is not None:
+            return
+        await self.db[d.RECOMMENDATIONS].update_many(
+            {"$or": [{"themes_added_by_people.0": {"$exists": True}},
+                     {"themes_removed_by_people.0": {"$exists": True}}]},
+            {"$set": {"corrected": True}},
+        )
+        try:
+            await self.db[d.MIGRATIONS].insert_one({"_id": "recommendations.corrected", "at": now()})
+        except DuplicateKeyError:
+            pass
 
     async def ping(self) -> bool:
         await self.db.command("ping")
@@ -96,6 +150,21 @@ class MongoTrackerRepository:
             await self.db[d.PROCESSED_MESSAGES].insert_one({"_id": message_id, **doc})
         except DuplicateKeyError:  # a parked message, now applied (an insert is much cheaper than an upsert)
             await self.db[d.PROCESSED_MESSAGES].update_one({"_id": message_id}, {"$set": doc})
+
+    async def processed_many(self, message_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Receipts of these messages, by message id (one query for a whole batch)."""
+        found: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(message_ids):
+            async for doc in self.db[d.PROCESSED_MESSAGES].find({"_id": {"$in": list(chunk)}}):
+                found[doc["_id"]] = doc
+        return found
+
+    async def mark_processed_many(self, receipts: Sequence[dict[str, Any]]) -> None:
+        """Receipts for a batch: ``message_id``, ``type``, ``correlation_id``, ``outcome``."""
+        at = now()
+        docs = [{"_id": r["message_id"], "consumer": r.get("consumer", "tracker"), "error": None, "at": at,
+                 "instance": self.instance, **r} for r in receipts]
+        await insert_many_once(self.db[d.PROCESSED_MESSAGES], docs)
 
     # --- parked messages (waiting for a recommendation to be imported) -------------------
 
@@ -123,6 +192,73 @@ class MongoTrackerRepository:
     async def recommendation(self, recommendation_id: str) -> dict[str, Any] | None:
         return await self.db[d.RECOMMENDATIONS].find_one({"_id": recommendation_id})
 
+    async def recommendations(self, recommendation_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Stored recommendations by id (one query per chunk of a batch)."""
+        found: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(sorted(set(recommendation_ids))):
+            async for doc in self.db[d.RECOMMENDATIONS].find({"_id": {"$in": list(chunk)}}):
+                found[doc["_id"]] = doc
+        return found
+
+    async def versions_from_events(self, event_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Versions stored by these messages, by message id: a redelivered batch re-announces them."""
+        found: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(event_ids):
+            async for doc in self.db[d.RECOMMENDATION_VERSIONS].find({"source_event_id": {"$in": list(chunk)}}):
+                found[doc["source_event_id"]] = doc
+        return found
+
+    async def parked_for_any(self, recommendation_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Parked messages waiting for any of these recommendations, oldest first."""
+        if not recommendation_ids:
+            return []
+        wanted = set(recommendation_ids)
+        cursor = self.db[d.PARKED_MESSAGES].find({"waiting_for": {"$in": sorted(wanted)}})
+        parked = [doc async for doc in cursor]
+        return sorted(parked, key=lambda doc: (str(doc.get("occurred_at")), doc["_id"]))
+
+    async def save_versions(self, items: Sequence[dict[str, Any]]) -> None:
+        """Bulk form of :meth:`save_version`, same order of writes (history first)."""
+        if not items:
+            return
+        await insert_many_once(self.db[d.RECOMMENDATION_VERSIONS], [{
+            "_id": f"{i['recommendation_id']}@{i['version']}", "recommendation_id": i["recommendation_id"],
+            "version": i["version"], "snapshot": i["content"], "changes": i["changes"],
+            "source_event_id": i["event_id"], "at": i["at"],
+        } for i in items])
+        # New recommendations are inserted (an insert costs a tenth of an upsert on the embedded
+        # server); one stored meanwhile (a redelivery) falls back to the upsert, in order.
+        new = [i for i in items if i.get("new")]
+        clashed: set[str] = set()
+        for chunk in _chunks(new):
+            try:
+                await self.db[d.RECOMMENDATIONS].insert_many([self._new_recommendation(**i) for i in chunk],
+                                                             ordered=False)
+            except BulkWriteError as exc:
+                errors = exc.details.get("writeErrors", [])
+                if any(e.get("code") != 11000 for e in errors):
+                    raise
+                clashed.update(chunk[e["index"]]["recommendation_id"] for e in errors)
+        upserts = [self._recommendation_upsert(**i) for i in items
+                   if not i.get("new") or i["recommendation_id"] in clashed]
+        for chunk in _chunks(upserts):
+            await self.db[d.RECOMMENDATIONS].bulk_write(list(chunk), ordered=True)
+
+    def _new_recommendation(self, **item: Any) -> dict[str, Any]:
+        fields, defaults = _recommendation_fields(**item)
+        return {"_id": item["recommendation_id"], **defaults, **fields}
+
+    def _recommendation_upsert(self, **item: Any) -> UpdateOne:
+        fields, defaults = _recommendation_fields(**item)
+        return UpdateOne(
+            {"_id": item["recommendation_id"]},
+            {"$set": fields, "$setOnInsert": {k: v for k, v in defaults.items() if k not in fields}},
+            upsert=True,
+        )
+
+    async def audit_many(self, entries: Sequence[dict[str, Any]]) -> None:
+        await insert_many_once(self.db[d.AUDIT_LOG], [{"_id": e["audit_id"], **e} for e in entries])
+
     async def existing_ids(self, ids: list[str]) -> set[str]:
         cursor = self.db[d.RECOMMENDATIONS].find({"_id": {"$in": ids}}, {"_id": 1})
         return {doc["_id"] async for doc in cursor}
@@ -138,37 +274,20 @@ class MongoTrackerRepository:
     ) -> None:
         # History first: if we crash after it, the redelivered message finds it and
         # re-announces the same version instead of calling it unchanged.
-        try:
-            await self.db[d.RECOMMENDATION_VERSIONS].insert_one({
-                "_id": f"{recommendation_id}@{version}", "recommendation_id": recommendation_id,
-                "version": version, "snapshot": content, "changes": changes,
-                "source_event_id": event_id, "at": at,
-            })
-        except DuplicateKeyError:
-            pass
-        fields = {**base, **content, "version": version, "content_hash": content_hash, "updated_at": at}
-        defaults = {
-            "recommendation_id": recommendation_id, "created_at": at, "child_related": False,
-            "themes": [], "theme_tags": [], "themes_added_by_people": [],
-            "themes_removed_by_people": [], "disagreement": False, "evidence_count": 0,
-            "cso_status": None, "cncc_status": None,
-        }
-        await self.db[d.RECOMMENDATIONS].update_one(
-            {"_id": recommendation_id},
-            {"$set": fields, "$setOnInsert": {k: v for k, v in defaults.items() if k not in fields}},
-            upsert=True,
-        )
+        await self.save_versions([{
+            "recommendation_id": recommendation_id, "base": base, "content": content, "version": version,
+            "content_hash": content_hash, "changes": changes, "event_id": event_id, "at": at,
+        }])
 
     async def set_tags(self, recommendation_id: str, fields: dict[str, Any]) -> None:
         await self.db[d.RECOMMENDATIONS].update_one({"_id": recommendation_id}, {"$set": fields})
 
     async def confirmed_examples(self, limit: int = 5000) -> list[dict[str, Any]]:
         """Recommendations whose themes people corrected: the tagger learns from them."""
+        # An indexed flag, not "$exists" on array elements: that would decode every document.
         cursor = self.db[d.RECOMMENDATIONS].find(
-            {"$or": [{"themes_added_by_people.0": {"$exists": True}},
-                     {"themes_removed_by_people.0": {"$exists": True}}]},
-            {"text": 1, "themes": 1, "child_related": 1},
-        ).limit(limit)
+            {"corrected": True}, {"text": 1, "themes": 1, "child_related": 1},
+        ).sort("_id", ASCENDING).limit(limit)
         return [doc async for doc in cursor]
 
     # --- evidence ----------------------------------------------------------------------
