@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-BENCHES = ("pipeline_bench", "import_bench", "webhook_bench", "report_bench", "ui_bench")
+BENCHES = ("storage_bench", "pipeline_bench", "import_bench", "webhook_bench", "report_bench", "ui_bench")
 
 GOALS = {
     "pipeline_vs_raw_kafka": ("≥ 0.50", lambda v: v >= 0.5),
