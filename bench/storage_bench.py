@@ -81,7 +81,8 @@ def measure(binary: Path, synchronous: str, sizes: list[int], port: int, stop_sc
             coll.bulk_write(ops, ordered=False)
             rows["bulk_1000_mixed_upserts_s"] = round(time.perf_counter() - started, 2)
         except PyMongoError as exc:
-            rows["bulk_1000_mixed_upserts_s"] = f"failed after {time.perf_counter() - started:.0f} s: {type(exc).__name__}"
+            waited = time.perf_counter() - started
+            rows["bulk_1000_mixed_upserts_s"] = f"failed after {waited:.0f} s: {type(exc).__name__}"
         client.close()
     finally:
         proc.send_signal(signal.SIGKILL)
