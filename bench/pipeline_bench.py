@@ -69,9 +69,40 @@ async def raw_insert_rate(uri: str, db_name: str, events: list[Any]) -> float:
     return rate
 
 
-async def pipeline_rate(settings: CommonSettings, db_name: str, events: list[Any], instances: int = 1) -> float:
+async def preload(uri: str, db_name: str, count: int) -> None:
+    """Fill the tracker's collections as ``count`` earlier imports would have: one recommendation,
+    one version, one audit entry and one receipt each, with the tracker's indexes."""
+    from services.tracker.adapters.mongo import MongoTrackerRepository
+
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri, tz_aware=True)
+    repo = MongoTrackerRepository(client[db_name])
+    await repo.ensure_indexes()
+    db = client[db_name]
+    for start in range(0, count, 1000):
+        ids = [f"KHM-3-{100 + n // 1000}.{n % 1000 + 1}" for n in range(start, min(count, start + 1000))]
+        event = _event(start, "preload")
+        recs = [{**event.payload, "_id": rid, "recommendation_id": rid, "cycle": 3, "version": 1,
+                 "themes": ["T07"], "child_related": True, "evidence_count": 0, "content_hash": rid} for rid in ids]
+        await db["recommendations"].insert_many(recs, ordered=False)
+        await db["recommendation_versions"].insert_many(
+            [{"_id": f"{rid}@1", "recommendation_id": rid, "version": 1, "source_event_id": f"pre-{rid}",
+              "snapshot": {"text": event.payload["text"]}, "changes": []} for rid in ids], ordered=False)
+        await db["audit_log"].insert_many(
+            [{"_id": f"pre-{rid}:0", "subject_id": rid, "action": "recommendation.created"} for rid in ids],
+            ordered=False)
+        await db["processed_messages"].insert_many(
+            [{"_id": f"pre-{rid}", "correlation_id": "preload", "outcome": "created"} for rid in ids],
+            ordered=False)
+    await client.close()
+
+
+async def pipeline_rate(settings: CommonSettings, db_name: str, events: list[Any], instances: int = 1,
+                        already_stored: int = 0) -> float:
     from services.tracker.app import build_app
     from services.tracker.settings import TrackerSettings
+
+    if already_stored:
+        await preload(settings.mongodb_uri, db_name, already_stored)
 
     tracker_settings = TrackerSettings(kafka_bootstrap=settings.kafka_bootstrap, mongodb_uri=settings.mongodb_uri,
                                        mongodb_db=db_name, log_level="WARNING",
@@ -102,6 +133,45 @@ async def pipeline_rate(settings: CommonSettings, db_name: str, events: list[Any
         await client.close()
 
 
+async def import_end_to_end(settings: CommonSettings, db_name: str, rows: int) -> dict[str, float]:
+    """`upr import --json` (it waits for the tracker's receipts) of the generated UHRI file,
+    against one tracker, from the start of the command until every row is stored."""
+    import os
+    import sys
+    from pathlib import Path
+
+    from bench.make_uhri_file import OUT, write_csv
+    from services.tracker.app import build_app
+    from services.tracker.settings import TrackerSettings
+
+    path = OUT / f"uhri_{rows}.csv"
+    if not path.exists():
+        write_csv(path, rows)
+    topics = Topics(prefix=f"bench{uuid.uuid4().hex[:6]}.")
+    await ensure_topics(settings.kafka_bootstrap, topics)
+    tracker = build_app(TrackerSettings(
+        kafka_bootstrap=settings.kafka_bootstrap, mongodb_uri=settings.mongodb_uri, mongodb_db=db_name,
+        log_level="WARNING", consumer_group=f"bench-{uuid.uuid4().hex[:6]}", topic_prefix=topics.prefix))
+    await tracker.start()
+    try:
+        env = {**os.environ, "UPR_TOPIC_PREFIX": topics.prefix, "UPR_MONGODB_DB": db_name,
+               "UPR_KAFKA_BOOTSTRAP": settings.kafka_bootstrap, "UPR_MONGODB_URI": settings.mongodb_uri,
+               "UPR_MAX_UPLOAD_BYTES": str(1024 ** 3)}  # the full export is ~105 MB
+        upr = Path(sys.executable).with_name("upr")
+        started = time.perf_counter()
+        proc = await asyncio.create_subprocess_exec(
+            str(upr), "import", str(path), "--json", env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+        out, _ = await proc.communicate()
+        elapsed = time.perf_counter() - started
+    finally:
+        await tracker.stop()
+    report = json.loads(out.decode().strip().splitlines()[-1])
+    stored = int(report.get("imported", 0)) + int(report.get("updated", 0)) + int(report.get("unchanged", 0))
+    return {"import_end_to_end_rows_per_s": round(stored / elapsed, 1), "import_end_to_end_rows": float(stored),
+            "import_end_to_end_pending": float(report.get("pending", 0))}
+
+
 async def wait_for_receipts(receipts: Any, event_ids: list[str], poll_s: float = 0.2) -> None:
     """Until every event has its receipt: asks only for the ones still missing, by _id (indexed),
     so polling costs the server little while it is being measured."""
@@ -115,7 +185,7 @@ async def wait_for_receipts(receipts: Any, event_ids: list[str], poll_s: float =
             await asyncio.sleep(poll_s)
 
 
-async def _bench(n_raw: int, n_pipeline: int) -> dict[str, float]:
+async def _bench(n_raw: int, n_pipeline: int, n_preload: int, n_import: int) -> dict[str, float]:
     settings = CommonSettings()
     results: dict[str, float] = {}
     topics = Topics(prefix=f"bench{uuid.uuid4().hex[:6]}.")
@@ -132,16 +202,31 @@ async def _bench(n_raw: int, n_pipeline: int) -> dict[str, float]:
         two = [_event(n, "two") for n in range(n_pipeline, 2 * n_pipeline)]
         results["pipeline_two_trackers_events_per_s"] = await pipeline_rate(settings, db_name + "_2", two,
                                                                             instances=2)
+        big = [_event(n, "big") for n in range(n_pipeline)]
+        results["pipeline_events_per_s_at_100k"] = await pipeline_rate(settings, db_name + "_3", big,
+                                                                       already_stored=n_preload)
+        if n_import:
+            results.update(await import_end_to_end(settings, db_name + "_4", n_import))
     finally:
-        for name in (db_name, db_name + "_1", db_name + "_2"):
+        for name in (db_name, db_name + "_1", db_name + "_2", db_name + "_3", db_name + "_4"):
             await client.drop_database(name)
         await client.close()
+    limit = min(results["raw_kafka_events_per_s"], results["raw_insert_rows_per_s"])
     results["pipeline_vs_raw_kafka"] = results["pipeline_events_per_s"] / results["raw_kafka_events_per_s"]
+    results["pipeline_vs_limit"] = results["pipeline_events_per_s"] / limit
+    results["pipeline_at_100k_vs_empty"] = results["pipeline_events_per_s_at_100k"] / results["pipeline_events_per_s"]
     return results
 
 
-def run(n_raw: int = 5000, n_pipeline: int = 1000) -> dict[str, float]:
-    return asyncio.run(_bench(n_raw, n_pipeline))
+def run(n_raw: int = 5000, n_pipeline: int = 3000, n_preload: int = 100_000,
+        n_import: int | None = None) -> dict[str, float]:
+    """``n_import`` rows of the generated UHRI file go through `upr import` (267,000 by default,
+    the size of OHCHR's full export; UPR_BENCH_IMPORT_ROWS overrides it, 0 skips it)."""
+    import os
+
+    if n_import is None:
+        n_import = int(os.environ.get("UPR_BENCH_IMPORT_ROWS", "267000"))
+    return asyncio.run(_bench(n_raw, n_pipeline, n_preload, n_import))
 
 
 if __name__ == "__main__":

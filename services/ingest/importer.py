@@ -14,6 +14,7 @@ from typing import Any
 from contracts.events import Actor
 from contracts.settings import CommonSettings
 from services.ingest.domain import ParsedEvidence, ParsedRow, ParseItem, RowError, detect_format, parse_file
+from services.ingest.domain.model import DEFAULT_MAX_FILE_BYTES
 
 
 @dataclass
@@ -84,7 +85,10 @@ def run_import(
             fmt = None
     report = ImportReport(format=fmt, import_id=import_id)
     tally = _Tally(report)
-    items = tally.watch(parse_file(path, format=format, cycle=cycle, country=country, import_id=import_id))
+    # The same size limit as uploads (UPR_MAX_UPLOAD_BYTES): an operator can raise it for a big export.
+    max_bytes = int(getattr(settings, "max_upload_bytes", DEFAULT_MAX_FILE_BYTES))
+    items = tally.watch(parse_file(path, format=format, cycle=cycle, country=country, import_id=import_id,
+                                   max_bytes=max_bytes))
     if dry_run:
         for _ in items:
             if progress is not None:

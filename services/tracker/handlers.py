@@ -181,6 +181,7 @@ async def recommendations_imported(batch: Sequence[Imported], deps: Deps) -> lis
                          "content_hash": decision.content_hash}
         outcomes.append(_imported_outcome(payload, decision.version, decision.outcome == "created", changes,
                                           tagged))
+    # One writer at a time: SQLite behind the embedded server serialises writes anyway.
     await deps.repo.save_versions(versions)  # history first, then the recommendations
     await deps.repo.audit_many(audits)
     return outcomes
