@@ -118,9 +118,13 @@ def list_recommendations(db: Db, f: RecommendationFilter) -> list[Recommendation
 
 
 def count_recommendations(db: Db, f: RecommendationFilter) -> int:
-    """How many match. Counted over an _id-only cursor: on FerretDB this is about twice as fast
-    as count_documents (an aggregation), and on MongoDB it is cheap for tens of thousands."""
-    cursor = db[d.RECOMMENDATIONS].find(recommendation_query(f), {"_id": 1}, batch_size=5000)
+    """How many match. Without a filter, the collection's own count (metadata on MongoDB, page
+    statistics on the embedded server: no document is read). With one, counted over an _id-only
+    cursor: on FerretDB about twice as fast as count_documents (an aggregation)."""
+    query = recommendation_query(f)
+    if not query:
+        return int(db[d.RECOMMENDATIONS].estimated_document_count())
+    cursor = db[d.RECOMMENDATIONS].find(query, {"_id": 1}, batch_size=5000)
     return sum(1 for _ in cursor)
 
 

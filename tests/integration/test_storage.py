@@ -142,3 +142,17 @@ def test_acknowledged_writes_survive_kill_9_of_the_server(tmp_path: Path) -> Non
         server.kill()
         server.wait(timeout=10)
         time.sleep(0.1)
+
+
+async def test_counting_a_whole_collection_is_exact_after_inserts_and_deletes(
+    mongo_db: AsyncDatabase[dict[str, Any]],
+) -> None:
+    # The server counts an unfiltered collection from SQLite instead of reading documents
+    # (the Recommendations page total): it must stay exact.
+    recs = mongo_db[d.RECOMMENDATIONS]
+    assert await recs.estimated_document_count() == 0
+    await _with_tracker_indexes(mongo_db, 500)
+    await recs.delete_many({"_id": {"$in": [f"KHM-4-{i}" for i in range(0, 500, 5)]}})
+    await recs.insert_one({"_id": "large", "text": "x" * 200_000})  # spills to overflow pages
+    assert await recs.estimated_document_count() == 401
+    assert await recs.count_documents({}) == 401
