@@ -1,5 +1,5 @@
 """Storage candidates side by side, in one run: the embedded MongoDB-wire server as upstream
-builds it, and with the project's patch (infra/ferretdb/ferretdb-v1.24.2.patch), with
+builds it (as the project ran it before: synchronous=FULL), and with the project's patch (infra/ferretdb/ferretdb-v1.24.2.patch), with
 SQLite's synchronous=FULL and NORMAL.
 
 For each: find_one by _id, an upsert of an existing document and a find on a compound
@@ -50,8 +50,9 @@ def measure(binary: Path, synchronous: str, sizes: list[int], port: int, stop_sc
     state = STACK / "bench-storage" / f"{binary.name}-{synchronous}"
     shutil.rmtree(state, ignore_errors=True)
     state.mkdir(parents=True)
+    # Both binaries are built from infra/ferretdb/main.go, which takes -synchronous.
     proc = subprocess.Popen([str(binary), "-listen", f"127.0.0.1:{port}", "-dir", str(state),
-                             *(["-synchronous", synchronous] if binary == PATCHED else [])],
+                             "-synchronous", synchronous],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     rows: dict[str, Any] = {}
     try:
