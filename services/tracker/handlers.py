@@ -156,6 +156,12 @@ async def recommendations_imported(batch: Sequence[Imported], deps: Deps) -> lis
             changes = [FieldChange(**c) for c in replay.get("changes", [])]
             tagged, _ = tag_recommendation(deps.tagger, examples, rec_id, existing or {}, payload.text,
                                            payload.source_themes, payload.sdgs)
+            # The crash may have come before the audit entry: write it again (same id, once).
+            audits.append(_audit_entry(
+                item.envelope, 0, f"recommendation.{'created' if version == 1 else 'updated'}", "recommendation",
+                rec_id, None if version == 1 else {c.field: c.before for c in changes},
+                {c.field: c.after for c in changes} if changes else {"version": version},
+            ))
             outcomes.append(_imported_outcome(payload, version, version == 1, changes, tagged))
             continue
         decision = decide_import(existing, payload)

@@ -239,3 +239,81 @@ async def test_import_killed_mid_stream_and_run_again_stores_every_row_once(
     assert report["imported"] + report["unchanged"] == rows, report
     assert await mongo_db.recommendations.count_documents({}) == rows
     assert await mongo_db.recommendation_versions.count_documents({}) == rows
+
+
+@pytest.mark.timeout(900)
+async def test_tracker_killed_between_its_bulk_writes_and_the_receipts_repairs_the_batch(
+    tracker_process: TrackerProcess, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any,
+    kafka_bootstrap: str,
+) -> None:
+    """The kill lands after a batch's recommendations were written in bulk but before their
+    receipts: the redelivered batch must neither lose nor repeat a version, an audit entry or
+    an announcement."""
+    events = [make_event(recommendation(n), source="ingest", correlation_id="imp-bulk") for n in range(EVENTS)]
+    tracker_process.start()
+    await publish_all(producer, topics.recommendations_imported, events)
+
+    async def mid_batch() -> bool:  # stored recommendations ahead of their receipts
+        stored = await mongo_db.recommendations.estimated_document_count()
+        receipts = await mongo_db.processed_messages.estimated_document_count()
+        return 0 < stored < EVENTS and stored > receipts
+    await wait_for(mid_batch, timeout=300, what="a batch stored but not yet receipted", interval=0.02)
+    tracker_process.kill9()
+    assert await mongo_db.processed_messages.estimated_document_count() < EVENTS
+    tracker_process.start()
+
+    async def all_stored() -> bool:
+        return await mongo_db.processed_messages.estimated_document_count() == EVENTS
+    await wait_for(all_stored, timeout=600, what="every event stored after the restart", interval=2)
+
+    assert await mongo_db.recommendations.estimated_document_count() == EVENTS
+    assert await mongo_db.recommendation_versions.estimated_document_count() == EVENTS
+    assert await mongo_db.audit_log.estimated_document_count() == EVENTS
+    assert await mongo_db.recommendations.count_documents({"version": 1}) == EVENTS
+    announced = [e for e in envelopes(await read_topic(kafka_bootstrap, topics.tracker_events, 2 * EVENTS,
+                                                       timeout=60)) if e.type == "recommendation.updated"]
+    distinct = {e.event_id: e for e in announced}
+    assert sorted(e.payload["recommendation_id"] for e in distinct.values()) == sorted(
+        e.payload["recommendation_id"] for e in events)
+    assert all(e.payload["created"] and e.payload["version"] == 1 for e in distinct.values())
+
+
+async def test_a_poison_record_in_a_batch_is_dead_lettered_alone(
+    tracker_process: TrackerProcess, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any,
+    kafka_bootstrap: str,
+) -> None:
+    """Good and bad records in one partition, published before the tracker starts so they
+    arrive in one batch: the bad ones go to the dead-letter topic with a reason, every good
+    one is stored, and the batch is committed (a restart does not bring the bad ones back)."""
+    good = [make_event(recommendation(n), source="ingest", correlation_id="imp-poison") for n in range(40)]
+    unknown_version = good[0].model_dump(mode="json") | {"event_id": str(uuid.uuid4()), "version": 99}
+    bad_payload = good[1].model_dump(mode="json") | {"event_id": str(uuid.uuid4())}
+    bad_payload["payload"] = {**bad_payload["payload"], "cycle": "fourth"}
+    key = b"KHM-poison"  # one key: one partition, so the records arrive together, in this order
+    values = [e.to_bytes() for e in good[:20]] + [b"{not json", json.dumps(unknown_version).encode(),
+                                                    json.dumps(bad_payload).encode()] + [
+        e.to_bytes() for e in good[20:]]
+    for value in values:
+        await producer.send(topics.recommendations_imported, value, key=key,
+                            headers=[("content-type", b"application/json")])
+    await producer.flush()
+    tracker_process.start()
+
+    dead = await read_topic(kafka_bootstrap, topics.dead_letter("upr-tracker"), 3, timeout=120)
+    reasons = {bytes(r.value): dict(r.headers).get("x-dlq-reason", b"").decode() for r in dead}
+    assert len(dead) == 3
+    assert set(reasons) == set(values[20:23])
+    assert "99" in reasons[values[21]] and "cycle" in reasons[values[22]]
+
+    async def all_good_stored() -> bool:
+        return await mongo_db.recommendations.estimated_document_count() == 40
+    await wait_for(all_good_stored, timeout=120, what="the good records stored")
+    receipts = {d["_id"]: d["outcome"] async for d in mongo_db.processed_messages.find({})}
+    assert receipts[unknown_version["event_id"]] == "rejected"
+    assert receipts[bad_payload["event_id"]] == "rejected"
+    assert sum(1 for e in good if receipts.get(str(e.event_id)) == "created") == 40
+
+    tracker_process.stop()  # committed: nothing comes back after a restart
+    tracker_process.start()
+    await asyncio.sleep(8)
+    assert len(await read_topic(kafka_bootstrap, topics.dead_letter("upr-tracker"), 4, timeout=5)) == 3
