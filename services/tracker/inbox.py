@@ -85,16 +85,14 @@ class TrackerInbox:
                 start += 1
 
     async def _read(self, record: Any) -> Received | None:
-        envelope: EventEnvelope | None = None
         try:
-            envelope = EventEnvelope.model_validate_json(record.value or b"")
-            _, payload = parse_event(envelope.model_dump(mode="json"))
+            envelope, payload = parse_event(record.value or b"")  # size, JSON, envelope, payload: once
             if envelope.type not in handlers.HANDLERS:
                 raise Rejected(f"the tracker does not handle {envelope.type!r}")
             return Received(record, envelope, payload)
         except PERMANENT_ERRORS as exc:
             reason = describe(exc) if isinstance(exc, ValidationError) else str(exc)
-            await self.dead_letter(record, reason, envelope)
+            await self.dead_letter(record, reason, _envelope_or_none(record.value))
             return None
 
     async def _imports(self, run: Sequence[Received]) -> None:
@@ -173,6 +171,14 @@ class _ParkedRecord:
     partition: str = ""
     offset: str = ""
     key: bytes | None = None
+
+
+def _envelope_or_none(value: bytes | None) -> EventEnvelope | None:
+    """The envelope of a rejected record, when it has one: its sender then sees the rejection."""
+    try:
+        return EventEnvelope.model_validate_json(value or b"")
+    except ValueError:
+        return None
 
 
 def _events(envelope: EventEnvelope, outcome: handlers.Outcome) -> list[tuple[dict[str, Any], bytes | None]]:
