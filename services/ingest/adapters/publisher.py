@@ -23,6 +23,7 @@ from contracts.events import (
     RecommendationImportedV1,
     make_event,
 )
+from contracts.messaging import producer_compression
 from contracts.settings import CommonSettings
 
 SOURCE = "ingest"
@@ -50,6 +51,7 @@ class KafkaImportPublisher:
         self._producer = AIOKafkaProducer(
             bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True,
             linger_ms=20, max_batch_size=256 * 1024, client_id="upr-ingest",
+            compression_type=producer_compression(),  # rows compress ~5x: fewer bytes to the broker
         )
 
     async def __aenter__(self) -> KafkaImportPublisher:
