@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+import string
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -40,13 +41,21 @@ EXAMPLE_ADD_SIMILARITY = 0.5  # the nearest example must be this close to add a 
 EXAMPLE_ADD_SHARE = 0.67  # ... and two thirds of the neighbours' weight must carry it
 EXAMPLE_REMOVE_SIMILARITY = 0.9  # a near-duplicate confirmed example overrides the rules
 
-_PUNCT = re.compile(r"[!-/:-@\[-`{-~\u2010-\u2015\u2018-\u201f\u00a0]+")
-_SPACES = re.compile(r"\s+")
+# ASCII punctuation, the dashes U+2010-2015, the quotes U+2018-201F and the no-break space.
+_PUNCT = (
+    string.punctuation + "".join(map(chr, range(0x2010, 0x2016))) + "".join(map(chr, range(0x2018, 0x2020))) + "\u00a0"
+)
+_PUNCT_TO_SPACE = str.maketrans(_PUNCT, " " * len(_PUNCT))
 
 
 def normalise(text: str) -> str:
-    """Lower case, ASCII punctuation to spaces (Khmer script is kept)."""
-    return _SPACES.sub(" ", _PUNCT.sub(" ", text.lower())).strip()
+    """Lower case, punctuation to spaces, runs of white space to one space (Khmer script is kept).
+
+    ``str.split()`` splits at exactly the characters ``\\s`` matches, so this equals the
+    regex form ``re.sub(r"\\s+", " ", re.sub(PUNCT_CLASS, " ", text.lower())).strip()``,
+    at about half the cost.
+    """
+    return " ".join(text.lower().translate(_PUNCT_TO_SPACE).split())
 
 
 @dataclass(frozen=True)
@@ -82,14 +91,14 @@ class Embedder(Protocol):
 
 @dataclass(frozen=True)
 class _Compiled:
-    regex: re.Pattern[str]
-    unless_before: re.Pattern[str] | None
+    regex: rules.RulePattern  # tried only where the text's words say it may match
+    unless_before: re.Pattern[str] | None  # these two run on the few words around a match
     unless_after: re.Pattern[str] | None
 
 
-def _compile(pattern: str, before: str | None, after: str | None) -> _Compiled:
+def _compile(scanner: rules.RuleScanner, pattern: str, before: str | None, after: str | None) -> _Compiled:
     return _Compiled(
-        rules.compile_pattern(pattern),
+        scanner.add(pattern),
         rules.compile_pattern(before) if before else None,
         rules.compile_pattern(after) if after else None,
     )
@@ -102,9 +111,10 @@ class _Match:
     text: str
 
 
-def _matches(compiled: _Compiled, text: str) -> list[_Match]:
+def _matches(compiled: _Compiled, scanned: rules.ScannedText) -> list[_Match]:
+    text = scanned.text
     found: list[_Match] = []
-    for m in compiled.regex.finditer(text):
+    for m in compiled.regex.finditer(scanned):
         before = text[max(0, m.start() - 60) : m.start()]
         after = text[m.end() : m.end() + 100]
         if compiled.unless_before is not None and compiled.unless_before.search(before):
@@ -148,26 +158,31 @@ class RuleTagger:
 
     def __init__(self, taxonomy: Taxonomy | None = None) -> None:
         self.taxonomy = taxonomy or load_taxonomy()
+        self._scanner = rules.RuleScanner()
+        scanner = self._scanner
         self._child = [
-            (term, _compile(term.pattern, term.unless_before, term.unless_after)) for term in rules.CHILD_TERMS
+            (term, _compile(scanner, term.pattern, term.unless_before, term.unless_after)) for term in rules.CHILD_TERMS
         ]
         self._negators = rules.compile_pattern(rules.NEGATORS)
         self._cues = [
             (
                 cue,
-                _compile(cue.pattern, cue.unless_before, cue.unless_after),
-                rules.compile_pattern(cue.requires) if cue.requires else None,
-                rules.compile_pattern(cue.unless) if cue.unless else None,
+                _compile(scanner, cue.pattern, cue.unless_before, cue.unless_after),
+                scanner.add(cue.requires) if cue.requires else None,
+                scanner.add(cue.unless) if cue.unless else None,
             )
             for cue in rules.CUES
         ]
 
     def score(self, text: str, source_themes: Sequence[str] = (), sdgs: Sequence[str] = ()) -> RuleOutcome:
         norm = normalise(text)
+        scanned = self._scanner.scan(norm)
         child_positions: list[int] = []  # word positions of terms naming children themselves
         child_terms: list[str] = []
         for term, compiled in self._child:
-            for m in _matches(compiled, norm):
+            if not scanned.may_match(compiled.regex):
+                continue
+            for m in _matches(compiled, scanned):
                 if self._negators.search(norm[max(0, m.start - 40) : m.start]):
                     continue
                 if term.person:
@@ -201,11 +216,13 @@ class RuleTagger:
 
         fallback: dict[str, _Evidence] = {}
         for cue, compiled, requires, unless in self._cues:
-            if requires is not None and not requires.search(norm):
+            if not scanned.may_match(compiled.regex):
                 continue
-            if unless is not None and unless.search(norm):
+            if requires is not None and requires.search(scanned) is None:
                 continue
-            for m in _matches(compiled, norm):
+            if unless is not None and unless.search(scanned) is not None:
+                continue
+            for m in _matches(compiled, scanned):
                 if cue.near_child:
                     at = _word_index(norm, m.start)
                     if not any(abs(at - pos) <= cue.window for pos in child_positions):

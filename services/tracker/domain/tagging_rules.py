@@ -8,8 +8,11 @@ Patterns run on normalised text: lower case, ASCII punctuation turned into space
 
 from __future__ import annotations
 
+import importlib
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 # Strength of one cue; a theme's score combines its cues as 1 - prod(1 - weight).
 STRONG = 0.9
@@ -503,3 +506,309 @@ CUES: tuple[Cue, ...] = (
 
 def compile_pattern(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.IGNORECASE)
+
+
+# --- where to try each pattern (issue 12) ---------------------------------------------
+#
+# Trying ~95 case-insensitive patterns at every position of every text cost 1-2 ms per
+# recommendation: CPython's ``re`` cannot skip ahead in a pattern that opens with ``\b``,
+# and one alternation of all patterns is no faster (and would lose overlapping matches).
+# So each pattern keeps its exact regex and only *where* it is tried changes. From the
+# pattern's own parse tree we derive the literal beginnings ("triggers") every match must
+# start with, e.g. ``\b(budget\w*|resources)`` -> words starting "budg" or "reso". A
+# text's words are looked up once in a table of all triggers, and each pattern runs
+# ``match`` only at the word starts its triggers found, which gives exactly the matches
+# ``finditer`` would. A pattern whose beginnings cannot be derived runs over the whole
+# text as before: speed depends on the derivation, the labels only on it being right
+# (checked against plain ``finditer`` in tests/unit/tagging/test_rule_scanner.py).
+
+TRIGGER_CHARS = 4  # triggers are at most this many characters of a match's beginning
+_MAX_PATHS = 512  # beyond this many beginnings, give up (the pattern runs everywhere)
+
+_WORD_CHAR = re.compile(r"\w")
+_WORD_RUN = re.compile(r"\w+")
+# Characters a trigger may contain. For these, "IGNORECASE matches it" means "equal" in a
+# lower-cased text, apart from the case twins below.
+_CASELESS = re.compile(r"[a-z0-9 _\u1780-\u17ff\u19e0-\u19ff]")
+# Characters IGNORECASE matches with i, k or s that are not i, k, s themselves; the first
+# two survive ``str.lower()``. A text holding one is scanned the old, exhaustive way.
+CASE_TWINS = re.compile("[\u0131\u017f\u0130\u212a]")
+
+
+class _Path(NamedTuple):
+    """One way a match can begin: the literal characters known so far."""
+
+    at_word_start: bool  # a \b came before any character: the match starts a run of \w
+    text: str
+    done: bool  # nothing more is known about the characters after ``text``
+    whole: bool = False  # a \b right after ``text``: the run of \w is ``text`` itself
+
+
+def _op_name(value: Any) -> str:
+    return str(getattr(value, "name", ""))
+
+
+def _extend(items: Iterable[tuple[Any, Any]], paths: set[_Path]) -> set[_Path]:
+    """The beginnings after reading ``items`` (a parsed regex sequence) on from ``paths``."""
+    for op, av in items:
+        if all(p.done for p in paths):
+            return paths
+        name = _op_name(op)
+        if name == "AT":
+            if _op_name(av) == "AT_BOUNDARY":
+                paths = {_boundary(p) for p in paths}
+            continue  # other zero-width assertions: ignoring a condition only adds candidates
+        if name in ("ASSERT", "ASSERT_NOT"):
+            continue  # lookarounds consume nothing
+        if name == "LITERAL":
+            paths = {_read(p, chr(av)) for p in paths}
+        elif name == "IN":
+            chars = _class_chars(av)
+            paths = {_read(p, c) for p in paths for c in chars} if chars else {_stop(p) for p in paths}
+        elif name == "SUBPATTERN" and not av[1] and not av[2]:  # a group without inline flags
+            paths = _extend(av[3].data, paths)
+        elif name == "BRANCH":
+            paths = {q for alternative in av[1] for q in _extend(alternative.data, paths)}
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            paths = _repeat(int(av[0]), int(av[1]), av[2].data, paths)
+        else:  # any other construct (\w, \s, ., ...): the beginning is known up to here
+            paths = {_stop(p) for p in paths}
+        if len(paths) > _MAX_PATHS:
+            raise ValueError("too many beginnings")
+    return paths
+
+
+def _stop(path: _Path) -> _Path:
+    return path if path.done else path._replace(done=True)
+
+
+def _boundary(path: _Path) -> _Path:
+    if path.done:
+        return path
+    if not path.text:
+        return path._replace(at_word_start=True)
+    if _WORD_CHAR.match(path.text[-1]):  # a word character, then a non-word one (or the end)
+        return path._replace(done=True, whole=True)
+    return path
+
+
+def _read(path: _Path, char: str) -> _Path:
+    if path.done:
+        return path
+    if not _CASELESS.fullmatch(char):
+        return path._replace(done=True)
+    text = path.text + char
+    return path._replace(text=text, done=len(text) >= TRIGGER_CHARS)
+
+
+def _class_chars(items: Sequence[tuple[Any, Any]]) -> tuple[str, ...] | None:
+    """The characters of a small class like [sz] (None for \\w, negations, big ranges)."""
+    chars: list[str] = []
+    for op, av in items:
+        name = _op_name(op)
+        if name == "LITERAL":
+            chars.append(chr(av))
+        elif name == "RANGE" and int(av[1]) - int(av[0]) < 10:
+            chars.extend(chr(c) for c in range(int(av[0]), int(av[1]) + 1))
+        else:
+            return None
+    return tuple(chars) if 0 < len(chars) <= 10 else None
+
+
+def _repeat(low: int, high: int, items: Sequence[tuple[Any, Any]], paths: set[_Path]) -> set[_Path]:
+    """``items`` repeated low..high times (the first few repetitions are read)."""
+    unrolled = min(high, max(low, 3))
+    out: set[_Path] = set()
+    current = paths
+    for count in range(unrolled + 1):
+        if count >= low:
+            out |= current
+        if count == unrolled:
+            break
+        current = _extend(items, current)
+    if high > unrolled:  # more repetitions may follow: what comes next is unknown
+        out |= {_stop(p) for p in current}
+    return out
+
+
+@dataclass(frozen=True)
+class Triggers:
+    """Where a pattern's matches can begin.
+
+    - at the start of a run of \\w characters that begins with one of ``words``,
+      or that is one of ``whole_words``;
+    - or, when ``anywhere`` is not empty, at any occurrence of one of its strings.
+    """
+
+    words: frozenset[str] = frozenset()
+    whole_words: frozenset[str] = frozenset()
+    anywhere: frozenset[str] = frozenset()
+
+
+def derive_triggers(pattern: str) -> Triggers | None:
+    """The literal beginnings every match of ``compile_pattern(pattern)`` must have.
+
+    None when they cannot be derived (the pattern is then tried everywhere). Reads the
+    parse tree of CPython's own regex parser, so the analysis sees exactly what ``re``
+    compiles; anything unexpected in it yields None or a shorter trigger, never a wrong one.
+    """
+    try:
+        parser: Any = importlib.import_module("re._parser")
+        paths = _extend(parser.parse(pattern, re.IGNORECASE).data, {_Path(False, "", False)})
+    except Exception:
+        return None
+    if not paths or not all(p.text for p in paths):
+        return None  # some match may begin with anything
+    if not all(p.at_word_start and _WORD_CHAR.match(p.text[0]) for p in paths):
+        return Triggers(anywhere=frozenset(p.text for p in paths))
+    words: set[str] = set()
+    whole: set[str] = set()
+    for p in paths:
+        run = _WORD_RUN.match(p.text)
+        head = run.group() if run else ""
+        if head != p.text or p.whole:  # the run of \w stops after ``head``
+            (words if len(head) >= TRIGGER_CHARS else whole).add(head)
+        else:
+            words.add(head)
+    return Triggers(words=frozenset(words), whole_words=frozenset(whole))
+
+
+class ScannedText:
+    """A normalised text with, per pattern, the word starts where it may match."""
+
+    __slots__ = ("candidates", "exact_only", "text")
+
+    def __init__(self, text: str, candidates: dict[int, list[int]], exact_only: bool) -> None:
+        self.text = text
+        self.candidates = candidates  # pattern id -> ascending start positions
+        self.exact_only = exact_only  # every pattern runs over the whole text
+
+    def may_match(self, pattern: RulePattern) -> bool:
+        """False when ``pattern`` certainly does not match (cheap: no regex runs)."""
+        return pattern.id < 0 or self.exact_only or pattern.id in self.candidates
+
+
+_NO_MATCHES: tuple[re.Match[str], ...] = ()
+
+
+class RulePattern:
+    """A rule's regex, tried only where its triggers say a match can begin."""
+
+    __slots__ = ("_anywhere", "id", "pattern", "regex", "triggers")
+
+    def __init__(self, pattern: str, pattern_id: int, triggers: Triggers | None) -> None:
+        self.pattern = pattern
+        self.regex = compile_pattern(pattern)
+        self.triggers = triggers
+        self.id = pattern_id if triggers is not None and not triggers.anywhere else -1
+        self._anywhere = tuple(sorted(triggers.anywhere)) if triggers is not None else ()
+
+    def _starts(self, scanned: ScannedText) -> list[int] | None:
+        """Ascending positions where a match may begin (None: anywhere)."""
+        if scanned.exact_only or self.triggers is None:
+            return None
+        if self.id >= 0:
+            return scanned.candidates.get(self.id, [])
+        text = scanned.text
+        found: set[int] = set()
+        for literal in self._anywhere:
+            at = text.find(literal)
+            while at >= 0:
+                found.add(at)
+                at = text.find(literal, at + 1)
+        return sorted(found)
+
+    def finditer(self, scanned: ScannedText) -> Sequence[re.Match[str]]:
+        """Exactly ``list(self.regex.finditer(scanned.text))``: non-overlapping, left to right."""
+        if self.id >= 0 and not scanned.exact_only:
+            starts: list[int] | None = scanned.candidates.get(self.id)
+            if starts is None:
+                return _NO_MATCHES
+        else:
+            starts = self._starts(scanned)
+            if starts is None:
+                return list(self.regex.finditer(scanned.text))
+        found: list[re.Match[str]] = []
+        end = 0
+        match = self.regex.match
+        text = scanned.text
+        for start in starts:
+            if start < end:
+                continue
+            m = match(text, start)
+            if m is not None:
+                found.append(m)
+                end = m.end()  # triggers are not empty, so neither is a match
+        return found
+
+    def search(self, scanned: ScannedText) -> re.Match[str] | None:
+        """Exactly ``self.regex.search(scanned.text)``."""
+        starts = self._starts(scanned)
+        if starts is None:
+            return self.regex.search(scanned.text)
+        match = self.regex.match
+        text = scanned.text
+        for start in starts:
+            m = match(text, start)
+            if m is not None:
+                return m
+        return None
+
+
+class RuleScanner:
+    """Compiles the rule patterns and, once per text, finds where each may match."""
+
+    def __init__(self) -> None:
+        self.patterns: list[RulePattern] = []
+        # A word's first TRIGGER_CHARS characters (or the whole of a shorter word) -> ids.
+        self._heads: dict[str, list[int]] = {}
+        # Shorter beginnings, by length -> beginning -> ids (none for today's rules).
+        self._short: dict[int, dict[str, list[int]]] = {}
+
+    def add(self, pattern: str) -> RulePattern:
+        compiled = RulePattern(pattern, len(self.patterns), derive_triggers(pattern))
+        self.patterns.append(compiled)
+        if compiled.id >= 0 and compiled.triggers is not None:
+            for word in compiled.triggers.whole_words:
+                self._heads.setdefault(word, []).append(compiled.id)
+            for word in compiled.triggers.words:
+                table = self._heads if len(word) == TRIGGER_CHARS else self._short.setdefault(len(word), {})
+                table.setdefault(word, []).append(compiled.id)
+        return compiled
+
+    def scan(self, text: str) -> ScannedText:
+        """Where each pattern may match in ``text`` (normalised: see ``tagging.normalise``).
+
+        Triggers are lower case: a text that is not, or that holds a case twin, is marked
+        for the exhaustive scan (same matches, old speed).
+        """
+        if CASE_TWINS.search(text) or text.lower() != text:
+            return ScannedText(text, {}, exact_only=True)
+        candidates: dict[int, list[int]] = {}
+        heads = self._heads
+        short = tuple(self._short.items())
+        at = 0  # splitting at spaces never cuts a run of \w
+        for chunk in text.split(" "):
+            if chunk.isalnum():  # one run of \w (``\w`` is isalnum() or "_")
+                runs: Iterable[tuple[int, str]] = ((at, chunk),)
+            else:
+                runs = [(at + r.start(), r.group()) for r in _WORD_RUN.finditer(chunk)]
+            for start, word in runs:
+                ids = heads.get(word[:TRIGGER_CHARS])
+                if ids is not None:
+                    _add(candidates, ids, start)
+                for length, table in short:
+                    ids = table.get(word[:length])
+                    if ids is not None:
+                        _add(candidates, ids, start)
+            at += len(chunk) + 1
+        return ScannedText(text, candidates, exact_only=False)
+
+
+def _add(candidates: dict[int, list[int]], ids: list[int], start: int) -> None:
+    for pattern_id in ids:
+        starts = candidates.get(pattern_id)
+        if starts is None:
+            candidates[pattern_id] = [start]
+        elif starts[-1] != start:
+            starts.append(start)
