@@ -24,6 +24,7 @@ from contracts.events import (
     EvidenceReviewRequestedV1,
     EvidenceSubmittedV1,
     FieldChange,
+    ImplementationStatus,
     RecommendationImportedV1,
     RecommendationUpdatedV1,
     ReportDraftSavedV1,
@@ -357,7 +358,7 @@ async def assessment_submitted(
         await deps.repo.set_tags(payload.recommendation_id, {
             f"{payload.assessor.value}_status": payload.status.value,
             f"{payload.assessor.value}_assessment": summary,
-            "disagreement": cso is not None and cncc is not None and cso != cncc,
+            "disagreement": rules.disagreement(_status(cso), _status(cncc)),
         })
         await _audit(deps, envelope, 0, f"assessment.{payload.assessor.value}", "recommendation",
                      payload.recommendation_id, {"status": before}, {"status": payload.status.value,
@@ -397,6 +398,10 @@ async def report_draft_saved(envelope: EventEnvelope, payload: ReportDraftSavedV
 
 
 # --- helpers ---------------------------------------------------------------------------
+
+
+def _status(value: str | None) -> ImplementationStatus | None:
+    return None if value is None else ImplementationStatus(value)
 
 
 def _permit(envelope: EventEnvelope, allowed: set[Any], action: str) -> Actor:
