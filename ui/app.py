@@ -1,47 +1,92 @@
-"""UPR Tracker's workspace: `streamlit run ui/app.py`.
+"""UPR Tracker's workspace: `streamlit run ui/app.py` (or `uvicorn ui.app:app`).
 
-Anonymous visitors get the login form and nothing else; a logged-in user gets the
-pages their role may open (each page checks the role again on the server).
+This file is the web server (Streamlit's ASGI ``st.App``); the workspace itself is the
+Streamlit script ``ui/entry/workspace.py``. The server adds two small HTTP routes, because only an
+HTTP response can set an HttpOnly cookie (a Streamlit script talks over a websocket):
+
+- ``POST /session/start`` takes the one-time handoff token a fresh login gets and answers
+  with the signed session cookie (HttpOnly, SameSite=Lax, Secure over HTTPS);
+- ``POST /session/end`` clears that cookie and ends its session.
+
+Both accept only same-origin requests (``Origin`` must match ``Host``), so another site
+cannot log a browser in or out.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
-import pandas  # noqa: F401  # loaded with the app, not on the first table a user opens (~0.4 s)
 import streamlit as st
+from pymongo import MongoClient
+from pymongo.database import Database
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
-from ui.auth import current_user, language, login_form, logout
-from ui.components import PAGE_CSS, md_escape
-from ui.i18n import LANGUAGES, t
-from ui.pages_registry import pages_for
+from ui import sessions
+from ui.settings import UISettings, get_settings
 
-HERE = Path(__file__).parent
+WORKSPACE = Path(__file__).resolve().parent / "entry" / "workspace.py"
 
-st.set_page_config(page_title="UPR Tracker", page_icon=":material/fact_check:", layout="wide")
-st.markdown(PAGE_CSS, unsafe_allow_html=True)  # static CSS, no user data
 
-with st.sidebar:
-    st.selectbox(t("language", language()), list(LANGUAGES), format_func=LANGUAGES.__getitem__,
-                 key="language")
+@lru_cache(maxsize=4)
+def _client(uri: str) -> MongoClient[dict[str, Any]]:
+    return MongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=5000, appname="upr-ui-session")
 
-lang = language()
-user = current_user()
-if user is None:
-    # Anonymous: the login form is the only page (this also stops Streamlit from listing ui/pages/).
-    st.navigation([st.Page(login_form, title=t("login", lang), url_path="login")], position="hidden").run()
-    st.stop()
-assert user is not None
 
-pages = [
-    st.Page(str(HERE / spec.file), title=t(spec.key, lang), icon=spec.icon, url_path=spec.url_path,
-            default=spec.key == "dashboard")
-    for spec in pages_for(user.role)
-]
-navigation = st.navigation(pages)
-with st.sidebar:
-    st.caption(f"{t('signed_in_as', lang)}: {md_escape(user.display_name)} ({user.role.value})")
-    if st.button(t("logout", lang), key="logout"):
-        logout()
-        st.rerun()
-navigation.run()
+def _database(settings: UISettings) -> Database[dict[str, Any]]:
+    return _client(settings.mongodb_uri)[settings.mongodb_db]
+
+
+def same_origin(request: Request) -> bool:
+    """True for a request the page itself made (fetch from the same scheme://host:port)."""
+    if request.headers.get("sec-fetch-site", "same-origin") != "same-origin":
+        return False
+    origin = request.headers.get("origin")
+    return bool(origin) and urlsplit(origin).netloc == request.headers.get("host")
+
+
+def _secure(request: Request, settings: UISettings) -> bool:
+    return settings.ui_cookie_secure if settings.ui_cookie_secure is not None else request.url.scheme == "https"
+
+
+async def start_session(request: Request) -> Response:
+    if not same_origin(request):
+        return Response("cross-site request refused", status_code=403)
+    token = (await request.body()).decode("ascii", "replace").strip()
+    settings = get_settings()
+    policy = sessions.SessionPolicy.from_settings(settings)
+    session_id = await run_in_threadpool(sessions.redeem_handoff, _database(settings), token, policy)
+    if session_id is None:
+        return Response("no such login", status_code=400)
+    response = Response(status_code=204, headers={"Cache-Control": "no-store"})
+    response.set_cookie(sessions.COOKIE_NAME, sessions.sign_session_id(policy.secret, session_id),
+                        max_age=policy.max_age_s, path="/", httponly=True, samesite="lax",
+                        secure=_secure(request, settings))
+    return response
+
+
+async def end_session(request: Request) -> Response:
+    if not same_origin(request):
+        return Response("cross-site request refused", status_code=403)
+    settings = get_settings()
+    policy = sessions.SessionPolicy.from_settings(settings)
+    session_id = sessions.session_id_from_cookie(policy.secret, request.cookies.get(sessions.COOKIE_NAME),
+                                                 policy.max_age_s)
+    if session_id:
+        await run_in_threadpool(sessions.revoke_session, _database(settings), session_id, "logout")
+    response = Response(status_code=204, headers={"Cache-Control": "no-store"})
+    response.delete_cookie(sessions.COOKIE_NAME, path="/", httponly=True, samesite="lax",
+                           secure=_secure(request, settings))
+    return response
+
+
+app = st.App(
+    str(WORKSPACE),
+    routes=[Route(sessions.START_PATH, start_session, methods=["POST"]),
+            Route(sessions.END_PATH, end_session, methods=["POST"])],
+)

@@ -1,4 +1,6 @@
-"""Logins and roles: argon2 password hashes in the ``users`` collection, session state in Streamlit.
+"""Logins and roles: argon2 password hashes in the ``users`` collection; login sessions in
+MongoDB (``ui/sessions.py``) carried by a signed HttpOnly cookie, so a reload, a new tab or a
+followed link keeps the user logged in.
 
 The functions at the top are plain Python (used by the CLI, ``make demo`` and tests);
 the Streamlit part (login form, :func:`require_role`) imports Streamlit lazily. Every
@@ -101,6 +103,12 @@ def update_user(db: Database[dict[str, Any]], username: str, *, role: Role | Non
         fields["password_hash"] = hash_password(password)
     if fields and db[USERS].update_one({"_id": username}, {"$set": fields}).matched_count == 0:
         raise UserError(f"no user {username!r}")
+    # A new password, a new role or a disabled account ends every session the user has open.
+    if password is not None or role is not None or active is False:
+        from ui.sessions import revoke_user_sessions
+
+        reason = "password changed" if password is not None else "role changed" if role is not None else "disabled"
+        revoke_user_sessions(db, username, reason)
 
 
 def ensure_demo_users(db: Database[dict[str, Any]]) -> list[str]:
@@ -161,7 +169,9 @@ def _aware(value: datetime) -> datetime:
 
 # --- Streamlit session -----------------------------------------------------------------
 
-SESSION_KEY = "user"
+SESSION_KEY = "session_id"  # st.session_state: the id of this tab's server-side session
+REJECTED_COOKIE = "_rejected_session_cookie"  # a cookie already found dead, not looked up again
+COOKIE_ACTION = "_session_cookie_action"  # ("start", handoff token) or ("end", "") for the page to send
 
 
 @dataclass(frozen=True)
@@ -176,20 +186,44 @@ class SessionUser:
         return Actor(username=self.username, role=self.role, organisation=self.organisation)
 
 
+def _policy() -> Any:
+    from ui.sessions import SessionPolicy
+    from ui.settings import get_settings
+
+    return SessionPolicy.from_settings(get_settings())
+
+
 def current_user() -> SessionUser | None:
-    """The logged-in user, re-read from the database so a disabled or re-roled user
-    loses access at their next click."""
+    """The logged-in user: this tab's session, or the one in the browser's session cookie.
+
+    The session and the user are re-read from the database on every script run, so a logout
+    in another tab, an admin's "sign out everywhere", a new password or role, or a disabled
+    account takes effect at the user's next click."""
     import streamlit as st
 
+    from ui import sessions
     from ui.read_model import database
 
-    stored = st.session_state.get(SESSION_KEY)
-    if not stored:
-        return None
-    user = get_user(database(), str(stored))
+    policy = _policy()
+    session_id = st.session_state.get(SESSION_KEY)
+    if not session_id:
+        cookie = st.context.cookies.get(sessions.COOKIE_NAME)
+        if not cookie or cookie == st.session_state.get(REJECTED_COOKIE):
+            return None
+        session_id = sessions.session_id_from_cookie(policy.secret, cookie, policy.max_age_s)
+        if session_id is None:
+            st.session_state[REJECTED_COOKIE] = cookie
+            return None
+    db = database()
+    username = sessions.session_user(db, str(session_id), policy)
+    user = get_user(db, username) if username else None
     if user is None or not user.active:
         st.session_state.pop(SESSION_KEY, None)
+        cookie = st.context.cookies.get(sessions.COOKIE_NAME)
+        if cookie:
+            st.session_state[REJECTED_COOKIE] = cookie
         return None
+    st.session_state[SESSION_KEY] = session_id
     return SessionUser(user.username, user.role, user.organisation, user.display_name or user.username)
 
 
@@ -212,11 +246,13 @@ def require_role(*roles: Role) -> SessionUser:
     assert user is not None
     if roles and user.role not in roles:
         st.error(t("not_allowed", language(), role=user.role.value))
+        st.caption(t("not_allowed_hint", language(), roles=", ".join(r.value for r in roles)))
         st.stop()
     return user
 
 
 def login_form() -> None:
+    """The login form; after a login the same page (path and query) runs again, logged in."""
     import streamlit as st
 
     from ui.i18n import t
@@ -232,10 +268,15 @@ def login_form() -> None:
         submitted = st.form_submit_button(t("login", lang))
     if submitted:
         settings = get_settings()
-        result = authenticate(database(), username, password, max_failures=settings.login_max_failures,
+        db = database()
+        result = authenticate(db, username, password, max_failures=settings.login_max_failures,
                               window_s=settings.login_window_s)
         if result.user is not None:
-            st.session_state[SESSION_KEY] = result.user.username
+            from ui.sessions import start_session
+
+            session_id, handoff = start_session(db, result.user.username, _policy())
+            st.session_state[SESSION_KEY] = session_id
+            st.session_state[COOKIE_ACTION] = ("start", handoff)
             st.rerun()
         elif result.locked_minutes:
             st.error(t("login_locked", lang, minutes=result.locked_minutes))
@@ -244,6 +285,34 @@ def login_form() -> None:
 
 
 def logout() -> None:
+    """End this session on the server (every tab using it is logged out at its next click) and
+    have the page clear the cookie."""
     import streamlit as st
 
-    st.session_state.pop(SESSION_KEY, None)
+    from ui.read_model import database
+    from ui.sessions import revoke_session
+
+    session_id = st.session_state.pop(SESSION_KEY, None)
+    if session_id:
+        revoke_session(database(), str(session_id), "logout")
+    st.session_state[COOKIE_ACTION] = ("end", "")
+
+
+def send_cookie_action() -> None:
+    """Have the browser call /session/start or /session/end (an HTTP response is the only way to
+    set or clear an HttpOnly cookie). Runs once, after a login or a logout."""
+    import json
+
+    import streamlit as st
+
+    from ui.sessions import END_PATH, START_PATH
+
+    action = st.session_state.pop(COOKIE_ACTION, None)
+    if not action:
+        return
+    kind, token = action
+    path = START_PATH if kind == "start" else END_PATH
+    # The token is URL-safe base64 (no quotes or angle brackets); json.dumps quotes it for JS.
+    st.html(f"<script>fetch({json.dumps(path)}, {{method: 'POST', credentials: 'same-origin', "
+            f"headers: {{'Content-Type': 'text/plain'}}, body: {json.dumps(token)}}});</script>",
+            unsafe_allow_javascript=True, width="content")

@@ -30,6 +30,10 @@ STATUS_LABELS = {
 }
 
 SELECTED = "selected_recommendation"
+# Query parameters of stable addresses: /detail?id=<recommendation id>; /?recommendation=<id>
+# is the older shape alert emails used, still accepted (it opens the detail page).
+DETAIL_PARAM = "id"
+LEGACY_RECOMMENDATION_PARAM = "recommendation"
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~<&$])")
 
 
@@ -73,18 +77,24 @@ def select_recommendation(recommendation_id: str) -> None:
 
 
 def selected_recommendation() -> str | None:
-    from_url = st.query_params.get("id")
+    from_url = st.query_params.get(DETAIL_PARAM)
     if from_url:
         st.session_state[SELECTED] = from_url
     value = st.session_state.get(SELECTED)
     return str(value) if value else None
 
 
-def go_to(page_key: str) -> None:
-    """Open another page of the app (by its registry key)."""
+def go_to(page_key: str, query_params: dict[str, str] | None = None) -> None:
+    """Open another page of the app (by its registry key), with these query parameters."""
     from pathlib import Path
 
     from ui.pages_registry import PAGES
 
     spec = next(p for p in PAGES if p.key == page_key)
-    st.switch_page(str(Path(__file__).parent / spec.file))
+    st.switch_page(str(Path(__file__).parent / spec.file), query_params=query_params)
+
+
+def open_recommendation(recommendation_id: str) -> None:
+    """The detail page of one recommendation, at its stable address /detail?id=<id>."""
+    select_recommendation(recommendation_id)
+    go_to("detail", {DETAIL_PARAM: recommendation_id})

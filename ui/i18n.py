@@ -24,9 +24,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "km": "ព្យាយាមខុសច្រើនដងពេក។ សូមព្យាយាមម្តងទៀតក្នុងរយៈពេល {minutes} នាទី។",
     },
     "not_allowed": {
-        "en": "Your role ({role}) may not open this page.",
+        "en": "Your role ({role}) cannot open this page.",
         "km": "តួនាទីរបស់អ្នក ({role}) មិនអាចបើកទំព័រនេះបានទេ។",
     },
+    "not_allowed_hint": {
+        "en": "This page is for: {roles}. Ask an administrator if you need it; the menu shows the pages you can open.",
+    },
+    "sign_out_everywhere": {"en": "Sign out everywhere", "km": "ចាកចេញពីគ្រប់កន្លែង"},
     "language": {"en": "Language", "km": "ភាសា"},
     "signed_in_as": {"en": "Signed in as", "km": "បានចូលជា"},
     # pages

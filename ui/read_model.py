@@ -137,6 +137,18 @@ def recommendation_ids(db: Db) -> list[str]:
     return sorted(str(doc["_id"]) for doc in db[d.RECOMMENDATIONS].find({}, {"_id": 1}))
 
 
+def latest_cycle_with_data(db: Db) -> int | None:
+    """The most recent UPR cycle that has recommendations (the useful default for the report)."""
+    found = [int(c) for c in db[d.RECOMMENDATIONS].distinct("cycle") if c is not None]
+    return max(found) if found else None
+
+
+def recommendation_choices(db: Db) -> list[tuple[str, str]]:
+    """(id, first words of the English text) of every recommendation, for a searchable picker."""
+    docs = db[d.RECOMMENDATIONS].find({}, {"_id": 1, "text": 1})
+    return sorted((str(doc["_id"]), " ".join(str(doc.get("text") or "").split()[:14])) for doc in docs)
+
+
 def versions(db: Db, recommendation_id: str) -> list[RecommendationVersionDoc]:
     cursor = db[d.RECOMMENDATION_VERSIONS].find({"recommendation_id": recommendation_id}).sort("version", 1)
     return [RecommendationVersionDoc.model_validate(doc) for doc in cursor]

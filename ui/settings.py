@@ -16,6 +16,13 @@ class UISettings(CommonSettings):
     login_max_failures: int = 5
     login_window_s: int = 900
     page_size: int = 50
+    # Login sessions (ui/sessions.py): the key that signs the session cookie (empty: a key made up
+    # per process, so everyone logs in again after a restart), the idle timeout and the absolute
+    # lifetime, and whether the cookie is Secure (None: when the request came over HTTPS).
+    ui_session_secret: str = ""
+    ui_session_idle_s: int = 3 * 24 * 3600
+    ui_session_max_age_s: int = 14 * 24 * 3600
+    ui_cookie_secure: bool | None = None
 
 
 def get_settings() -> UISettings:

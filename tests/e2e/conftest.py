@@ -67,14 +67,27 @@ def log_in(browser: Any, url: str, username: str, **context: Any) -> Any:
     """A new page (in its own browser context: a fresh Streamlit session), logged in as ``username``."""
     from playwright.sync_api import expect
 
-    page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="en-GB", **context)
+    # A context of its own (a fresh browser profile: no session cookie); more tabs: page.context.new_page().
+    page = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-GB", **context).new_page()
     page.set_default_timeout(TIMEOUT_MS)
     page.goto(url)
     page.get_by_label("Username", exact=True).fill(username)
     page.get_by_label("Password", exact=True).fill(PASSWORDS[username])
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    wait_for_session_cookie(page)
     return page
+
+
+def wait_for_session_cookie(page: Any, timeout: float = 10.0) -> dict[str, Any]:
+    """The login cookie, once the page's request to /session/start has set it (right after a login)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        cookie = next((c for c in page.context.cookies() if c["name"] == "upr_session"), None)
+        if cookie is not None:
+            return dict(cookie)
+        assert time.monotonic() < deadline, "the login did not set the session cookie"
+        page.wait_for_timeout(100)
 
 
 def open_page(page: Any, title: str) -> None:
@@ -86,11 +99,12 @@ def open_page(page: Any, title: str) -> None:
 
 
 def open_detail(page: Any, rec_id: str) -> None:
+    """The detail page of one recommendation, opened by its address (the session cookie keeps the login)."""
+    from urllib.parse import quote, urlsplit
+
     from playwright.sync_api import expect
 
-    open_page(page, "Recommendation detail")
-    box = page.get_by_label("Recommendation id")
-    box.fill(rec_id)
-    box.press("Enter")
+    base = urlsplit(page.url)
+    page.goto(f"{base.scheme}://{base.netloc}/detail?id={quote(rec_id)}")
     expect(page.get_by_role("heading", name=rec_id)).to_be_visible()
     settle(page)

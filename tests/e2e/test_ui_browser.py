@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +28,19 @@ from pymongo.database import Database
 
 from contracts.events import Position, RecommendationImportedV1, RecommendingState, SourceRef, make_event
 from contracts.topics import Topics, ensure_topics
-from tests.e2e.conftest import PASSWORDS, TIMEOUT_MS, free_port, log_in, open_detail, open_page, settle, wait_http
+from tests.e2e.conftest import (
+    PASSWORDS,
+    TIMEOUT_MS,
+    free_port,
+    log_in,
+    open_detail,
+    open_page,
+    settle,
+    wait_for_session_cookie,
+    wait_http,
+)
 from ui.auth import ensure_demo_users
+from ui.sessions import session_id_from_cookie
 
 pytestmark = pytest.mark.e2e
 
@@ -83,7 +95,8 @@ def stack() -> Iterator[Stack]:
     tracker_port, ui_port = free_port(), free_port()
     env = {**os.environ, "UPR_MONGODB_DB": name, "UPR_MONGODB_URI": MONGODB_URI, "UPR_KAFKA_BOOTSTRAP": KAFKA,
            "UPR_TOPIC_PREFIX": topics.prefix, "UPR_TRACKER_URL": f"http://127.0.0.1:{tracker_port}",
-           "UPR_INGEST_URL": "http://127.0.0.1:9", "PYTHONUNBUFFERED": "1"}
+           "UPR_INGEST_URL": "http://127.0.0.1:9", "PYTHONUNBUFFERED": "1",
+           "UPR_UI_SESSION_SECRET": "e2e-session-secret"}
     client: MongoClient[dict[str, Any]] = MongoClient(MONGODB_URI, tz_aware=True)
     db = client[name]
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -188,18 +201,12 @@ def test_viewer_cannot_add_evidence(stack: Stack, browser: Any) -> None:
     expect(page.get_by_role("button", name="Add evidence")).to_have_count(0)
     # The CSO member's evidence is pending: a viewer does not see it.
     expect(page.get_by_text("Free birth registration sub-decree")).to_have_count(0)
-    # Typing the page's address does not help either.
+    # Typing the page's address does not help either: the page says the role cannot open it.
     page.goto(f"{stack.url}/add-evidence")
-    expect(page.get_by_role("button", name="Log in")).to_be_visible()
-    settle(page)
-    page.screenshot(path=str(SHOTS / "viewer-direct-address.png"))
-    if page.get_by_role("dialog").count():  # Streamlit's "page not found" notice
-        page.keyboard.press("Escape")
-    page.get_by_label("Username", exact=True).fill("viewer")
-    page.get_by_label("Password", exact=True).fill(PASSWORDS["viewer"])
-    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_text("Your role (viewer) cannot open this page.")).to_be_visible()
     settle(page)
     expect(page.get_by_label("Title (what happened)")).to_have_count(0)
+    page.screenshot(path=str(SHOTS / "viewer-direct-address.png"))
     page.close()
 
 
@@ -217,7 +224,7 @@ def test_every_page_renders_for_an_admin_with_khmer_text(stack: Stack, browser: 
     for number, title in enumerate(["Assess", "Review inbox", "Subscriptions", "Import", "Mid-term report",
                                     "Admin"], start=7):
         open_page(page, title)
-        expect(page.get_by_text("may not open this page")).to_have_count(0)
+        expect(page.get_by_text("cannot open this page")).to_have_count(0)
         shoot(page, f"{number:02d}-{title.lower().replace(' ', '-')}")
     # The interface in Khmer.
     page.get_by_test_id("stSidebar").get_by_role("combobox").first.click()
@@ -227,3 +234,111 @@ def test_every_page_renders_for_an_admin_with_khmer_text(stack: Stack, browser: 
     open_page(page, "ផ្ទាំងសង្ខេប")
     shoot(page, "13-dashboard-khmer")
     page.close()
+
+
+# --- sessions and addresses -----------------------------------------------------------------
+
+
+def _logged_in_view(page: Any) -> Any:
+    """What a logged-in user sees: the "Log out" button in the sidebar."""
+    return page.get_by_test_id("stSidebar").get_by_role("button", name="Log out")
+
+
+def test_login_survives_a_reload_and_a_second_tab_and_logout_in_one_tab_ends_the_other(
+    stack: Stack, browser: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    page = log_in(browser, stack.url, "cso")
+    cookie = wait_for_session_cookie(page)
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"  # page scripts cannot read it
+    assert "upr_session" not in page.evaluate("document.cookie")
+    page.reload()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    expect(_logged_in_view(page)).to_be_visible()
+    expect(page.get_by_role("button", name="Log in")).to_have_count(0)
+
+    second = page.context.new_page()
+    second.set_default_timeout(TIMEOUT_MS)
+    second.goto(f"{stack.url}/recommendations")
+    expect(second.get_by_role("heading", name="Recommendations")).to_be_visible()
+    expect(second.get_by_text("4 recommendation(s) match")).to_be_visible()
+
+    page.bring_to_front()
+    _logged_in_view(page).click()
+    expect(page.get_by_role("button", name="Log in")).to_be_visible()
+
+    # The second tab is logged out at its next action.
+    second.bring_to_front()
+    settle(second)
+    second.get_by_label("Search text (English or Khmer)").fill("birth")
+    second.get_by_label("Search text (English or Khmer)").press("Enter")
+    expect(second.get_by_role("button", name="Log in")).to_be_visible()
+    expect(second.get_by_text("recommendation(s) match")).to_have_count(0)
+    page.context.close()
+
+
+def test_a_tampered_or_expired_session_cookie_gives_the_login_form(stack: Stack, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    page = log_in(browser, stack.url, "reviewer")
+    cookie = wait_for_session_cookie(page)
+    value = cookie["value"]
+    tampered_value = value[:-3] + ("AAA" if not value.endswith("AAA") else "BBB")
+    other = browser.new_context(viewport={"width": 1400, "height": 1000})
+    other.add_cookies([{**cookie, "value": tampered_value}])
+    tampered = other.new_page()
+    tampered.goto(f"{stack.url}/review")
+    expect(tampered.get_by_role("button", name="Log in")).to_be_visible(timeout=TIMEOUT_MS)
+    expect(tampered.get_by_role("heading", name="Review inbox")).to_have_count(0)
+    other.close()
+
+    # The same browser, its session idle for longer than the idle timeout: the login form again.
+    page.reload()
+    expect(_logged_in_view(page)).to_be_visible()
+    session_id = session_id_from_cookie("e2e-session-secret", value, 3600)
+    assert session_id is not None
+    idle_since = datetime.now(UTC) - timedelta(days=30)
+    stack.db.ui_sessions.update_one({"_id": session_id}, {"$set": {"last_seen_at": idle_since}})
+    page.reload()
+    expect(page.get_by_role("button", name="Log in")).to_be_visible()
+    expect(_logged_in_view(page)).to_have_count(0)
+    page.context.close()
+
+
+def test_a_link_opened_logged_out_lands_on_its_page_after_the_login(stack: Stack, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="en-GB")
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(f"{stack.url}/detail?id=KHM-4-110.41")
+    expect(page.get_by_role("button", name="Log in")).to_be_visible()
+    settle(page)
+    expect(page.get_by_text("Page not found")).to_have_count(0)
+    page.get_by_label("Username", exact=True).fill("viewer")
+    page.get_by_label("Password", exact=True).fill(PASSWORDS["viewer"])
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="KHM-4-110.41")).to_be_visible()
+    expect(page.get_by_text("national hotline", exact=False).first).to_be_visible()
+    assert page.url.endswith("/detail?id=KHM-4-110.41")
+    # The address alert emails use today (/?recommendation=<id>) lands on the detail page too.
+    page.goto(f"{stack.url}/?recommendation=KHM-4-111.8")
+    expect(page.get_by_role("heading", name="KHM-4-111.8")).to_be_visible()
+    page.context.close()
+
+
+def test_a_viewer_opening_a_reviewer_only_link_is_told_their_role_cannot_open_it(stack: Stack, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="en-GB")
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(f"{stack.url}/review")
+    page.get_by_label("Username", exact=True).fill("viewer")
+    page.get_by_label("Password", exact=True).fill(PASSWORDS["viewer"])
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_text("Your role (viewer) cannot open this page.")).to_be_visible()
+    settle(page)
+    expect(page.get_by_text("Page not found")).to_have_count(0)
+    expect(page.get_by_role("button", name="Approve")).to_have_count(0)
+    shoot(page, "14-role-cannot-open-page")
+    page.context.close()

@@ -35,7 +35,8 @@ SETTINGS_MODULES = {
 APP_SERVICES = ("tracker", "ingest", "notifier", "ui")
 FASTSTREAM_SERVICES = ("tracker", "ingest", "notifier")
 # What an operator puts in .env for the variables the file demands (${VAR:?...}).
-OPERATOR_ENV = {"UPR_NOTIFIER_SECRET": "a-long-random-secret-from-env", "UPR_SMTP_HOST": "smtp.example.org"}
+OPERATOR_ENV = {"UPR_NOTIFIER_SECRET": "a-long-random-secret-from-env", "UPR_SMTP_HOST": "smtp.example.org",
+                "UPR_UI_SESSION_SECRET": "another-long-random-secret-from-env"}
 
 _VARIABLE = re.compile(r"\$\{(?P<name>\w+)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}|\$(?P<plain>\w+)")
 
@@ -347,6 +348,10 @@ def test_secrets_must_come_from_the_operator_not_from_the_file() -> None:
     placeholder = notifier_cls.model_fields["notifier_secret"].default
     assert environment("notifier")["UPR_NOTIFIER_SECRET"] != placeholder
     assert environment("notifier")["UPR_NOTIFIER_SECRET"] == OPERATOR_ENV["UPR_NOTIFIER_SECRET"]
+    # The UI's session cookies: without a configured secret each replica would sign its own.
+    with pytest.raises(MissingVariable, match="UPR_UI_SESSION_SECRET"):
+        environment("ui", {k: v for k, v in OPERATOR_ENV.items() if k != "UPR_UI_SESSION_SECRET"})
+    assert environment("ui")["UPR_UI_SESSION_SECRET"] == OPERATOR_ENV["UPR_UI_SESSION_SECRET"]
 
 
 def test_an_unset_smtp_login_stays_unset_rather_than_empty() -> None:

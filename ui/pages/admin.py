@@ -6,12 +6,13 @@ import pandas as pd
 import streamlit as st
 
 from contracts.events import Role
-from ui import auth
+from ui import auth, sessions
 from ui import read_model as rm
 from ui.auth import language, require_role
 from ui.components import theme_ids, theme_label
 from ui.i18n import t
 from ui.pages_registry import roles_for
+from ui.settings import get_settings
 
 user = require_role(*roles_for("admin"))
 lang = language()
@@ -22,9 +23,11 @@ users_tab, taxonomy_tab, audit_tab = st.tabs(["Users", "Taxonomy", "Audit log"])
 
 with users_tab:
     people = auth.list_users(db)
+    live = sessions.live_session_counts(db, sessions.SessionPolicy.from_settings(get_settings()))
     st.dataframe(pd.DataFrame([{
         "username": u.username, "name": u.display_name, "role": u.role.value, "organisation": u.organisation or "",
         "email": u.email or "", "active": u.active, "since": u.created_at.strftime("%Y-%m-%d"),
+        "signed in (sessions)": live.get(u.username, 0),
     } for u in people]), hide_index=True, width="stretch")
 
     with st.form("add_user", clear_on_submit=True):
@@ -58,6 +61,20 @@ with users_tab:
                 auth.update_user(db, who, role=None if new_role == "(unchanged)" else Role(new_role),
                                  active=None if active == "(unchanged)" else active == "active")
                 st.success(f"User {who} updated.")
+
+    with st.form("sign_out"):
+        st.write(t("sign_out_everywhere", lang))
+        st.caption("Ends the sessions on every browser and device; the person must log in again at their next "
+                   "click. A new password or role does this by itself.")
+        everyone = "(everyone except me)"
+        target = st.selectbox(t("username", lang), [everyone, *[u.username for u in people]], key="sign_out_who")
+        if st.form_submit_button(t("sign_out_everywhere", lang)):
+            if target == everyone:
+                ended = sessions.revoke_all_sessions(db, f"signed out by {user.username}",
+                                                     except_session=st.session_state.get(auth.SESSION_KEY))
+            else:
+                ended = sessions.revoke_user_sessions(db, target, f"signed out by {user.username}")
+            st.success(f"{ended} session(s) ended.")
 
 with taxonomy_tab:
     st.dataframe(pd.DataFrame([{"id": i, "English": theme_label(i, "en"), "ខ្មែរ": theme_label(i, "km")}

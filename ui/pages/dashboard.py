@@ -10,7 +10,7 @@ import streamlit as st
 
 from ui import read_model as rm
 from ui.auth import language, require_role
-from ui.components import STATUS_LABELS, go_to, select_recommendation, status_label, theme_label
+from ui.components import STATUS_LABELS, open_recommendation, status_label, theme_label
 from ui.i18n import t
 from ui.pages_registry import roles_for
 
@@ -84,7 +84,6 @@ if summary.disagreements:
                           key="dash_disagreements")
     chosen = picked.selection.rows if hasattr(picked, "selection") else []
     if chosen:
-        select_recommendation(str(table.iloc[chosen[0]]["recommendation"]))
-        go_to("detail")
+        open_recommendation(str(table.iloc[chosen[0]]["recommendation"]))
 else:
     st.caption("No disagreement between the CSO and CNCC assessments.")

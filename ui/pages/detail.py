@@ -10,6 +10,7 @@ from ui import commands
 from ui import read_model as rm
 from ui.auth import language, require_role
 from ui.components import (
+    DETAIL_PARAM,
     go_to,
     md_escape,
     select_recommendation,
@@ -26,10 +27,24 @@ lang = language()
 db = rm.database()
 st.title(t("detail", lang))
 
-chosen = st.text_input("Recommendation id", value=selected_recommendation() or "", key="detail_id",
-                       placeholder="e.g. KHM-4-110.23").strip()
+# A searchable picker (type part of the id or of the text); the choice lives in the address,
+# /detail?id=<id>, so the page can be bookmarked, reloaded and sent to a colleague.
+choices = dict(rm.recommendation_choices(db))
+wanted_id = selected_recommendation()
+if wanted_id and wanted_id not in choices:
+    st.warning(f"No recommendation {wanted_id!r}. Pick one below.")
+    wanted_id = None
+if st.session_state.get("detail_pick_for") != wanted_id or "detail_pick" not in st.session_state:
+    st.session_state["detail_pick"] = wanted_id  # arrived with another id: the picker shows it
+    st.session_state["detail_pick_for"] = wanted_id
+chosen = st.selectbox(
+    "Recommendation", list(choices), key="detail_pick",
+    format_func=lambda rid: f"{rid} · {choices[rid]}",
+    placeholder="Type an id (e.g. KHM-4-110.23) or words of its text",
+)
 if not chosen:
-    st.info("Pick a recommendation on the Recommendations page, or type its id.")
+    st.query_params.pop(DETAIL_PARAM, None)
+    st.info("Pick a recommendation above, or open one from the Recommendations page.")
     st.stop()
 rec = rm.recommendation(db, chosen)
 if rec is None:
@@ -37,6 +52,9 @@ if rec is None:
     st.stop()
 assert rec is not None
 select_recommendation(rec.recommendation_id)
+st.session_state["detail_pick_for"] = rec.recommendation_id
+if st.query_params.get(DETAIL_PARAM) != rec.recommendation_id:
+    st.query_params[DETAIL_PARAM] = rec.recommendation_id
 
 st.subheader(rec.recommendation_id)
 facts = [f"Cycle {rec.cycle}"]

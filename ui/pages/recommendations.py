@@ -9,7 +9,7 @@ from contracts.events import ImplementationStatus, Position
 from ui import exports
 from ui import read_model as rm
 from ui.auth import language, require_role
-from ui.components import go_to, select_recommendation, status_label, theme_ids, theme_label
+from ui.components import open_recommendation, status_label, theme_ids, theme_label
 from ui.i18n import t
 from ui.pages_registry import roles_for
 from ui.settings import get_settings
@@ -66,8 +66,7 @@ else:
                           key=f"rec_table_{page}", width="stretch")
     chosen = picked.selection.rows if hasattr(picked, "selection") else []
     if chosen:
-        select_recommendation(str(table.iloc[chosen[0]]["id"]))
-        go_to("detail")
+        open_recommendation(str(table.iloc[chosen[0]]["id"]))
     st.caption("Select a row to open the recommendation.")
 
 first = (page - 1) * page_size

@@ -24,7 +24,9 @@ st.title(t("report", lang))
 
 COUNTRY = "KHM"
 c1, c2, c3 = st.columns(3)
-cycle = int(c1.selectbox(t("cycle", lang), list(rm.CYCLES), index=rm.CYCLES.index(4), key="report_cycle"))
+default_cycle = rm.latest_cycle_with_data(db) or 4  # the latest cycle with recommendations
+cycle = int(c1.selectbox(t("cycle", lang), list(rm.CYCLES), index=rm.CYCLES.index(default_cycle)
+                         if default_cycle in rm.CYCLES else len(rm.CYCLES) - 1, key="report_cycle"))
 as_of = c2.date_input("As of", value=datetime.now(UTC).date(), key="report_as_of")
 report_language = c3.selectbox(t("language", lang), ["en", "km", "bilingual"], key="report_language")
 as_of_text = as_of.isoformat() if isinstance(as_of, date) else datetime.now(UTC).date().isoformat()

@@ -85,16 +85,36 @@ def _seeded_db(monkeypatch: pytest.MonkeyPatch) -> Iterator[Database[dict[str, A
         client.close()
 
 
-def page(name: str, user: str | None) -> AppTest:
+WORKSPACE = UI / "entry" / "workspace.py"
+
+
+def start_session(username: str) -> str:
+    """A live login session for ``username`` in the test database (what a login creates)."""
+    from ui.sessions import SessionPolicy, start_session
+    from ui.settings import get_settings
+
+    settings = get_settings()
+    client: MongoClient[dict[str, Any]] = MongoClient(settings.mongodb_uri, tz_aware=True)
+    try:
+        session_id, _ = start_session(client[settings.mongodb_db], username, SessionPolicy.from_settings(settings))
+    finally:
+        client.close()
+    return session_id
+
+
+def logged_in(at: AppTest, user: str | None) -> AppTest:
+    if user is not None:
+        at.session_state["session_id"] = start_session(user)
+    return at
+
+
+def page(name: str, user: str | None, **query: str) -> AppTest:
     """An AppTest of one page file, run as ``user`` (None: anonymous)."""
     at = AppTest.from_file(str(UI / "pages" / f"{name}.py"), default_timeout=30)
-    if user is not None:
-        at.session_state["user"] = user
-    return at.run()
+    at.query_params.update(query)
+    return logged_in(at, user).run()
 
 
 def app(user: str | None = None) -> AppTest:
-    at = AppTest.from_file(str(UI / "app.py"), default_timeout=30)
-    if user is not None:
-        at.session_state["user"] = user
-    return at.run()
+    """An AppTest of the whole workspace (navigation, sidebar), run as ``user``."""
+    return logged_in(AppTest.from_file(str(WORKSPACE), default_timeout=30), user).run()

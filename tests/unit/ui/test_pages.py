@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from ui.auth import DEMO_USERS
 pytestmark = pytest.mark.integration
 
 PASSWORDS = {name: password for name, _, password, _ in DEMO_USERS}
-NOT_ALLOWED = "may not open this page"
+NOT_ALLOWED = "cannot open this page"
 
 
 def _errors(at: Any) -> str:
@@ -56,7 +57,8 @@ def test_opening_a_page_directly_without_login_shows_the_login_form(
 def test_demo_cso_member_logs_in_and_lands_on_the_dashboard(ui_db: Database[dict[str, Any]]) -> None:
     at = _login(app(), "cso", PASSWORDS["cso"])
     assert not at.exception
-    assert at.session_state["user"] == "cso"
+    assert "session_id" in at.session_state
+    assert ui_db.ui_sessions.find_one({"_id": at.session_state["session_id"]})["username"] == "cso"
     assert "Dashboard" in [t.value for t in at.title]
     assert any("cso" in c.value for c in at.sidebar.caption)
 
@@ -70,7 +72,7 @@ def test_wrong_password_is_refused_and_repeated_failures_lock_the_username(
         assert "Wrong username or password" in _errors(at)
     at = _login(at, "reviewer", PASSWORDS["reviewer"])  # right password, but locked now
     assert "Too many failed attempts" in _errors(at)
-    assert "user" not in at.session_state
+    assert "session_id" not in at.session_state
     stored = ui_db.users.find_one({"_id": "reviewer"})
     assert stored is not None and PASSWORDS["reviewer"] not in stored["password_hash"]
     assert stored["password_hash"].startswith("$argon2")
@@ -113,13 +115,14 @@ def test_page_opens_for_a_role_that_may_use_it(ui_db: Database[dict[str, Any]], 
     assert at.title
 
 
-def test_viewer_menu_has_no_add_evidence_but_a_cso_members_menu_has(ui_db: Database[dict[str, Any]]) -> None:
-    at = app("viewer")
-    assert not at.exception
+def test_a_page_the_role_may_not_open_says_so_instead_of_page_not_found(ui_db: Database[dict[str, Any]]) -> None:
+    # Every page is registered (so its address never gives "Page not found"); the page refuses the role.
     for hidden in ("add_evidence", "review_inbox", "report", "admin"):
-        with pytest.raises(ValueError, match="Could not find a navigation page"):
-            at.switch_page(f"pages/{hidden}.py")
-    cso = app("cso").switch_page("pages/add_evidence.py").run()
+        at = app("viewer").switch_page(f"../pages/{hidden}.py").run()
+        assert not at.exception
+        assert "Your role (viewer) cannot open this page." in _errors(at)
+        assert not at.text_area and not at.dataframe
+    cso = app("cso").switch_page("../pages/add_evidence.py").run()
     assert [t.value for t in cso.title] == ["Add evidence"]
 
 
@@ -157,10 +160,9 @@ def test_recommendations_filter_by_cycle_position_and_state(ui_db: Database[dict
 def test_detail_shows_english_and_khmer_text_themes_and_both_assessments(ui_db: Database[dict[str, Any]]) -> None:
     from streamlit.testing.v1 import AppTest
 
-    from tests.unit.ui.conftest import UI
+    from tests.unit.ui.conftest import UI, logged_in
 
-    at = AppTest.from_file(str(UI / "pages" / "detail.py"), default_timeout=30)
-    at.session_state["user"] = "viewer"
+    at = logged_in(AppTest.from_file(str(UI / "pages" / "detail.py"), default_timeout=30), "viewer")
     at.session_state["selected_recommendation"] = "KHM-4-110.23"
     at.run()
     text = _text(at)
@@ -174,10 +176,9 @@ def test_detail_shows_english_and_khmer_text_themes_and_both_assessments(ui_db: 
 def _detail(user: str, rec_id: str) -> Any:
     from streamlit.testing.v1 import AppTest
 
-    from tests.unit.ui.conftest import UI
+    from tests.unit.ui.conftest import UI, logged_in
 
-    at = AppTest.from_file(str(UI / "pages" / "detail.py"), default_timeout=30)
-    at.session_state["user"] = user
+    at = logged_in(AppTest.from_file(str(UI / "pages" / "detail.py"), default_timeout=30), user)
     at.session_state["selected_recommendation"] = rec_id
     return at.run()
 
@@ -227,7 +228,7 @@ def test_admin_adds_a_user_who_can_then_log_in(ui_db: Database[dict[str, Any]]) 
     assert not at.exception
     user = ui_db.users.find_one({"_id": "sophea"})
     assert user is not None and user["role"] == "reviewer"
-    assert _login(app(), "sophea", "sophea-secret").session_state["user"] == "sophea"
+    assert "sophea" in " ".join(c.value for c in _login(app(), "sophea", "sophea-secret").sidebar.caption)
 
 
 def test_import_page_says_clearly_when_the_import_service_is_down(
@@ -238,3 +239,126 @@ def test_import_page_says_clearly_when_the_import_service_is_down(
     assert "Largest file: 20 MB" in _text(at)
     next(b for b in at.button if b.label.startswith("Get the recommendations")).click().run()
     assert "Could not get the template" in _errors(at)
+
+
+# --- sessions and addresses -----------------------------------------------------------------
+
+
+def _policy(**overrides: Any) -> Any:
+    from ui.sessions import SessionPolicy
+
+    return SessionPolicy(**{"secret": "test-secret", "idle_s": 3600, "max_age_s": 86400, **overrides})
+
+
+def test_session_cookie_is_refused_when_tampered_with_signed_by_another_key_or_too_old() -> None:
+    from unittest import mock
+
+    from ui.sessions import session_id_from_cookie, sign_session_id
+
+    cookie = sign_session_id("test-secret", "abc123")
+    assert session_id_from_cookie("test-secret", cookie, 60) == "abc123"
+    tampered = cookie[:-2] + ("A" if cookie[-2] != "A" else "B") + cookie[-1]
+    assert session_id_from_cookie("test-secret", tampered, 60) is None
+    assert session_id_from_cookie("another-secret", cookie, 60) is None
+
+    with mock.patch("itsdangerous.timed.time.time", return_value=time.time() - 3601):  # signed an hour ago
+        old = sign_session_id("test-secret", "abc123")
+    assert session_id_from_cookie("test-secret", old, 3600) is None
+    assert session_id_from_cookie("test-secret", old, 7200) == "abc123"
+
+
+def test_session_ends_when_idle_too_long_after_its_lifetime_and_when_revoked(ui_db: Database[dict[str, Any]]) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from ui.sessions import redeem_handoff, revoke_session, session_user, start_session
+
+    now = datetime.now(UTC)
+    policy = _policy()
+    sid, handoff = start_session(ui_db, "cso", policy, now=now)
+    assert redeem_handoff(ui_db, handoff, policy, now=now) == sid
+    assert redeem_handoff(ui_db, handoff, policy, now=now) is None  # a handoff token works once
+    assert session_user(ui_db, sid, policy, now=now + timedelta(minutes=59)) == "cso"  # and restarts the idle clock
+    assert session_user(ui_db, sid, policy, now=now + timedelta(minutes=118)) == "cso"
+    assert session_user(ui_db, sid, policy, now=now + timedelta(minutes=180)) is None  # idle for over an hour
+    sid2, _ = start_session(ui_db, "cso", policy, now=now)
+    assert session_user(ui_db, sid2, policy, now=now + timedelta(hours=24, seconds=1)) is None  # absolute lifetime
+    sid3, _ = start_session(ui_db, "cso", policy)
+    revoke_session(ui_db, sid3)
+    assert session_user(ui_db, sid3, policy) is None
+
+
+def test_new_password_or_role_ends_the_users_sessions_and_the_open_tab_shows_the_login_form(
+    ui_db: Database[dict[str, Any]]
+) -> None:
+    from ui.auth import add_user, update_user
+
+    add_user(ui_db, "dara", "cso_member", "dara-password")
+    at = _login(app(), "dara", "dara-password")
+    assert any("dara" in c.value for c in at.sidebar.caption)
+    update_user(ui_db, "dara", password="a-new-password")
+    at.run()
+    assert at.text_input(key="login_username") is not None  # logged out at the next click
+    at = _login(at, "dara", "a-new-password")
+    assert any("dara" in c.value for c in at.sidebar.caption)
+    update_user(ui_db, "dara", role="viewer")
+    at.run()
+    assert at.text_input(key="login_username") is not None
+
+
+def test_login_hands_the_browser_a_one_time_token_for_the_httponly_cookie(ui_db: Database[dict[str, Any]]) -> None:
+    at = _login(app(), "viewer", PASSWORDS["viewer"])
+    scripts = [h.proto.body for h in at.get("html")]
+    assert any('fetch("/session/start"' in body for body in scripts), scripts
+    session_id = at.session_state["session_id"]
+    at.sidebar.button(key="logout").click().run()
+    assert at.text_input(key="login_username") is not None
+    assert any('fetch("/session/end"' in h.proto.body for h in at.get("html"))
+    stored = ui_db.ui_sessions.find_one({"_id": session_id})
+    assert stored is not None and stored["revoked_at"] is not None  # other tabs are logged out too
+
+
+def test_admin_signs_a_user_out_everywhere(ui_db: Database[dict[str, Any]]) -> None:
+    reviewer = app("reviewer")
+    assert any("reviewer" in c.value for c in reviewer.sidebar.caption)
+    admin = page("admin", "admin")
+    admin.selectbox(key="sign_out_who").set_value("reviewer")
+    next(b for b in admin.button if b.label == "Sign out everywhere").click().run()
+    assert any("session(s) ended" in s.value for s in admin.success)
+    reviewer.run()
+    assert reviewer.text_input(key="login_username") is not None
+
+
+def test_detail_opens_from_its_address_and_offers_a_searchable_picker(ui_db: Database[dict[str, Any]]) -> None:
+    at = page("detail", "viewer", id="KHM-4-110.24")
+    assert [s.value for s in at.subheader][:1] == ["KHM-4-110.24"]
+    picker = at.selectbox(key="detail_pick")
+    assert picker.value == "KHM-4-110.24"
+    # Each choice shows the id and the first words of the text, so typing either finds it.
+    assert "KHM-4-110.24 · Strengthen birth registration for all children" in picker.options
+    assert len(picker.options) == 3
+    picker.set_value("KHM-4-110.23").run()
+    assert at.query_params["id"] in ("KHM-4-110.23", ["KHM-4-110.23"])  # the address follows the choice
+    assert "Adopt the Child Protection Law without delay" in _text(at)
+    unknown = page("detail", "viewer", id="KHM-9-1.1")
+    assert "No recommendation 'KHM-9-1.1'" in _text(unknown)
+
+
+def test_old_email_link_shape_opens_the_detail_page(ui_db: Database[dict[str, Any]]) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from tests.unit.ui.conftest import WORKSPACE, logged_in
+
+    at = logged_in(AppTest.from_file(str(WORKSPACE), default_timeout=30), "viewer")
+    at.query_params["recommendation"] = "KHM-4-110.23"
+    at.run()
+    assert not at.exception
+    assert "KHM-4-110.23" in [s.value for s in at.subheader]
+
+
+def test_report_opens_on_the_latest_cycle_that_has_recommendations(ui_db: Database[dict[str, Any]]) -> None:
+    assert page("report", "reviewer").selectbox(key="report_cycle").value == 4  # cycles 3 and 4 have data
+    ui_db.recommendations.update_many({"cycle": 4}, {"$set": {"cycle": 2}})
+    try:
+        assert page("report", "reviewer").selectbox(key="report_cycle").value == 3
+    finally:
+        ui_db.recommendations.update_many({"cycle": 2}, {"$set": {"cycle": 4}})

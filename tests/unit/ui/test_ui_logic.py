@@ -113,7 +113,7 @@ def test_every_menu_entry_has_english_and_khmer_titles() -> None:
     for spec in PAGES:
         assert STRINGS[spec.key]["en"] and STRINGS[spec.key]["km"]
     assert t("login", "km") == "ចូលប្រើ"
-    assert t("not_allowed", "fr", role="viewer") == "Your role (viewer) may not open this page."
+    assert t("not_allowed", "fr", role="viewer") == "Your role (viewer) cannot open this page."
 
 
 def test_waiting_for_a_command_reports_the_tracker_refusal_or_a_timeout() -> None:
