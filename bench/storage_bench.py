@@ -1,6 +1,6 @@
 """Storage candidates side by side, in one run: the embedded MongoDB-wire server as upstream
-builds it (as the project ran it before: synchronous=FULL), and with the project's patch (infra/ferretdb/ferretdb-v1.24.2.patch), with
-SQLite's synchronous=FULL and NORMAL.
+builds it (as the project ran it before: synchronous=FULL), and with the project's patch
+(infra/ferretdb/ferretdb-v1.24.2.patch), with SQLite's synchronous=FULL and NORMAL.
 
 For each: find_one by _id, an upsert of an existing document and a find on a compound
 secondary index, at growing collection sizes; one bulk_write of 1,000 mixed upserts.
