@@ -131,8 +131,10 @@ async def recommendations_imported(batch: Sequence[Imported], deps: Deps) -> lis
     The same as :func:`recommendation_imported` one message after the other: the state read
     at the start is updated in memory as the run goes, so two versions of one recommendation
     in one batch become versions n and n+1. ``None`` marks a message already processed.
-    A message whose version is already stored (a batch redelivered after a crash) is announced
-    again with the stored version and changes, whatever came after it.
+    A message whose version is already stored and reached by the recommendation (a batch
+    redelivered after a crash) is announced again with the stored version and changes,
+    whatever came after it; one whose history was written but not the recommendation is
+    applied again.
     """
     event_ids = [str(item.envelope.event_id) for item in batch]
     receipts = await deps.repo.processed_many(event_ids)
@@ -152,7 +154,9 @@ async def recommendations_imported(batch: Sequence[Imported], deps: Deps) -> lis
         seen.add(event_id)
         existing = state.get(rec_id)
         replay = stored_versions.get(event_id)
-        if replay is not None:
+        # Applied before (a redelivery) only if the recommendation itself reached that version:
+        # a crash between the history insert and the recommendation write must be repaired.
+        if replay is not None and existing is not None and int(existing.get("version", 0)) >= int(replay["version"]):
             version = int(replay["version"])
             changes = [FieldChange(**c) for c in replay.get("changes", [])]
             tagged, _ = tag_recommendation(deps.tagger, examples, rec_id, existing or {}, payload.text,
