@@ -60,6 +60,9 @@ status:
 test: setup ## install, start the stack, run lint and every test, stop the stack
 	scripts/test.sh
 
+test-fast: setup-python ## unit tests only, no servers (< 60 s): while you work
+	$(VENV)/bin/pytest -p no:cacheprovider -q -m "not integration" tests/unit
+
 lint: setup-python ## ruff + mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy

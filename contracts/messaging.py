@@ -64,15 +64,22 @@ def dead_letter_middleware(
                     await on_dead_letter(msg.body, reason)
                 return None
             except Exception as exc:
-                # Transient: back off (with jitter) so a down database is not hammered, then
-                # let FastStream nack so the message comes back.
-                log.warning("transient failure in %s, will retry: %r", consumer, exc)
-                if on_transient is not None:
-                    on_transient(exc)
-                await asyncio.sleep(transient_backoff_s * (0.5 + random.random()))
+                # Transient: let FastStream nack so the message comes back.
+                await _back_off(consumer, "will retry", exc, on_transient, transient_backoff_s)
                 raise
 
     return DeadLetter
+
+
+async def _back_off(
+    consumer: str, what_next: str, exc: BaseException,
+    on_transient: Callable[[BaseException], None] | None, backoff_s: float,
+) -> None:
+    """Log and count a transient failure, then wait (with jitter) so a down database is not hammered."""
+    log.warning("transient failure in %s, %s: %r", consumer, what_next, exc)
+    if on_transient is not None:
+        on_transient(exc)
+    await asyncio.sleep(backoff_s * (0.5 + random.random()))
 
 
 def dead_letter_headers(
@@ -122,10 +129,7 @@ def batch_failure_middleware(
             try:
                 return await call_next(msg)
             except Exception as exc:
-                log.warning("transient failure in %s, the batch will be redelivered: %r", consumer, exc)
-                if on_transient is not None:
-                    on_transient(exc)
-                await asyncio.sleep(transient_backoff_s * (0.5 + random.random()))
+                await _back_off(consumer, "the batch will be redelivered", exc, on_transient, transient_backoff_s)
                 raise
 
     return BatchFailure

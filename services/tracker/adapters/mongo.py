@@ -82,6 +82,17 @@ def _chunks(items: Sequence[Any], size: int = BULK_CHUNK) -> Iterable[Sequence[A
         yield items[start:start + size]
 
 
+async def find_in(
+    collection: AsyncCollection[dict[str, Any]], field: str, values: Sequence[Any],
+) -> dict[Any, dict[str, Any]]:
+    """Documents whose ``field`` is one of ``values``, by that field: one query per chunk."""
+    found: dict[Any, dict[str, Any]] = {}
+    for chunk in _chunks(values):
+        async for doc in collection.find({field: {"$in": list(chunk)}}):
+            found[doc[field]] = doc
+    return found
+
+
 async def insert_many_once(collection: AsyncCollection[dict[str, Any]], docs: Sequence[dict[str, Any]]) -> None:
     """Insert documents keyed by deterministic ids; the ones stored before (a redelivery) are skipped."""
     for chunk in _chunks(docs):
@@ -153,11 +164,7 @@ class MongoTrackerRepository:
 
     async def processed_many(self, message_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Receipts of these messages, by message id (one query for a whole batch)."""
-        found: dict[str, dict[str, Any]] = {}
-        for chunk in _chunks(message_ids):
-            async for doc in self.db[d.PROCESSED_MESSAGES].find({"_id": {"$in": list(chunk)}}):
-                found[doc["_id"]] = doc
-        return found
+        return await find_in(self.db[d.PROCESSED_MESSAGES], "_id", message_ids)
 
     async def mark_processed_many(self, receipts: Sequence[dict[str, Any]]) -> None:
         """Receipts for a batch: ``message_id``, ``type``, ``correlation_id``, ``outcome``."""
@@ -194,19 +201,11 @@ class MongoTrackerRepository:
 
     async def recommendations(self, recommendation_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Stored recommendations by id (one query per chunk of a batch)."""
-        found: dict[str, dict[str, Any]] = {}
-        for chunk in _chunks(sorted(set(recommendation_ids))):
-            async for doc in self.db[d.RECOMMENDATIONS].find({"_id": {"$in": list(chunk)}}):
-                found[doc["_id"]] = doc
-        return found
+        return await find_in(self.db[d.RECOMMENDATIONS], "_id", sorted(set(recommendation_ids)))
 
     async def versions_from_events(self, event_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Versions stored by these messages, by message id: a redelivered batch re-announces them."""
-        found: dict[str, dict[str, Any]] = {}
-        for chunk in _chunks(event_ids):
-            async for doc in self.db[d.RECOMMENDATION_VERSIONS].find({"source_event_id": {"$in": list(chunk)}}):
-                found[doc["source_event_id"]] = doc
-        return found
+        return await find_in(self.db[d.RECOMMENDATION_VERSIONS], "source_event_id", event_ids)
 
     async def parked_for_any(self, recommendation_ids: Sequence[str]) -> list[dict[str, Any]]:
         """Parked messages waiting for any of these recommendations, oldest first."""
