@@ -8,7 +8,10 @@ Header matching ignores case, surrounding spaces, a BOM and UHRI's misspelling
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
+from typing import Any
 
 from services.ingest.domain import model
 
@@ -165,6 +168,29 @@ class ColumnMap:
     index: dict[str, int]
     header: dict[str, str]
     ignored_unsafe: tuple[tuple[int, str], ...]
+    # Derived from ``index``, to pick a row's fields fast: the highest position, and a
+    # function giving the cells at the positions of ``index`` (in its order).
+    last_index: int = field(init=False, repr=False, compare=False)
+    take: Callable[[Sequence[Any]], tuple[Any, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        positions = tuple(self.index.values())
+        object.__setattr__(self, "last_index", max(positions, default=-1))
+        object.__setattr__(self, "take", _taker(positions))
+
+    def only(self, fields: frozenset[str]) -> ColumnMap:
+        """The same map, with only the given fields picked from the rows."""
+        index = {name: i for name, i in self.index.items() if name in fields}
+        return ColumnMap(index=index, header=self.header, ignored_unsafe=self.ignored_unsafe)
+
+
+def _taker(positions: tuple[int, ...]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+    if len(positions) >= 2:
+        return itemgetter(*positions)
+    if positions:
+        only = positions[0]
+        return lambda cells: (cells[only],)
+    return lambda cells: ()
 
 
 def resolve(layout: Layout, headers: list[object]) -> tuple[ColumnMap, list[str]]:

@@ -77,9 +77,15 @@ ALIASES: dict[str, str] = {
 }
 
 
+_SPACES = re.compile(r"\s+")
+_STATE_SEPARATORS = re.compile(r"[\n\r;]+")
+_BULLETS = re.compile(r"^(?:[-•*][ \t]*)+")
+_BULLET_START = frozenset("-•*")
+
+
 def _key(name: str) -> str:
     name = name.replace("’", "'").replace("\u00a0", " ")
-    return re.sub(r"\s+", " ", name).strip().casefold()
+    return _SPACES.sub(" ", name).strip().casefold()
 
 
 @lru_cache(maxsize=4096)
@@ -115,8 +121,10 @@ def split_states(value: str) -> list[str]:
     (so "Korea, Republic of" stays one name).
     """
     names: list[str] = []
-    for part in re.split(r"[\n\r;]+", value):
-        item = re.sub(r"^(?:[-•*][ \t]*)+", "", part.strip()).strip()
+    for part in _STATE_SEPARATORS.split(value):
+        item = part.strip()
+        if item[:1] in _BULLET_START:
+            item = _BULLETS.sub("", item).strip()
         if not item:
             continue
         if "," in item and iso3(item) is None:

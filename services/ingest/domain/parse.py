@@ -9,16 +9,26 @@
   problem (``row=None``, always the last item).
 
 Merging needs to know every row of a recommendation before emitting it. Small files
-(up to ``BUFFER_ROWS`` rows) are read once and kept; bigger files are read twice:
-the first pass keeps only a small index (id -> first row, text fingerprint, states),
-the second streams the rows again and emits each recommendation at its first row.
+(up to ``BUFFER_ROWS`` rows) are read once and kept. Bigger CSV files are read again,
+two or three times, each pass streaming:
+
+1. a cheap pass computes only the id each row would get (no position, states, lists
+   or model) and notes the ids seen more than once;
+2. only when some id repeats: the rows with such ids are built in full, into a small
+   index (id -> first row, text fingerprint, states);
+3. the rows are built in full and emitted, each recommendation at its first row with
+   the states merged from the index (an id seen once has nothing to merge).
+
+XLSX and DOCX files (slow to read: reading costs more than building) and a file that
+pass 1 cannot read to the end are indexed from every row instead, in one pass (the
+output must then stop where reading failed).
 """
 
 from __future__ import annotations
 
 import hashlib
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,19 +37,47 @@ from services.ingest.domain import model, readers
 from services.ingest.domain.columns import LAYOUTS
 from services.ingest.domain.detect import detect_format
 from services.ingest.domain.model import FileProblem, ParsedEvidence, ParsedRow, ParseItem, RowError
-from services.ingest.domain.records import Context, build_evidence, build_recommendation
+from services.ingest.domain.records import HEAD_FIELDS, Context, build_evidence, build_recommendation, candidate_id
 from services.ingest.domain.sanitise import normalised_for_identity
 
 BUFFER_ROWS = 5_000
+_CSV_FORMATS = frozenset({model.UPR_INFO_CSV, model.UPR_INFO_CLEAN_CSV, model.UHRI_CSV})
 
 
-def _records(path: Path, fmt: str) -> Iterator[readers.Item]:
+def _records(path: Path, fmt: str, fields: frozenset[str] | None = None) -> Iterator[readers.Item]:
+    """The records of a file; with ``fields``, each may hold only those fields (or more)."""
     if fmt == model.OHCHR_MATRIX_DOCX:
         return readers.docx_records(path)
     layout = LAYOUTS[fmt]
     if fmt in (model.UHRI_XLSX, model.TEMPLATE_XLSX, model.EVIDENCE_TEMPLATE_XLSX):
-        return readers.xlsx_records(path, layout)
-    return readers.csv_records(path, layout)
+        return readers.xlsx_records(path, layout, fields)
+    return readers.csv_records(path, layout, fields)
+
+
+def _prepare(
+    path: Path, *, format: str | None, cycle: int | None, country: str | None, import_id: str, max_bytes: int
+) -> tuple[str, Context]:
+    """The format and context of a file; raises FileProblem (and OSError...) for a file it refuses."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise FileProblem(f"cannot read the file: {exc.strerror or exc}") from None
+    if size > max_bytes:
+        raise FileProblem(
+            f"file is {size / 1024 / 1024:.1f} MB; the limit is {max_bytes / 1024 / 1024:.0f} MB "
+            "(split it, or raise the limit)"
+        )
+    fmt = format or detect_format(path)
+    if fmt not in model.FORMATS:
+        raise FileProblem(f"unknown format {fmt!r}; one of: {', '.join(model.FORMATS)}")
+    ctx = Context(
+        format=fmt,
+        file_name=path.name,
+        import_id=import_id,
+        cycle=cycle,
+        country=country.upper() if country else None,
+    )
+    return fmt, ctx
 
 
 def iter_rows(
@@ -50,35 +88,17 @@ def iter_rows(
     country: str | None = None,
     import_id: str,
     max_bytes: int = model.DEFAULT_MAX_FILE_BYTES,
-) -> Iterator[ParseItem]:
+) -> Generator[ParseItem, None, None]:
     """One item per source row, no merging and no duplicate check. Never raises."""
     path = Path(path)
     try:
-        try:
-            size = path.stat().st_size
-        except OSError as exc:
-            raise FileProblem(f"cannot read the file: {exc.strerror or exc}") from None
-        if size > max_bytes:
-            raise FileProblem(
-                f"file is {size / 1024 / 1024:.1f} MB; the limit is {max_bytes / 1024 / 1024:.0f} MB "
-                "(split it, or raise the limit)"
-            )
-        fmt = format or detect_format(path)
-        if fmt not in model.FORMATS:
-            raise FileProblem(f"unknown format {fmt!r}; one of: {', '.join(model.FORMATS)}")
-        ctx = Context(
-            format=fmt,
-            file_name=path.name,
-            import_id=import_id,
-            cycle=cycle,
-            country=country.upper() if country else None,
-        )
-        evidence = fmt == model.EVIDENCE_TEMPLATE_XLSX
+        fmt, ctx = _prepare(path, format=format, cycle=cycle, country=country, import_id=import_id, max_bytes=max_bytes)
+        build = build_evidence if fmt == model.EVIDENCE_TEMPLATE_XLSX else build_recommendation
         for item in _records(path, fmt):
             if isinstance(item, RowError):
                 yield item
                 continue
-            built = build_evidence(item, ctx) if evidence else build_recommendation(item, ctx)
+            built = build(item, ctx)
             if isinstance(built, list):
                 yield from built
             else:
@@ -172,17 +192,25 @@ class _Index:
 
 
 def merge_rows(items: Iterable[ParseItem], index: _Index) -> Iterator[ParseItem]:
-    """Second pass: emit each recommendation once, at its first row, with merged states."""
+    """Second pass: emit each recommendation once, at its first row, with merged states.
+
+    An id the index does not hold was seen once (see :func:`_repeated_ids_index`): its
+    row is emitted as it is."""
+    recommendations = index.recommendations
+    rejected = index.rejected
     for item in items:
         if isinstance(item, RowError):
             yield item
-        elif item.row in index.rejected:
-            yield index.rejected[item.row]
+        elif item.row in rejected:
+            yield rejected[item.row]
         elif isinstance(item, ParsedEvidence):
             yield item
         else:
             rec = item.recommendation
-            seen = index.recommendations[rec.recommendation_id]
+            seen = recommendations.get(rec.recommendation_id)
+            if seen is None:
+                yield item
+                continue
             if seen.first_row != item.row:
                 continue  # its states were merged into the first row
             if seen.merged_rows:
@@ -195,6 +223,53 @@ def merge_rows(items: Iterable[ParseItem], index: _Index) -> Iterator[ParseItem]
                 yield ParsedRow(item.row, merged, item.warnings, tuple(seen.merged_rows))
             else:
                 yield item
+
+
+def _repeated_ids_index(
+    path: Path, *, format: str | None, cycle: int | None, country: str | None, import_id: str, max_bytes: int
+) -> _Index | None:
+    """Passes 1 and 2 for a file of recommendations: the index of the ids seen more than
+    once (the only rows that can be merged or rejected as duplicates).
+
+    ``None`` when this does not apply (XLSX, DOCX) or the file cannot be read to its end:
+    the caller then indexes every row, the output having to stop where reading stops.
+    The candidate ids come from the same code as the full build (``candidate_id``), so
+    every valid row's id is among them."""
+    try:
+        fmt, ctx = _prepare(path, format=format, cycle=cycle, country=country, import_id=import_id, max_bytes=max_bytes)
+        if fmt not in _CSV_FORMATS:
+            return None  # reading XLSX/DOCX costs more than building: read them twice, not three times
+        seen: set[str] = set()
+        repeated: set[str] = set()
+        last = -1  # position (among the records) of the last row whose id repeats
+        for position, record in enumerate(_records(path, fmt, HEAD_FIELDS)):
+            if isinstance(record, RowError):
+                if record.row is None:
+                    return None
+                continue
+            rid = candidate_id(record, ctx)
+            if rid is None:
+                continue
+            if rid in seen:
+                repeated.add(rid)
+                last = position
+            else:
+                seen.add(rid)
+        del seen
+        index = _Index()
+        if not repeated:
+            return index
+        for position, record in enumerate(_records(path, fmt)):
+            if position > last:
+                break
+            if isinstance(record, RowError) or candidate_id(record, ctx) not in repeated:
+                continue
+            built = build_recommendation(record, ctx)
+            if isinstance(built, ParsedRow):
+                index.add(built)
+        return index
+    except Exception:  # any failure: index every row instead (same output)
+        return None
 
 
 def parse_file(
@@ -210,27 +285,40 @@ def parse_file(
     """Recommendations (merged), evidence and errors of one file, streaming. Never raises."""
     path = Path(path)
 
-    def rows() -> Iterator[ParseItem]:
+    def rows() -> Generator[ParseItem, None, None]:
         return iter_rows(path, format=format, cycle=cycle, country=country, import_id=import_id, max_bytes=max_bytes)
 
     index = _Index()
-    buffer: list[ParseItem] | None = []
+    buffer: list[ParseItem] = []
     try:
         before = path.stat()
     except OSError:
         yield from rows()
         return
-    for item in rows():
+    first_pass = rows()
+    for item in first_pass:
         index.add(item)
-        if buffer is not None:
-            buffer.append(item)
-            if len(buffer) > buffer_rows:
-                buffer = None
-    if buffer is not None:
+        buffer.append(item)
+        if len(buffer) > buffer_rows:
+            break
+    else:
         yield from merge_rows(buffer, index)
         return
+    del buffer
+    repeated = _repeated_ids_index(
+        path, format=format, cycle=cycle, country=country, import_id=import_id, max_bytes=max_bytes
+    )
+    if repeated is not None:
+        first_pass.close()
+        index = repeated
+    else:
+        for item in first_pass:
+            index.add(item)
     after = path.stat()
     if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
         yield RowError(None, None, "the file changed while it was being read; import it again")
         return
-    yield from merge_rows(rows(), index)
+    if not index.recommendations and not index.rejected and not index.evidence:
+        yield from rows()  # no id seen twice: nothing to merge or reject
+    else:
+        yield from merge_rows(rows(), index)

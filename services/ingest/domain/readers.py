@@ -39,15 +39,21 @@ def _header_problems(colmap: columns.ColumnMap, missing: list[str]) -> Iterator[
 
 
 def _record(row_no: int, cells: list[Any] | tuple[Any, ...], colmap: columns.ColumnMap) -> Record | None:
-    values: dict[str, Cell] = {}
-    for name, i in colmap.index.items():
-        values[name] = cells[i] if i < len(cells) else None
-    if all(v is None or (isinstance(v, str) and not v.strip()) for v in cells):
+    for v in cells:
+        if v is not None and (not isinstance(v, str) or v.strip()):
+            break
+    else:
         return None  # blank line
+    index = colmap.index
+    if len(cells) > colmap.last_index:
+        values: dict[str, Cell] = dict(zip(index, colmap.take(cells), strict=True))
+    else:
+        values = {name: cells[i] if i < len(cells) else None for name, i in index.items()}
     return Record(row=row_no, values=values, header=colmap.header)
 
 
-def csv_records(path: Path, layout: Layout) -> Iterator[Item]:
+def csv_records(path: Path, layout: Layout, fields: frozenset[str] | None = None) -> Iterator[Item]:
+    """The rows of a CSV file; with ``fields``, each record holds only those fields."""
     codec, errors = encoding.python_codec(encoding.detect_encoding(path))
     with path.open("r", encoding=codec, errors=errors, newline="") as handle:
         reader = csv.reader(handle)
@@ -59,6 +65,10 @@ def csv_records(path: Path, layout: Layout) -> Iterator[Item]:
             raise FileProblem(f"the first line is not CSV: {exc}") from None
         colmap, missing = columns.resolve(layout, headers)
         yield from _header_problems(colmap, missing)
+        if fields is not None:
+            colmap = colmap.only(fields)
+        # (_record, inlined: this loop runs for every row, twice or three times)
+        index, header, last_index, take = colmap.index, colmap.header, colmap.last_index, colmap.take
         row_no = 1
         while True:
             row_no += 1
@@ -69,9 +79,16 @@ def csv_records(path: Path, layout: Layout) -> Iterator[Item]:
             except csv.Error as exc:
                 yield RowError(row_no, None, f"not valid CSV: {exc}")
                 continue
-            record = _record(row_no, cells, colmap)
-            if record is not None:
-                yield record
+            for v in cells:
+                if v.strip():
+                    break
+            else:
+                continue  # blank line
+            if len(cells) > last_index:
+                values: dict[str, Cell] = dict(zip(index, take(cells), strict=True))
+            else:
+                values = {name: cells[i] if i < len(cells) else None for name, i in index.items()}
+            yield Record(row_no, values, header)
 
 
 def _open_workbook(path: Path) -> Any:
@@ -93,7 +110,8 @@ def _worksheet(workbook: Any, layout: Layout) -> Any:
     return workbook.worksheets[0] if workbook.worksheets else None
 
 
-def xlsx_records(path: Path, layout: Layout) -> Iterator[Item]:
+def xlsx_records(path: Path, layout: Layout, fields: frozenset[str] | None = None) -> Iterator[Item]:
+    """The rows of the sheet; with ``fields``, each record holds only those fields."""
     workbook = _open_workbook(path)
     try:
         sheet = _worksheet(workbook, layout)
@@ -106,6 +124,8 @@ def xlsx_records(path: Path, layout: Layout) -> Iterator[Item]:
             raise FileProblem("the sheet is empty") from None
         colmap, missing = columns.resolve(layout, headers)
         yield from _header_problems(colmap, missing)
+        if fields is not None:
+            colmap = colmap.only(fields)
         for row_no, cells in enumerate(rows, start=2):
             record = _record(row_no, cells, colmap)
             if record is not None:

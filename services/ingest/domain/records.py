@@ -6,6 +6,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from pydantic import ValidationError
@@ -15,11 +16,9 @@ from contracts.events import (
     EvidenceSourceType,
     EvidenceSubmittedV1,
     Position,
-    RecommendationImportedV1,
     RecommendingState,
-    SourceRef,
 )
-from services.ingest.domain import countries, identity, sanitise
+from services.ingest.domain import construct, countries, identity, sanitise
 from services.ingest.domain.encoding import MIXED_MARK
 from services.ingest.domain.model import ParsedEvidence, ParsedRow, RowError
 
@@ -38,6 +37,17 @@ _SUPPORTED = {
 _NOTED = {"noted", "n", "rejected", "not accepted", "not supported", "note", "r", "noted/rejected"}
 _EXCEL_EPOCH = date(1899, 12, 30)
 _SESSION = re.compile(r"(\d{1,3})")
+_WHOLE_NUMBER = re.compile(r"\s*(?:UPR\s*|WG\s*)?\d{1,3}(?:st|nd|rd|th)?(?:\s*session)?\s*", re.I)
+_EXCEL_SERIAL = re.compile(r"\d{4,5}(\.\d+)?")
+_SPACES = re.compile(r"\s+")
+_ID_SEPARATORS = re.compile(r"[\s,;]+")
+
+# Cells that repeat across the rows of a file (countries, states, themes, positions,
+# sessions, dates, document symbols) are cleaned once per distinct value: bounded
+# caches, so memory stays flat however big the file. Only plain values are cached
+# (``typed``: 1, 1.0 and True are different cells).
+_CACHE_SIZE = 16_384
+_CACHEABLE = frozenset({str, int, float, bool, date, datetime})
 
 
 @dataclass(frozen=True)
@@ -63,7 +73,7 @@ class Record:
 
 
 def normalise_position(value: str) -> Position | None:
-    key = re.sub(r"\s+", " ", value.strip().casefold())
+    key = _SPACES.sub(" ", value.strip().casefold())
     if key in _SUPPORTED:
         return Position.SUPPORTED
     if key in _NOTED:
@@ -88,7 +98,7 @@ def parse_date(value: Cell) -> date:
             return excel_serial_to_date(value)
         raise ValueError(f"{value} is not an Excel date")
     text = str(value).strip()
-    if re.fullmatch(r"\d{4,5}(\.\d+)?", text):
+    if _EXCEL_SERIAL.fullmatch(text):
         return excel_serial_to_date(float(text))
     for fmt in (
         "%Y-%m-%d",
@@ -114,9 +124,7 @@ def _as_int(value: Cell) -> int:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     match = _SESSION.search(str(value))
-    if not match or not re.fullmatch(
-        r"\s*(?:UPR\s*|WG\s*)?\d{1,3}(?:st|nd|rd|th)?(?:\s*session)?\s*", str(value), re.I
-    ):
+    if not match or not _WHOLE_NUMBER.fullmatch(str(value)):
         raise ValueError(f"{value!r} is not a whole number")
     return int(match.group(1))
 
@@ -131,8 +139,108 @@ def _as_text(value: Cell) -> str:
     return str(value)
 
 
+# What cleaning one cell gives: (text, problem, problem_is_warning); problem is None
+# when the cell is fine. The row number and column name are added by _Row.
+CellText = tuple[str, str | None, bool]
+_FINE: CellText = ("", None, False)
+_NO_ITEMS: tuple[tuple[str, ...], str | None, bool] = ((), None, False)
+
+
+def clean_text_cell(value: Cell, *, html_allowed: bool = False) -> CellText:
+    """A cleaned string ("" when absent); formulas refused, HTML removed (with a warning)."""
+    if value is None:
+        return _FINE
+    text = sanitise.clean_cell(value if type(value) is str else _as_text(value))
+    if not text:
+        return _FINE
+    # (clean_cell strips: the first character tells whether it may be a formula)
+    if text[0] in sanitise.FORMULA_START and sanitise.looks_like_formula(text):
+        shown = text if len(text) <= 60 else text[:57] + "..."
+        return "", f"looks like a spreadsheet formula ({shown!r}); formulas are not imported", False
+    if MIXED_MARK in text:
+        return (
+            "",
+            "contains bytes that are not valid UTF-8 (file mixes encodings); fix and re-save as UTF-8",
+            False,
+        )
+    if not html_allowed and "<" in text and sanitise.has_html(text):
+        return sanitise.clean_cell(sanitise.strip_html(text)), "HTML tags removed", True
+    return text, None, False
+
+
+# Per-value functions for the cells that repeat, each with a bounded cache; call the
+# cached one for str cells (nearly all of them) and the plain one for the others.
+
+
+def _items_of(value: Cell) -> tuple[tuple[str, ...], str | None, bool]:
+    text, problem, warning = clean_text_cell(value)
+    return (tuple(sanitise.split_multi(text)) if text else ()), problem, warning
+
+
+def _position_of(value: Cell) -> tuple[CellText, Position | None]:
+    cell = clean_text_cell(value)
+    return cell, (normalise_position(cell[0]) if cell[0] else None)
+
+
+def _states_of(value: Cell) -> tuple[CellText, tuple[RecommendingState, ...], tuple[str, ...]]:
+    """The cleaned cell, its recommending states, and the warnings (names not recognised).
+    RecommendingState is frozen: the same instances are shared by the rows."""
+    cell = clean_text_cell(value)
+    states: list[RecommendingState] = []
+    warnings: list[str] = []
+    for name in countries.split_states(cell[0]):
+        code = countries.iso3(name)
+        if code is None:
+            warnings.append(f"recommending state {name!r} not recognised; kept by name")
+            states.append(RecommendingState(code=(name[:10].strip() or "??").ljust(2, "?"), name=name[:200]))
+        elif all(s.code != code for s in states):
+            states.append(RecommendingState(code=code, name=countries.display_name(code)))
+    return cell, tuple(states), tuple(warnings)
+
+
+def _country_of(value: Cell) -> tuple[CellText, str | None, str | None]:
+    """The cleaned "country" cell, its ISO3 code and the error (for a non-empty cell)."""
+    cell = clean_text_cell(value)
+    name = cell[0]
+    if not name:
+        return cell, None, None
+    names = sanitise.split_multi(name)
+    if len(names) > 1:
+        return cell, None, f"several countries concerned ({', '.join(names)}); expected one"
+    country = countries.iso3(names[0]) if names else None
+    if country is None:
+        return cell, None, f"{name!r} is not a country name or ISO code"
+    return cell, country, None
+
+
+def _int_of(value: Cell) -> tuple[int | None, str | None]:
+    """(whole number, None) or (None, why not) for a session / cycle / category cell."""
+    try:
+        return _as_int(value), None
+    except ValueError as exc:
+        return None, str(exc)
+
+
+def _date_of(value: Cell) -> tuple[date | None, str | None]:
+    try:
+        return parse_date(value), None
+    except ValueError as exc:
+        return None, str(exc)
+
+
+_text_cached = lru_cache(maxsize=_CACHE_SIZE, typed=True)(clean_text_cell)
+_items_cached = lru_cache(maxsize=_CACHE_SIZE, typed=True)(_items_of)
+_position_cached = lru_cache(maxsize=_CACHE_SIZE, typed=True)(_position_of)
+_states_cached = lru_cache(maxsize=_CACHE_SIZE, typed=True)(_states_of)
+_country_cached = lru_cache(maxsize=_CACHE_SIZE, typed=True)(_country_of)
+_int_cached = lru_cache(maxsize=_CACHE_SIZE, typed=True)(_int_of)
+_date_cached = lru_cache(maxsize=_CACHE_SIZE, typed=True)(_date_of)
+
+
 class _Row:
-    """Collects cleaned fields and errors for one record."""
+    """Collects the errors and warnings of one record."""
+
+    __slots__ = ("errors", "record", "warnings")
 
     def __init__(self, record: Record) -> None:
         self.record = record
@@ -148,36 +256,34 @@ class _Row:
     def warn(self, name: str | None, message: str) -> None:
         self.warnings.append(RowError(self.record.row, self.column(name) if name else None, message, warning=True))
 
+    def report(self, name: str, message: str, warning: bool) -> None:
+        """The problem of a cleaned cell."""
+        if warning:
+            self.warn(name, message)
+        else:
+            self.error(name, message)
+
     def raw(self, name: str) -> Cell:
         return self.record.values.get(name)
 
     def text(self, name: str, *, html_allowed: bool = False) -> str:
         """A cleaned string field ("" when absent); formulas refused, HTML removed."""
-        value = self.raw(name)
+        value = self.record.values.get(name)
         if value is None:
             return ""
-        text = sanitise.clean_cell(_as_text(value))
-        if not text:
-            return ""
-        if sanitise.looks_like_formula(text):
-            shown = text if len(text) <= 60 else text[:57] + "..."
-            self.error(name, f"looks like a spreadsheet formula ({shown!r}); formulas are not imported")
-            return ""
-        if MIXED_MARK in text:
-            self.error(
-                name,
-                "contains bytes that are not valid UTF-8 (file mixes encodings); fix and re-save as UTF-8",
-            )
-            return ""
-        if not html_allowed and sanitise.has_html(text):
-            stripped = sanitise.clean_cell(sanitise.strip_html(text))
-            self.warn(name, "HTML tags removed")
-            text = stripped
+        text, problem, warning = clean_text_cell(value, html_allowed=html_allowed)
+        if problem is not None:
+            self.report(name, problem, warning)
         return text
 
     def items(self, name: str) -> list[str]:
-        text = self.text(name)
-        return sanitise.split_multi(text) if text else []
+        value = self.record.values.get(name)
+        if value is None:
+            return []
+        items, problem, warning = _items_cached(value) if type(value) is str else _items_of(value)
+        if problem is not None:
+            self.report(name, problem, warning)
+        return list(items)
 
 
 def _validation_errors(row: _Row, exc: ValidationError, fields: dict[str, str]) -> None:
@@ -187,11 +293,24 @@ def _validation_errors(row: _Row, exc: ValidationError, fields: dict[str, str]) 
         row.error(canonical, str(err["msg"]))
 
 
-def build_recommendation(record: Record, ctx: Context) -> ParsedRow | list[RowError]:
+# What decides a recommendation's id: row, text, text_km, paragraph, given id, country,
+# session, cycle (the first part of build_recommendation, shared with candidate_id),
+# from the fields HEAD_FIELDS (and no other).
+HEAD_FIELDS = frozenset({"text", "text_km", "paragraph", "recommendation_id", "country", "session", "cycle"})
+_Head = tuple[_Row, str, str | None, str | None, str | None, str | None, int | None, int | None]
+
+
+def _head(record: Record, ctx: Context) -> _Head:
     row = _Row(record)
-    text = row.text("text")
-    text_km = row.text("text_km") or None
-    paragraph = row.text("paragraph") or None
+    get = record.values.get
+    value = get("text")
+    text = ""
+    if value is not None:
+        text, problem, warning = clean_text_cell(value)
+        if problem is not None:
+            row.report("text", problem, warning)
+    text_km = row.text("text_km") or None if get("text_km") is not None else None
+    paragraph = row.text("paragraph") or None if get("paragraph") is not None else None
     if paragraph is not None:
         paragraph = paragraph.rstrip(".")
         if not identity.PARAGRAPH.match(paragraph):
@@ -205,74 +324,146 @@ def build_recommendation(record: Record, ctx: Context) -> ParsedRow | list[RowEr
     elif len(text) > MAX_TEXT_CHARS:
         row.error("text", f"text is {len(text)} characters; at most {MAX_TEXT_CHARS} are accepted")
 
-    given_id = row.text("recommendation_id") or None
+    given_id = row.text("recommendation_id") or None if get("recommendation_id") is not None else None
+    country_value, session_value, cycle_value = get("country"), get("session"), get("cycle")
+    if (
+        ctx.country is None
+        and ctx.cycle is None
+        and type(country_value) is str
+        and (session_value is None or type(session_value) is str)
+        and (cycle_value is None or type(cycle_value) is str)
+    ):
+        place = _place_cached(country_value, session_value, cycle_value)
+        if place is not None:
+            return row, text, text_km, paragraph, given_id, *place
+    country, session, cycle = _place(row, ctx, given_id, country_value, session_value, cycle_value)
+    return row, text, text_km, paragraph, given_id, country, session, cycle
+
+
+def _place(
+    row: _Row, ctx: Context, given_id: str | None, country_value: Cell, session_value: Cell, cycle_value: Cell
+) -> tuple[str | None, int | None, int | None]:
+    """Country, session and cycle of a row, and their errors."""
     country: str | None = ctx.country
     if country is None:
-        name = row.text("country")
+        name = ""
+        if country_value is not None:
+            cell, country, problem = (
+                _country_cached(country_value) if type(country_value) is str else _country_of(country_value)
+            )
+            name = cell[0]
+            if cell[1] is not None:
+                row.report("country", cell[1], cell[2])
+            if problem is not None:
+                row.error("country", problem)
         if name:
-            names = sanitise.split_multi(name)
-            if len(names) > 1:
-                row.error("country", f"several countries concerned ({', '.join(names)}); expected one")
-            else:
-                country = countries.iso3(names[0]) if names else None
-                if country is None:
-                    row.error("country", f"{name!r} is not a country name or ISO code")
+            pass
         elif given_id and identity.ID_PATTERN.match(given_id):
             country = given_id[:3]
         elif not row.errors:
             row.error("country", "no country under review: add the column or give --country")
 
     session: int | None = None
-    if row.raw("session") not in (None, ""):
-        try:
-            session = _as_int(row.raw("session"))
+    if session_value not in (None, ""):
+        number, problem = _int_cached(session_value) if type(session_value) is str else _int_of(session_value)
+        if number is None:
+            row.error("session", problem or "")
+        else:
+            # Kept even when out of range: the cycle below is derived from it all the same.
+            session = number
             if not 1 <= session <= 200:
-                raise ValueError(f"{session} is not a UPR session number")
-        except ValueError as exc:
-            row.error("session", str(exc))
+                row.error("session", f"{session} is not a UPR session number")
 
     cycle: int | None = ctx.cycle
-    if cycle is None and row.raw("cycle") not in (None, ""):
-        try:
-            cycle = _as_int(row.raw("cycle"))
-        except ValueError as exc:
-            row.error("cycle", str(exc))
-    if cycle is None and session is not None:
-        cycle = identity.cycle_for_session(session)
-    if cycle is None and not any(e.field in (row.column("cycle"), row.column("session")) for e in row.errors):
-        row.error("cycle", "cycle unknown: the file gives no cycle or session; give --cycle")
+    if cycle is None:
+        if cycle_value not in (None, ""):
+            cycle, problem = _int_cached(cycle_value) if type(cycle_value) is str else _int_of(cycle_value)
+            if cycle is None:
+                row.error("cycle", problem or "")
+        if cycle is None and session is not None:
+            cycle = identity.cycle_for_session(session)
+        if cycle is None and not any(e.field in (row.column("cycle"), row.column("session")) for e in row.errors):
+            row.error("cycle", "cycle unknown: the file gives no cycle or session; give --cycle")
+    return country, session, cycle
 
-    position_text = row.text("position")
-    position = normalise_position(position_text) if position_text else None
+
+@lru_cache(maxsize=_CACHE_SIZE, typed=True)
+def _place_cached(
+    country_value: str, session_value: str | None, cycle_value: str | None
+) -> tuple[str, int | None, int] | None:
+    """What :func:`_place` gives for these cells (and no --country, no --cycle) when it
+    finds no problem at all; None when it would report one (then it is called)."""
+    cell, country, problem = _country_of(country_value)
+    if country is None or problem is not None or cell[1] is not None or not cell[0]:
+        return None
+    session: int | None = None
+    if session_value not in (None, ""):
+        session, problem = _int_of(session_value)
+        if session is None or not 1 <= session <= 200:
+            return None
+    cycle: int | None = None
+    if cycle_value not in (None, ""):
+        cycle, problem = _int_of(cycle_value)
+    elif session is not None:
+        cycle = identity.cycle_for_session(session)
+    if cycle is None:
+        return None
+    return country, session, cycle
+
+
+def candidate_id(record: Record, ctx: Context) -> str | None:
+    """The id :func:`build_recommendation` gives this record if it is valid; ``None`` when
+    the record is certainly not a valid recommendation. Cheaper than building it (no
+    position, states, dates, lists or model): used to find the ids seen more than once.
+    Raises where :func:`build_recommendation` raises."""
+    row, text, _, paragraph, given_id, country, _, cycle = _head(record, ctx)
+    if row.errors or country is None or cycle is None:
+        return None
+    rec_id = given_id or identity.recommendation_id(country, cycle, paragraph, text)
+    return rec_id if identity.ID_PATTERN.match(rec_id) else None
+
+
+def build_recommendation(record: Record, ctx: Context) -> ParsedRow | list[RowError]:
+    row, text, text_km, paragraph, given_id, country, session, cycle = _head(record, ctx)
+    get = record.values.get
+
+    value = get("position")
+    position: Position | None = None
+    position_text = ""
+    if value is not None:
+        cell, position = _position_cached(value) if type(value) is str else _position_of(value)
+        position_text = cell[0]
+        if cell[1] is not None:
+            row.report("position", cell[1], cell[2])
     if position is None and not any(e.field == row.column("position") for e in row.errors):
         shown = position_text or "(empty)"
         row.error("position", f"position {shown!r} is neither Supported nor Noted")
 
     states: list[RecommendingState] = []
-    for name in countries.split_states(row.text("states")):
-        code = countries.iso3(name)
-        if code is None:
-            row.warn("states", f"recommending state {name!r} not recognised; kept by name")
-            states.append(RecommendingState(code=(name[:10].strip() or "??").ljust(2, "?"), name=name[:200]))
-        elif all(s.code != code for s in states):
-            states.append(RecommendingState(code=code, name=countries.display_name(code)))
+    value = get("states")
+    if value is not None:
+        cell, found, unknown = _states_cached(value) if type(value) is str else _states_of(value)
+        if cell[1] is not None:
+            row.report("states", cell[1], cell[2])
+        states.extend(found)
+        for message in unknown:
+            row.warn("states", message)
 
     publication_date: date | None = None
-    raw_date = row.raw("publication_date")
-    if raw_date not in (None, ""):
-        try:
-            publication_date = parse_date(raw_date)
-        except ValueError as exc:
-            row.error("publication_date", str(exc))
+    value = get("publication_date")
+    if value not in (None, ""):
+        publication_date, problem = _date_cached(value) if type(value) in _CACHEABLE else _date_of(value)
+        if publication_date is None:
+            row.error("publication_date", problem or "")
 
     action_category: int | None = None
-    if row.raw("action_category") not in (None, ""):
-        try:
-            action_category = _as_int(row.raw("action_category"))
-            if not 1 <= action_category <= 5:
-                raise ValueError(f"action category {action_category} is not between 1 and 5")
-        except ValueError as exc:
-            row.error("action_category", str(exc))
+    value = get("action_category")
+    if value not in (None, ""):
+        action_category, problem = _int_cached(value) if type(value) is str else _int_of(value)
+        if action_category is None:
+            row.error("action_category", problem or "")
+        elif not 1 <= action_category <= 5:
+            row.error("action_category", f"action category {action_category} is not between 1 and 5")
 
     if given_id is not None and not identity.ID_PATTERN.match(given_id):
         row.error("recommendation_id", f"{given_id!r} is not an id like KHM-4-110.23")
@@ -284,33 +475,41 @@ def build_recommendation(record: Record, ctx: Context) -> ParsedRow | list[RowEr
     if not identity.ID_PATTERN.match(rec_id):
         row.error("paragraph", f"cannot make a recommendation id from paragraph {paragraph!r}")
         return row.errors
-    symbol = row.text("document_symbol") or None
+    value = get("document_symbol")
+    symbol: str | None = None
+    if value is not None:
+        cell = _text_cached(value) if type(value) is str else clean_text_cell(value)
+        symbol = cell[0][:100] or None
+        if cell[1] is not None:
+            row.report("document_symbol", cell[1], cell[2])
+    fields: dict[str, Any] = {
+        "recommendation_id": rec_id,
+        "country": country,
+        "cycle": cycle,
+        "session": session,
+        "document_symbol": symbol,
+        "paragraph": paragraph,
+        "text": text,
+        "text_km": text_km,
+        "recommending_states": states,
+        "position": position,
+        "source_themes": row.items("source_themes"),
+        "affected_persons": row.items("affected_persons"),
+        "sdgs": row.items("sdgs"),
+        "action_category": action_category,
+        "publication_date": publication_date,
+        # Always valid (a known format, a cut name, a row number): validated with the rest.
+        "source": {"format": ctx.format, "file_name": ctx.file_name[-300:], "row": record.row},
+        "import_id": ctx.import_id,
+    }
     try:
-        recommendation = RecommendationImportedV1(
-            recommendation_id=rec_id,
-            country=country,
-            cycle=cycle,
-            session=session,
-            document_symbol=symbol[:100] if symbol else None,
-            paragraph=paragraph,
-            text=text,
-            text_km=text_km,
-            recommending_states=states,
-            position=position,
-            source_themes=row.items("source_themes"),
-            affected_persons=row.items("affected_persons"),
-            sdgs=row.items("sdgs"),
-            action_category=action_category,
-            publication_date=publication_date,
-            source=SourceRef(format=ctx.format, file_name=ctx.file_name[-300:], row=record.row),
-            import_id=ctx.import_id,
-        )
+        recommendation = construct.row_recommendation(fields)
     except ValidationError as exc:
         _validation_errors(row, exc, {"recommending_states": "states"})
         return row.errors
     if row.errors:  # raised by the list fields (formulas inside themes, ...)
         return row.errors
-    return ParsedRow(row=record.row, recommendation=recommendation, warnings=tuple(row.warnings))
+    return ParsedRow(record.row, recommendation, tuple(row.warnings))
 
 
 def evidence_id_for(values: list[str]) -> str:
@@ -320,7 +519,7 @@ def evidence_id_for(values: list[str]) -> str:
 
 def build_evidence(record: Record, ctx: Context) -> ParsedEvidence | list[RowError]:
     row = _Row(record)
-    ids = [i.strip() for i in re.split(r"[\s,;]+", row.text("recommendation_ids")) if i.strip()]
+    ids = [i.strip() for i in _ID_SEPARATORS.split(row.text("recommendation_ids")) if i.strip()]
     bad = [i for i in ids if not identity.ID_PATTERN.match(i)]
     if not ids and not row.errors:
         row.error("recommendation_ids", "no recommendation id (e.g. KHM-4-110.23)")

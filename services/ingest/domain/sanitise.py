@@ -28,18 +28,29 @@ _FORMULA = re.compile(
     )""",
     re.VERBOSE,
 )
+# Every formula starts (after spaces) with one of these: most cells are refused by a
+# character test, without running the regex.
+FORMULA_START = frozenset("=+-@")
 _TAG = re.compile(r"<\s*[A-Za-z!/?][^>]*>")
 _SPACE = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
 _NOT_WORD = re.compile(r"[^\w\s]", re.UNICODE)
+_LINE_BREAKS = re.compile(r"[\n\r]+")
+_BULLETS = re.compile(r"^(?:[-•*][ \t]*)+")
+_BULLET_START = frozenset("-•*")
 
 
 def looks_like_formula(value: str) -> bool:
+    first = value[:1]
+    if first.isspace():
+        first = value.lstrip()[:1]
+    if first not in FORMULA_START:  # also "" (empty or blank value)
+        return False
     return bool(_FORMULA.match(value))
 
 
 def has_html(value: str) -> bool:
-    return bool(_TAG.search(value))
+    return "<" in value and bool(_TAG.search(value))
 
 
 def strip_html(value: str) -> str:
@@ -52,7 +63,8 @@ def clean_cell(value: str) -> str:
     """Trim, drop control characters (except newline/tab), normalise to NFC."""
     if not value.isascii() and not unicodedata.is_normalized("NFC", value):
         value = unicodedata.normalize("NFC", value)
-    value = _CONTROL.sub("", value)
+    if not value.isprintable():  # a printable text has no control character (faster test than the regex)
+        value = _CONTROL.sub("", value)
     return value.replace("\u00a0", " ").strip()
 
 
@@ -72,12 +84,14 @@ def split_multi(value: str) -> list[str]:
     UHRI theme names contain ';'. Otherwise items separated by ';'."""
     value = value.strip()
     if "\n" in value or "\r" in value or value.startswith(("- ", "• ")):
-        parts = re.split(r"[\n\r]+", value)
+        parts = _LINE_BREAKS.split(value)
     else:
         parts = value.split(";")
     items: list[str] = []
     for part in parts:
-        item = re.sub(r"^(?:[-•*][ \t]*)+", "", part.strip()).strip()
+        item = part.strip()
+        if item[:1] in _BULLET_START:
+            item = _BULLETS.sub("", item).strip()
         if item:
             items.append(item)
     return items
