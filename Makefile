@@ -7,6 +7,8 @@ PY := $(VENV)/bin/python
 STACK := $(ROOT)/.stack
 KAFKA_LIBS := $(STACK)/kafka/libs
 FERRETDB := $(STACK)/bin/ferretdb
+# Everything make starts is a local run: dev mode (README "Configuration", UPR_ENV).
+export UPR_ENV ?= dev
 APT_PACKAGES := chromium fonts-khmeros libreoffice-writer-nogui poppler-utils
 
 .PHONY: help setup setup-python setup-kafka setup-ferretdb setup-system stack-up stack-down stack-status \

@@ -6,6 +6,8 @@ else reads environment variables.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.topics import Topics
@@ -20,7 +22,34 @@ class CommonSettings(BaseSettings):
     topic_prefix: str = ""
     log_level: str = "INFO"
     log_json: bool = False
+    # Production unless told otherwise: a deployment that forgets this gets the strict
+    # checks (no placeholder secrets, no demo users). `make up`, `make demo` and the tests
+    # set UPR_ENV=dev.
+    env: Literal["dev", "production"] = "production"
+
+    @property
+    def dev_mode(self) -> bool:
+        return self.env == "dev"
 
     @property
     def topics(self) -> Topics:
         return Topics(prefix=self.topic_prefix)
+
+
+MIN_SECRET_BYTES = 32
+
+
+class InsecureSettings(RuntimeError):
+    """A production service was started with a secret nobody chose."""
+
+
+def require_secret(settings: CommonSettings, name: str, value: str, placeholders: tuple[str, ...] = ()) -> None:
+    """Refuse to start outside dev mode with a placeholder or short secret (``name`` is the
+    environment variable, so the message says what to set)."""
+    if settings.dev_mode:
+        return
+    if value in placeholders or len(value.encode("utf-8")) < MIN_SECRET_BYTES:
+        raise InsecureSettings(
+            f"{name} must be set to a random secret of at least {MIN_SECRET_BYTES} bytes "
+            "(or set UPR_ENV=dev for a local, non-production run)"
+        )

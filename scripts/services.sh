@@ -8,6 +8,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# A local run is a dev run (placeholder secrets and demo users allowed) unless told otherwise.
+export UPR_ENV=${UPR_ENV:-dev}
 STACK=${UPR_STACK_DIR:-$ROOT/.stack}
 # A separate run directory lets a test run its own set of services beside a developer's.
 RUN=${UPR_RUN_DIR:-$STACK/run}

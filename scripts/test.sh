@@ -2,6 +2,8 @@
 # make test: stack up, lint, the whole pytest suite, stack down (also on failure).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# A local run is a dev run (placeholder secrets and demo users allowed) unless told otherwise.
+export UPR_ENV=${UPR_ENV:-dev}
 cd "$ROOT"
 VENV=$ROOT/.venv
 

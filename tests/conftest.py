@@ -16,6 +16,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts.topics import Topics, ensure_topics
 
+# Tests run the services the way `make up` does: in dev mode (placeholder secrets allowed).
+os.environ.setdefault("UPR_ENV", "dev")
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 FIXTURES = ROOT / "tests" / "fixtures"
