@@ -138,9 +138,14 @@ def recommendation_ids(db: Db) -> list[str]:
 
 
 def latest_cycle_with_data(db: Db) -> int | None:
-    """The most recent UPR cycle that has recommendations (the useful default for the report)."""
-    found = [int(c) for c in db[d.RECOMMENDATIONS].distinct("cycle") if c is not None]
-    return max(found) if found else None
+    """The most recent UPR cycle that has recommendations (the useful default for the report).
+
+    One indexed probe per known cycle, newest first: `distinct` decodes every document on
+    the embedded server (16 s at 10,000 recommendations), a probe reads one index entry."""
+    for cycle in sorted(CYCLES, reverse=True):
+        if db[d.RECOMMENDATIONS].find_one({"cycle": cycle}, {"_id": 1}) is not None:
+            return cycle
+    return None
 
 
 def recommendation_choices(db: Db) -> list[tuple[str, str]]:
