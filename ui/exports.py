@@ -11,8 +11,6 @@ import io
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from openpyxl import Workbook
-
 from contracts.documents import RecommendationDoc
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -56,6 +54,10 @@ def to_csv(recommendations: Sequence[RecommendationDoc]) -> bytes:
 
 
 def to_xlsx(recommendations: Sequence[RecommendationDoc]) -> bytes:
+    # Imported here: openpyxl costs ~0.3 s, paid on the first export, not on the first
+    # visit of every page that offers one.
+    from openpyxl import Workbook
+
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("recommendations")
     sheet.append(COLUMNS)
