@@ -47,8 +47,10 @@ def wait_http(url: str, timeout: float = 90.0, process: subprocess.Popen[bytes] 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # Assertions wait as long as page loads may take on a busy 2-core machine (default: 5 s).
+    expect.set_options(timeout=TIMEOUT_MS)
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium

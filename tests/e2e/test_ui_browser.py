@@ -327,6 +327,28 @@ def test_a_link_opened_logged_out_lands_on_its_page_after_the_login(stack: Stack
     page.context.close()
 
 
+def test_a_shared_filtered_list_opens_filtered_after_the_login(stack: Stack, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="en-GB")
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(f"{stack.url}/recommendations?rec_positions=Noted")
+    page.get_by_label("Username", exact=True).fill("viewer")
+    page.get_by_label("Password", exact=True).fill(PASSWORDS["viewer"])
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_text("1 recommendation(s) match").first).to_be_visible()
+    settle(page)
+    assert "rec_positions=Noted" in page.url
+    # Filtering changes the address, so what is on screen can be shared as it is.
+    box = page.get_by_label("Recommending state")
+    box.fill("Canada")
+    box.press("Enter")
+    expect(page.get_by_text("1 recommendation(s) match").first).to_be_visible()
+    settle(page)
+    assert "rec_state=Canada" in page.url and "rec_positions=Noted" in page.url
+    page.context.close()
+
+
 def test_a_viewer_opening_a_reviewer_only_link_is_told_their_role_cannot_open_it(stack: Stack, browser: Any) -> None:
     from playwright.sync_api import expect
 

@@ -26,18 +26,21 @@ def _count(db_name: str, flt: rm.RecommendationFilter) -> int:
     return rm.count_recommendations(db, flt)
 
 
-search = st.text_input(t("search", lang), key="rec_search", placeholder="e.g. birth registration / កុមារ")
+# Every filter is bound to the address (?rec_cycles=4&rec_positions=Noted ...): a filtered
+# list is shared by copying the URL, and opening it logged out lands on it after the login.
+search = st.text_input(t("search", lang), key="rec_search", bind="query-params",
+                       placeholder="e.g. birth registration / កុមារ")
 c1, c2, c3, c4 = st.columns(4)
-cycles = c1.multiselect(t("cycle", lang), list(rm.CYCLES), key="rec_cycles")
+cycles = c1.multiselect(t("cycle", lang), list(rm.CYCLES), key="rec_cycles", bind="query-params")
 themes = c2.multiselect(t("themes", lang), theme_ids(), format_func=lambda x: theme_label(x, lang),
-                        key="rec_themes")
-positions = c3.multiselect(t("position", lang), [p.value for p in Position], key="rec_positions")
+                        key="rec_themes", bind="query-params")
+positions = c3.multiselect(t("position", lang), [p.value for p in Position], key="rec_positions", bind="query-params")
 statuses = c4.multiselect(t("status", lang) + " (CNCC)", [s.value for s in ImplementationStatus] + [rm.NOT_ASSESSED],
-                          format_func=status_label, key="rec_statuses")
+                          format_func=status_label, key="rec_statuses", bind="query-params")
 c5, c6, c7 = st.columns([2, 1, 1])
-state = c5.text_input(t("recommending_state", lang), key="rec_state", placeholder="e.g. Sweden")
-disagreement_only = c6.checkbox(t("disagreement", lang), key="rec_disagreement")
-child_only = c7.checkbox("Child-related only", key="rec_child")
+state = c5.text_input(t("recommending_state", lang), key="rec_state", bind="query-params", placeholder="e.g. Sweden")
+disagreement_only = c6.checkbox(t("disagreement", lang), key="rec_disagreement", bind="query-params")
+child_only = c7.checkbox("Child-related only", key="rec_child", bind="query-params")
 
 flt = rm.RecommendationFilter(
     cycles=tuple(int(str(c)) for c in cycles), themes=tuple(themes), positions=tuple(positions),

@@ -362,3 +362,12 @@ def test_report_opens_on_the_latest_cycle_that_has_recommendations(ui_db: Databa
         assert page("report", "reviewer").selectbox(key="report_cycle").value == 3
     finally:
         ui_db.recommendations.update_many({"cycle": 2}, {"$set": {"cycle": 4}})
+
+
+def test_a_filtered_recommendations_link_opens_with_its_filters(ui_db: Database[dict[str, Any]]) -> None:
+    # The address a colleague shares: ?rec_positions=Noted (what the page writes as you filter).
+    at = page("recommendations", "viewer", rec_positions="Noted")
+    assert at.multiselect(key="rec_positions").value == ["Noted"]
+    assert at.dataframe[0].value["id"].tolist() == ["KHM-3-117.5"]
+    at = page("recommendations", "viewer", rec_state="fran", rec_cycles="4")
+    assert at.dataframe[0].value["id"].tolist() == ["KHM-4-110.24"]
