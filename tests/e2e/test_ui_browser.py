@@ -140,10 +140,12 @@ def stack() -> Iterator[Stack]:
 
 def shoot(page: Any, name: str) -> None:
     settle(page)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    shot = SHOTS / f"{name}.png"
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shot), full_page=True)
     if os.environ.get("UPR_UPDATE_SCREENSHOTS") == "1":
-        DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
-        shutil.copy(SHOTS / f"{name}.png", DOCS_SHOTS / f"{name}.png")
+        (DOCS_SHOTS / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, DOCS_SHOTS / f"{name}.png")
 
 
 def test_anonymous_visitor_gets_the_login_form(stack: Stack, browser: Any) -> None:
@@ -363,4 +365,43 @@ def test_a_viewer_opening_a_reviewer_only_link_is_told_their_role_cannot_open_it
     expect(page.get_by_text("Page not found")).to_have_count(0)
     expect(page.get_by_role("button", name="Approve")).to_have_count(0)
     shoot(page, "14-role-cannot-open-page")
+    page.context.close()
+
+
+# --- screen sizes -----------------------------------------------------------------------------
+
+SCREENS = {"laptop": (1366, 768), "phone": (390, 844)}
+
+
+@pytest.mark.parametrize("screen", list(SCREENS))
+def test_every_page_fits_a_laptop_and_a_phone_screen(stack: Stack, browser: Any, screen: str) -> None:
+    """A CSO member adds evidence from the field on a phone: no page may need sideways scrolling
+    (tables scroll inside themselves) or fail to render. Screenshots: docs/screenshots/<screen>/."""
+    from playwright.sync_api import expect
+
+    from ui.pages_registry import PAGES
+
+    width, height = SCREENS[screen]
+    page = browser.new_context(viewport={"width": width, "height": height}, locale="en-GB").new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(stack.url)
+    page.get_by_label("Username", exact=True).fill("admin")
+    page.get_by_label("Password", exact=True).fill(PASSWORDS["admin"])
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    wait_for_session_cookie(page)
+    too_wide = []
+    for spec in PAGES:
+        query = "?id=KHM-4-110.23" if spec.key == "detail" else ""
+        address = "" if spec.key == "dashboard" else spec.url_path  # the default page is the root
+        page.goto(f"{stack.url}/{address}{query}")
+        settle(page)
+        shoot(page, f"{screen}/{spec.url_path}")
+        assert page.get_by_role("button", name="Log in").count() == 0, f"{spec.key}: logged out"
+        assert page.get_by_test_id("stException").count() == 0, f"{spec.key}: an error"
+        assert page.get_by_text("Page not found").count() == 0, f"{spec.key}: not found"
+        overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+        if overflow > 1:
+            too_wide.append((spec.key, overflow))
+    assert too_wide == [], f"pages wider than a {width}px screen (page, extra px): {too_wide}"
     page.context.close()
