@@ -36,14 +36,25 @@ lang = language()
 user = current_user()
 send_cookie_action()  # after a login or a logout: set or clear the session cookie
 
+# The default page (Dashboard) is served at "/", whatever its url_path; its own address
+# (/dashboard) is a hidden page that opens it, so links to /dashboard land too.
+DEFAULT_PAGE_PATH = "home"
 pages = {
-    spec.key: st.Page(str(UI / spec.file), title=t(spec.key, lang), icon=spec.icon, url_path=spec.url_path,
+    spec.key: st.Page(str(UI / spec.file), title=t(spec.key, lang), icon=spec.icon,
+                      url_path=DEFAULT_PAGE_PATH if spec.key == "dashboard" else spec.url_path,
                       default=spec.key == "dashboard",
                       visibility="visible" if user is not None and user.role in spec.roles else "hidden")
     for spec in PAGES
 }
+
+
+def _dashboard_address() -> None:
+    st.switch_page(pages["dashboard"])
+
+
+dashboard_alias = st.Page(_dashboard_address, title=t("dashboard", lang), url_path="dashboard", visibility="hidden")
 # Anonymous visitors get no menu at all: whatever address they opened shows the login form.
-navigation = st.navigation(list(pages.values()), position="sidebar" if user is not None else "hidden")
+navigation = st.navigation([*pages.values(), dashboard_alias], position="sidebar" if user is not None else "hidden")
 
 # The address alert emails have used so far (/?recommendation=<id>) opens the detail page.
 legacy_id = st.query_params.get(LEGACY_RECOMMENDATION_PARAM)
