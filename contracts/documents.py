@@ -171,6 +171,9 @@ class CycleDoc(Document):
     country: str
     cycle: int
     milestones: dict[str, date] = Field(default_factory=dict)  # e.g. {"mid_term_report_due": ...}
+    # Shown on the public progress page and to anonymous callers of the read API only when
+    # reviewers publish it (cycle.publication_set).
+    published: bool = False
 
 
 class ReportDraftDoc(Document):

@@ -371,6 +371,15 @@ class CycleDeadlineSetV1(Contract):
     due_on: date
 
 
+class CyclePublicationSetV1(Contract):
+    """Command and event: reviewers publish a cycle on the public progress page and the read
+    API (or withdraw it). Nothing of an unpublished cycle is shown to anonymous callers."""
+
+    country: str = Field(pattern=r"^[A-Z]{3}$")
+    cycle: int = Field(ge=1, le=20)
+    published: bool
+
+
 # --- notifications ---------------------------------------------------------------------
 
 
@@ -470,6 +479,7 @@ PAYLOADS: dict[tuple[str, int], type[Contract]] = {
     ("assessment.submitted", 1): AssessmentSubmittedV1,
     ("status.changed", 1): StatusChangedV1,
     ("cycle.deadline_set", 1): CycleDeadlineSetV1,
+    ("cycle.publication_set", 1): CyclePublicationSetV1,
     ("notification.requested", 1): NotificationRequestedV1,
     ("notification.delivered", 1): NotificationDeliveredV1,
     ("notification.failed", 1): NotificationFailedV1,

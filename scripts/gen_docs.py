@@ -2,6 +2,7 @@
 
 - docs/asyncapi/<service>.yaml: AsyncAPI 3.0, by FastStream's own generator, for every
   FastStream app (services/<service>/app.py).
+- docs/openapi/read-api.v1.json: OpenAPI of the tracker's read API (/api/v1), by FastAPI's generator.
 - docs/schemas/envelope.json and docs/schemas/<event-type>.v<version>.json: JSON Schema of
   the event envelope and of every payload in contracts.events.PAYLOADS.
 
@@ -34,7 +35,7 @@ if str(ROOT) not in sys.path:
 from contracts.events import PAYLOADS, EventEnvelope  # noqa: E402
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
-GENERATED_DIRS = ("asyncapi", "schemas")
+GENERATED_DIRS = ("asyncapi", "schemas", "openapi")
 
 
 def service_names() -> list[str]:
@@ -75,9 +76,20 @@ def json_schema(model: type[Any], event_type: str | None = None, version: int | 
     return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+def openapi_document() -> str:
+    """The tracker's read API (/api/v1), by FastAPI's own generator."""
+    from services.tracker.adapters.read_api import read_api
+    from services.tracker.settings import TrackerSettings
+
+    document = read_api(TrackerSettings.model_construct()).openapi()
+    document["servers"] = [{"url": "/api/v1", "description": "on the tracker's port (8001 by default)"}]
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
 def render() -> dict[str, str]:
     """Every generated file: path relative to docs/ -> content."""
     files = {f"asyncapi/{name}.yaml": asyncapi_document(name) for name in service_names()}
+    files["openapi/read-api.v1.json"] = openapi_document()
     files["schemas/envelope.json"] = json_schema(EventEnvelope)
     for (event_type, version), model in sorted(PAYLOADS.items()):
         files[f"schemas/{event_type}.v{version}.json"] = json_schema(model, event_type, version)

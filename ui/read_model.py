@@ -216,6 +216,11 @@ def recent_tag_corrections(db: Db, limit: int = 50) -> list[AuditEntry]:
     return audit_log(db, action="themes.corrected", limit=limit)
 
 
+def cycle_published(db: Db, country: str, cycle: int) -> bool:
+    doc = db[d.CYCLES].find_one({"_id": f"{country}-{cycle}"}, {"published": 1})
+    return bool(doc and doc.get("published"))
+
+
 def cycles(db: Db) -> list[CycleDoc]:
     return [CycleDoc.model_validate(doc) for doc in db[d.CYCLES].find().sort([("country", 1), ("cycle", 1)])]
 

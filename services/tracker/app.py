@@ -58,7 +58,7 @@ def build_app(
     events_out = broker.publisher(
         topics.tracker_events, title="tracker-events",
         description="Facts the tracker stored: recommendation.updated, themes.tagged, evidence.added, "
-        "evidence.reviewed, status.changed, cycle.deadline_set, report.draft_saved",
+        "evidence.reviewed, status.changed, cycle.deadline_set, cycle.publication_set, report.draft_saved",
         schema=EventEnvelope,
     )
     dead_letter_topic = topics.dead_letter(t.TRACKER_GROUP)

@@ -18,6 +18,7 @@ from contracts.events import (
     AssessmentSubmittedV1,
     Contract,
     CycleDeadlineSetV1,
+    CyclePublicationSetV1,
     EventEnvelope,
     EvidenceAddedV1,
     EvidenceReviewedV2,
@@ -390,6 +391,16 @@ async def cycle_deadline_set(envelope: EventEnvelope, payload: CycleDeadlineSetV
     return Outcome("updated", [("cycle.deadline_set", payload)])
 
 
+async def cycle_publication_set(envelope: EventEnvelope, payload: CyclePublicationSetV1, deps: Deps) -> Outcome:
+    _permit(envelope, rules.CAN_PUBLISH, "publish a cycle")
+    before = await deps.repo.set_cycle_publication(payload.country, payload.cycle, payload.published)
+    if before is not None and bool(before.get("published")) == payload.published:
+        return Outcome("unchanged", [])
+    await _audit(deps, envelope, 0, "cycle.publication_set", "cycle", f"{payload.country}-{payload.cycle}",
+                 {"published": bool((before or {}).get("published"))}, {"published": payload.published})
+    return Outcome("updated", [("cycle.publication_set", payload)])
+
+
 async def report_draft_saved(envelope: EventEnvelope, payload: ReportDraftSavedV1, deps: Deps) -> Outcome:
     actor = _permit(envelope, rules.CAN_EDIT_REPORT, "edit the report")
     version = await deps.repo.save_report_draft(str(envelope.event_id), {
@@ -431,5 +442,6 @@ HANDLERS: dict[str, Handler] = {
     "evidence.review_requested": evidence_review_requested,
     "assessment.submitted": assessment_submitted,
     "cycle.deadline_set": cycle_deadline_set,
+    "cycle.publication_set": cycle_publication_set,
     "report.draft_saved": report_draft_saved,
 }

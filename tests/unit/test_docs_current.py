@@ -17,7 +17,7 @@ from contracts.topics import Topics
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
-GENERATED_DIRS = ("asyncapi", "schemas")
+GENERATED_DIRS = ("asyncapi", "schemas", "openapi")
 SERVICES = sorted(p.parent.name for p in (ROOT / "services").glob("*/app.py"))
 
 

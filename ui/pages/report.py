@@ -1,4 +1,5 @@
-"""Mid-term report (reviewers, admins): preview, edit sections, export, draft versions, milestones."""
+"""Mid-term report (reviewers, admins): preview, edit sections, export, draft versions, milestones,
+and whether the cycle is published on the public page and the read API."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import UTC, date, datetime
 import pandas as pd
 import streamlit as st
 
-from contracts.events import CycleDeadlineSetV1, ReportDraftSavedV1
+from contracts.events import CycleDeadlineSetV1, CyclePublicationSetV1, ReportDraftSavedV1
 from ui import commands, http_client
 from ui import read_model as rm
 from ui.auth import language, require_role
@@ -31,7 +32,8 @@ as_of = c2.date_input("As of", value=datetime.now(UTC).date(), key="report_as_of
 report_language = c3.selectbox(t("language", lang), ["en", "km", "bilingual"], key="report_language")
 as_of_text = as_of.isoformat() if isinstance(as_of, date) else datetime.now(UTC).date().isoformat()
 
-preview_tab, edit_tab, export_tab, milestones_tab = st.tabs(["Preview", "Edit sections", "Export", "Milestones"])
+preview_tab, edit_tab, export_tab, milestones_tab, publish_tab = st.tabs(
+    ["Preview", "Edit sections", "Export", "Milestones", "Publish"])
 
 with preview_tab:
     if st.button("Show preview", key="report_preview", type="primary"):
@@ -103,3 +105,17 @@ with milestones_tab:
             else:
                 commands.show_result(commands.send(payload, user.actor, key=f"{COUNTRY}-{cycle}"),
                                      "Milestone set.")
+
+with publish_tab:
+    published = rm.cycle_published(db, COUNTRY, cycle)
+    st.write(f"Cycle {cycle} is **{'published' if published else 'not published'}** on the public page "
+             "and the read API (`/api/v1`).")
+    st.caption("Published: anyone sees the recommendations Cambodia supported in this cycle, their CNCC "
+               "status and the approved evidence marked public. Never pending, held, rejected or "
+               "coalition-only evidence, never reviewer notes, rationales or the CSO status.")
+    label = f"Withdraw cycle {cycle} from the public page" if published else f"Publish cycle {cycle}"
+    if st.button(label, key="publish_cycle"):
+        commands.show_result(
+            commands.send(CyclePublicationSetV1(country=COUNTRY, cycle=cycle, published=not published), user.actor,
+                          key=f"{COUNTRY}-{cycle}"),
+            "Withdrawn from the public page." if published else "Published.")

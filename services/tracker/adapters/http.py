@@ -1,4 +1,5 @@
-"""The tracker's small HTTP API next to its Kafka consumers: report exports for the UI.
+"""The tracker's small HTTP API next to its Kafka consumers: report exports for the UI, and
+the read API (``/api/v1``, ``adapters/read_api.py``).
 
 Reads go to MongoDB with the sync client in a worker thread: report assembly is
 CPU-bound and sync, and must not block the event loop that consumes Kafka.
@@ -14,8 +15,9 @@ from pymongo import MongoClient
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
+from services.tracker.adapters.read_api import read_api
 from services.tracker.reporting import (
     MEDIA_TYPES,
     NoRecommendations,
@@ -62,4 +64,7 @@ def http_api(settings: TrackerSettings) -> Starlette:
         return Response(rendered.body, media_type=rendered.media_type,
                         headers={"content-disposition": f'attachment; filename="{rendered.filename}"'})
 
-    return Starlette(routes=[Route("/reports/{country}/{cycle:int}", report, methods=["GET"])])
+    return Starlette(routes=[
+        Route("/reports/{country}/{cycle:int}", report, methods=["GET"]),
+        Mount("/api/v1", app=read_api(settings)),  # the versioned read API for partners and the public page
+    ])

@@ -344,6 +344,15 @@ class MongoTrackerRepository:
         )
         return before
 
+    async def set_cycle_publication(self, country: str, cycle: int, published: bool) -> dict[str, Any] | None:
+        before = await self.db[d.CYCLES].find_one({"_id": f"{country}-{cycle}"})
+        await self.db[d.CYCLES].update_one(
+            {"_id": f"{country}-{cycle}"},
+            {"$set": {"published": published, "country": country, "cycle": cycle}},
+            upsert=True,
+        )
+        return before
+
     async def save_report_draft(self, draft_id: str, doc: dict[str, Any]) -> int:
         """Store a new version of a report section; returns its version number."""
         existing = await self.db[d.REPORT_DRAFTS].find_one({"_id": draft_id})

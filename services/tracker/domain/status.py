@@ -10,6 +10,7 @@ CAN_CORRECT_THEMES = {Role.CSO_MEMBER, Role.REVIEWER, Role.ADMIN}
 CAN_REVIEW = {Role.REVIEWER, Role.ADMIN}
 CAN_EDIT_REPORT = {Role.REVIEWER, Role.ADMIN}
 CAN_SET_DEADLINES = {Role.REVIEWER, Role.ADMIN}
+CAN_PUBLISH = {Role.REVIEWER, Role.ADMIN}  # a cycle on the public page
 CAN_ASSESS: dict[Assessor, set[Role]] = {
     Assessor.CSO: {Role.CSO_MEMBER, Role.ADMIN},
     Assessor.CNCC: {Role.REVIEWER, Role.ADMIN},

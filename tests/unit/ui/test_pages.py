@@ -371,3 +371,11 @@ def test_a_filtered_recommendations_link_opens_with_its_filters(ui_db: Database[
     assert at.dataframe[0].value["id"].tolist() == ["KHM-3-117.5"]
     at = page("recommendations", "viewer", rec_state="fran", rec_cycles="4")
     assert at.dataframe[0].value["id"].tolist() == ["KHM-4-110.24"]
+
+
+def test_report_says_whether_the_cycle_is_on_the_public_page(ui_db: Database[dict[str, Any]]) -> None:
+    assert page("report", "reviewer").button(key="publish_cycle").label == "Publish cycle 4"
+    ui_db.cycles.insert_one({"_id": "KHM-4", "country": "KHM", "cycle": 4, "published": True})
+    at = page("report", "reviewer")
+    assert at.button(key="publish_cycle").label == "Withdraw cycle 4 from the public page"
+    assert "Cycle 4 is **published**" in _text(at)

@@ -1,0 +1,63 @@
+"""What the public sees (read API, public page): one set of rules, tested here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from services.tracker.domain import publication as pub
+
+
+def rec(rec_id: str = "KHM-4-110.23", *, cycle: int = 4, position: str = "Supported") -> dict[str, Any]:
+    return {"_id": rec_id, "recommendation_id": rec_id, "country": "KHM", "cycle": cycle, "position": position,
+            "text": "Adopt the Child Protection Law", "text_km": "អនុម័តច្បាប់", "themes": ["T02"],
+            "recommending_states": [{"code": "SWE", "name": "Sweden"}], "cncc_status": "in_progress",
+            "cso_status": "not_started", "cncc_assessment": {"rationale": "internal view"}}
+
+
+def evidence(ev_id: str, *, state: str = "approved", visibility: str = "public", flags: tuple[str, ...] = (),
+             recs: tuple[str, ...] = ("KHM-4-110.23",)) -> dict[str, Any]:
+    return {"_id": ev_id, "evidence_id": ev_id, "recommendation_ids": list(recs), "source_type": "law_decree",
+            "title": f"Evidence {ev_id}", "url": "https://example.org/law", "quote": "Article 5",
+            "review_state": state, "visibility": visibility, "safeguarding_flags": list(flags),
+            "review_comment": "reviewer note", "published_on": None}
+
+
+@pytest.mark.parametrize(("item", "public"), [
+    (evidence("e1"), True),
+    (evidence("e2", state="pending"), False),
+    (evidence("e3", state="rejected"), False),
+    (evidence("e4", visibility="coalition"), False),
+    (evidence("e5", flags=("name_with_age",)), False),
+])
+def test_only_approved_public_unflagged_evidence_is_public(item: dict[str, Any], public: bool) -> None:
+    assert pub.evidence_is_public(item) is public
+
+
+def test_only_supported_recommendations_of_published_cycles_are_public() -> None:
+    assert pub.recommendation_is_public(rec(), [4])
+    assert not pub.recommendation_is_public(rec(), [3])
+    assert not pub.recommendation_is_public(rec(position="Noted"), [4])
+
+
+def test_the_detail_shows_public_evidence_only_and_no_internal_fields() -> None:
+    items = [evidence("e1"), evidence("e2", state="pending"), evidence("e4", visibility="coalition"),
+             evidence("e5", flags=("phone_number",))]
+    detail = pub.public_recommendation_detail(rec(), items)
+    assert [e.evidence_id for e in detail.evidence] == ["e1"]
+    assert detail.evidence_count == 1
+    dumped = detail.model_dump_json()
+    assert "reviewer note" not in dumped and "internal view" not in dumped and "cso_status" not in dumped
+    assert detail.recommending_states == ["Sweden"] and detail.text_km == "អនុម័តច្បាប់"
+
+
+def test_evidence_counts_count_public_items_per_recommendation() -> None:
+    items = [evidence("e1", recs=("a", "b")), evidence("e2", recs=("a",)), evidence("e3", recs=("a",), state="pending")]
+    assert pub.public_evidence_counts(items) == {"a": 2, "b": 1}
+
+
+def test_a_cursor_round_trips_and_a_forged_one_is_refused() -> None:
+    assert pub.decode_cursor(pub.encode_cursor("KHM-4-110.23")) == "KHM-4-110.23"
+    with pytest.raises(pub.BadCursor):
+        pub.decode_cursor("%%%")
