@@ -14,6 +14,7 @@ from typing import Any
 from contracts.events import Actor
 from contracts.settings import CommonSettings
 from services.ingest.domain import ParsedEvidence, ParsedRow, ParseItem, RowError, detect_format, parse_file
+from services.ingest.domain.archive import DEFAULT_LIMITS, ArchiveLimits
 from services.ingest.domain.model import DEFAULT_MAX_FILE_BYTES
 
 
@@ -77,10 +78,13 @@ def run_import(
     timeout_s: float | None = None, progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
     import_id = f"imp-{uuid.uuid4().hex[:12]}"
+    # The XLSX/DOCX limits (UPR_MAX_ARCHIVE_*) of IngestSettings; the defaults otherwise.
+    limits_of = getattr(settings, "archive_limits", None)
+    limits: ArchiveLimits = limits_of() if callable(limits_of) else DEFAULT_LIMITS
     fmt = format
     if fmt is None:
         try:
-            fmt = detect_format(path)
+            fmt = detect_format(path, limits)
         except Exception:  # parse_file reports the problem as a file error
             fmt = None
     report = ImportReport(format=fmt, import_id=import_id)
@@ -88,7 +92,7 @@ def run_import(
     # The same size limit as uploads (UPR_MAX_UPLOAD_BYTES): an operator can raise it for a big export.
     max_bytes = int(getattr(settings, "max_upload_bytes", DEFAULT_MAX_FILE_BYTES))
     items = tally.watch(parse_file(path, format=format, cycle=cycle, country=country, import_id=import_id,
-                                   max_bytes=max_bytes))
+                                   max_bytes=max_bytes, archive_limits=limits))
     if dry_run:
         for _ in items:
             if progress is not None:

@@ -28,12 +28,14 @@ from __future__ import annotations
 
 import hashlib
 import sys
+import zipfile
+import zlib
 from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from contracts.events import RecommendationImportedV1, RecommendingState
-from services.ingest.domain import model, readers
+from services.ingest.domain import archive, model, readers
 from services.ingest.domain.columns import LAYOUTS
 from services.ingest.domain.detect import detect_format
 from services.ingest.domain.model import FileProblem, ParsedEvidence, ParsedRow, ParseItem, RowError
@@ -55,7 +57,8 @@ def _records(path: Path, fmt: str, fields: frozenset[str] | None = None) -> Iter
 
 
 def _prepare(
-    path: Path, *, format: str | None, cycle: int | None, country: str | None, import_id: str, max_bytes: int
+    path: Path, *, format: str | None, cycle: int | None, country: str | None, import_id: str, max_bytes: int,
+    limits: archive.ArchiveLimits = archive.DEFAULT_LIMITS,
 ) -> tuple[str, Context]:
     """The format and context of a file; raises FileProblem (and OSError...) for a file it refuses."""
     try:
@@ -67,7 +70,12 @@ def _prepare(
             f"file is {size / 1024 / 1024:.1f} MB; the limit is {max_bytes / 1024 / 1024:.0f} MB "
             "(split it, or raise the limit)"
         )
-    fmt = format or detect_format(path)
+    if format is None:
+        fmt = detect_format(path, limits)  # (checks an XLSX/DOCX archive first)
+    else:
+        fmt = format
+        if archive.is_zip(path):
+            archive.check_archive(path, limits)
     if fmt not in model.FORMATS:
         raise FileProblem(f"unknown format {fmt!r}; one of: {', '.join(model.FORMATS)}")
     ctx = Context(
@@ -88,11 +96,13 @@ def iter_rows(
     country: str | None = None,
     import_id: str,
     max_bytes: int = model.DEFAULT_MAX_FILE_BYTES,
+    archive_limits: archive.ArchiveLimits = archive.DEFAULT_LIMITS,
 ) -> Generator[ParseItem, None, None]:
     """One item per source row, no merging and no duplicate check. Never raises."""
     path = Path(path)
     try:
-        fmt, ctx = _prepare(path, format=format, cycle=cycle, country=country, import_id=import_id, max_bytes=max_bytes)
+        fmt, ctx = _prepare(path, format=format, cycle=cycle, country=country, import_id=import_id, max_bytes=max_bytes,
+                            limits=archive_limits)
         build = build_evidence if fmt == model.EVIDENCE_TEMPLATE_XLSX else build_recommendation
         for item in _records(path, fmt):
             if isinstance(item, RowError):
@@ -109,6 +119,10 @@ def iter_rows(
         yield RowError(None, None, f"the file's text encoding could not be read: {exc}")
     except (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
         yield RowError(None, None, f"the file could not be read: {type(exc).__name__}: {exc}")
+    except SyntaxError as exc:  # XML parse errors (ElementTree's and lxml's) while reading the rows
+        yield RowError(None, None, f"the file holds malformed XML: {type(exc).__name__}: {exc}")
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:  # a part damaged inside the zip
+        yield RowError(None, None, f"damaged ZIP (XLSX/DOCX) file: {type(exc).__name__}: {exc}")
 
 
 def _fingerprint(text: str) -> int:
@@ -226,7 +240,8 @@ def merge_rows(items: Iterable[ParseItem], index: _Index) -> Iterator[ParseItem]
 
 
 def _repeated_ids_index(
-    path: Path, *, format: str | None, cycle: int | None, country: str | None, import_id: str, max_bytes: int
+    path: Path, *, format: str | None, cycle: int | None, country: str | None, import_id: str, max_bytes: int,
+    archive_limits: archive.ArchiveLimits = archive.DEFAULT_LIMITS,
 ) -> _Index | None:
     """Passes 1 and 2 for a file of recommendations: the index of the ids seen more than
     once (the only rows that can be merged or rejected as duplicates).
@@ -236,7 +251,8 @@ def _repeated_ids_index(
     The candidate ids come from the same code as the full build (``candidate_id``), so
     every valid row's id is among them."""
     try:
-        fmt, ctx = _prepare(path, format=format, cycle=cycle, country=country, import_id=import_id, max_bytes=max_bytes)
+        fmt, ctx = _prepare(path, format=format, cycle=cycle, country=country, import_id=import_id, max_bytes=max_bytes,
+                            limits=archive_limits)
         if fmt not in _CSV_FORMATS:
             return None  # reading XLSX/DOCX costs more than building: read them twice, not three times
         seen: set[str] = set()
@@ -281,12 +297,14 @@ def parse_file(
     import_id: str,
     max_bytes: int = model.DEFAULT_MAX_FILE_BYTES,
     buffer_rows: int = BUFFER_ROWS,
+    archive_limits: archive.ArchiveLimits = archive.DEFAULT_LIMITS,
 ) -> Iterator[ParseItem]:
     """Recommendations (merged), evidence and errors of one file, streaming. Never raises."""
     path = Path(path)
 
     def rows() -> Generator[ParseItem, None, None]:
-        return iter_rows(path, format=format, cycle=cycle, country=country, import_id=import_id, max_bytes=max_bytes)
+        return iter_rows(path, format=format, cycle=cycle, country=country, import_id=import_id, max_bytes=max_bytes,
+                         archive_limits=archive_limits)
 
     index = _Index()
     buffer: list[ParseItem] = []
@@ -306,7 +324,8 @@ def parse_file(
         return
     del buffer
     repeated = _repeated_ids_index(
-        path, format=format, cycle=cycle, country=country, import_id=import_id, max_bytes=max_bytes
+        path, format=format, cycle=cycle, country=country, import_id=import_id, max_bytes=max_bytes,
+        archive_limits=archive_limits,
     )
     if repeated is not None:
         first_pass.close()
