@@ -17,6 +17,7 @@ from services.tracker.settings import TrackerSettings
 from upr.cli import app as upr
 
 pytestmark = pytest.mark.integration
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ingest"
 
 
 @pytest.fixture
@@ -75,3 +76,20 @@ async def test_importing_the_cambodia_file_twice_leaves_one_document_per_recomme
     assert moved["position"] == "Noted" and moved["version"] == 2
     history = [v async for v in mongo_db.recommendation_versions.find({"recommendation_id": moved["_id"]})]
     assert sorted(v["snapshot"]["position"] for v in history) == ["Noted", "Supported"]
+
+
+async def test_uhri_export_with_bullets_in_every_cell_is_stored_like_the_plain_export(
+    tracker: Any, mongo_db: Any, topics: Topics, kafka_bootstrap: str, mongodb_uri: str,
+) -> None:
+    # Issue 14: OHCHR's "Export to Excel" bullets single-valued cells too ("- Cambodia", "- 6th session").
+    env = {"UPR_KAFKA_BOOTSTRAP": kafka_bootstrap, "UPR_MONGODB_URI": mongodb_uri, "UPR_MONGODB_DB": mongo_db.name,
+           "UPR_TOPIC_PREFIX": topics.prefix}
+    bulleted = await run_cli(FIXTURES / "uhri_export_bulleted_khm_cycle1.xlsx", env)
+    assert (bulleted["format"], bulleted["rows"], bulleted["imported"]) == ("uhri_xlsx", 91, 91)
+    assert bulleted["rejected"] == 0 and bulleted["errors"] == []
+    doc = await mongo_db.recommendations.find_one({"_id": "KHM-1-82.4"})
+    assert (doc["country"], doc["session"], doc["position"], doc["document_symbol"]) == (
+        "KHM", 6, "Supported", "A/HRC/13/4")
+    assert not doc["text"].startswith(("-", "•")) and "\n" not in doc["text"]
+    plain = await run_cli(FIXTURES / "uhri_khm_cycle1.xlsx", env)
+    assert (plain["imported"], plain["updated"], plain["unchanged"]) == (0, 0, 91)
