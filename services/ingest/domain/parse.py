@@ -36,30 +36,34 @@ from pathlib import Path
 
 from contracts.events import RecommendationImportedV1, RecommendingState
 from services.ingest.domain import archive, model, readers
-from services.ingest.domain.columns import LAYOUTS
+from services.ingest.domain.columns import LAYOUTS, Layout, mapped_layout
 from services.ingest.domain.detect import detect_format
 from services.ingest.domain.model import FileProblem, ParsedEvidence, ParsedRow, ParseItem, RowError
 from services.ingest.domain.records import HEAD_FIELDS, Context, build_evidence, build_recommendation, candidate_id
 from services.ingest.domain.sanitise import normalised_for_identity
 
 BUFFER_ROWS = 5_000
-_CSV_FORMATS = frozenset({model.UPR_INFO_CSV, model.UPR_INFO_CLEAN_CSV, model.UHRI_CSV})
+_CSV_FORMATS = frozenset({model.UPR_INFO_CSV, model.UPR_INFO_CLEAN_CSV, model.UHRI_CSV, model.MAPPED_CSV})
+# A column mapping (field -> column header), as pairs: hashable, in the user's order.
+ColumnMapping = tuple[tuple[str, str], ...]
 
 
-def _records(path: Path, fmt: str, fields: frozenset[str] | None = None) -> Iterator[readers.Item]:
+def _records(
+    path: Path, fmt: str, fields: frozenset[str] | None = None, layout: Layout | None = None
+) -> Iterator[readers.Item]:
     """The records of a file; with ``fields``, each may hold only those fields (or more)."""
     if fmt == model.OHCHR_MATRIX_DOCX:
         return readers.docx_records(path)
-    layout = LAYOUTS[fmt]
-    if fmt in (model.UHRI_XLSX, model.TEMPLATE_XLSX, model.EVIDENCE_TEMPLATE_XLSX):
+    layout = layout or LAYOUTS[fmt]
+    if fmt in (model.UHRI_XLSX, model.TEMPLATE_XLSX, model.EVIDENCE_TEMPLATE_XLSX, model.MAPPED_XLSX):
         return readers.xlsx_records(path, layout, fields)
     return readers.csv_records(path, layout, fields)
 
 
 def _prepare(
     path: Path, *, format: str | None, cycle: int | None, country: str | None, import_id: str, max_bytes: int,
-    limits: archive.ArchiveLimits = archive.DEFAULT_LIMITS,
-) -> tuple[str, Context]:
+    limits: archive.ArchiveLimits = archive.DEFAULT_LIMITS, mapping: ColumnMapping | None = None,
+) -> tuple[str, Context, Layout | None]:
     """The format and context of a file; raises FileProblem (and OSError...) for a file it refuses."""
     try:
         size = path.stat().st_size
@@ -70,13 +74,23 @@ def _prepare(
             f"file is {size / 1024 / 1024:.1f} MB; the limit is {max_bytes / 1024 / 1024:.0f} MB "
             "(split it, or raise the limit)"
         )
-    if format is None:
+    layout: Layout | None = None
+    if mapping:
+        try:
+            layout = mapped_layout(dict(mapping), country_given=country is not None)
+        except ValueError as exc:
+            raise FileProblem(str(exc)) from None
+        zipped = archive.is_zip(path)
+        if zipped:
+            archive.check_archive(path, limits)
+        fmt = model.MAPPED_XLSX if zipped else model.MAPPED_CSV
+    elif format is None:
         fmt = detect_format(path, limits)  # (checks an XLSX/DOCX archive first)
     else:
         fmt = format
         if archive.is_zip(path):
             archive.check_archive(path, limits)
-    if fmt not in model.FORMATS:
+    if fmt not in model.FORMATS and layout is None:
         raise FileProblem(f"unknown format {fmt!r}; one of: {', '.join(model.FORMATS)}")
     ctx = Context(
         format=fmt,
@@ -85,7 +99,7 @@ def _prepare(
         cycle=cycle,
         country=country.upper() if country else None,
     )
-    return fmt, ctx
+    return fmt, ctx, layout
 
 
 def iter_rows(
@@ -97,14 +111,15 @@ def iter_rows(
     import_id: str,
     max_bytes: int = model.DEFAULT_MAX_FILE_BYTES,
     archive_limits: archive.ArchiveLimits = archive.DEFAULT_LIMITS,
+    mapping: ColumnMapping | None = None,
 ) -> Generator[ParseItem, None, None]:
     """One item per source row, no merging and no duplicate check. Never raises."""
     path = Path(path)
     try:
-        fmt, ctx = _prepare(path, format=format, cycle=cycle, country=country, import_id=import_id, max_bytes=max_bytes,
-                            limits=archive_limits)
+        fmt, ctx, layout = _prepare(path, format=format, cycle=cycle, country=country, import_id=import_id,
+                                    max_bytes=max_bytes, limits=archive_limits, mapping=mapping)
         build = build_evidence if fmt == model.EVIDENCE_TEMPLATE_XLSX else build_recommendation
-        for item in _records(path, fmt):
+        for item in _records(path, fmt, layout=layout):
             if isinstance(item, RowError):
                 yield item
                 continue
@@ -241,7 +256,7 @@ def merge_rows(items: Iterable[ParseItem], index: _Index) -> Iterator[ParseItem]
 
 def _repeated_ids_index(
     path: Path, *, format: str | None, cycle: int | None, country: str | None, import_id: str, max_bytes: int,
-    archive_limits: archive.ArchiveLimits = archive.DEFAULT_LIMITS,
+    archive_limits: archive.ArchiveLimits = archive.DEFAULT_LIMITS, mapping: ColumnMapping | None = None,
 ) -> _Index | None:
     """Passes 1 and 2 for a file of recommendations: the index of the ids seen more than
     once (the only rows that can be merged or rejected as duplicates).
@@ -251,14 +266,14 @@ def _repeated_ids_index(
     The candidate ids come from the same code as the full build (``candidate_id``), so
     every valid row's id is among them."""
     try:
-        fmt, ctx = _prepare(path, format=format, cycle=cycle, country=country, import_id=import_id, max_bytes=max_bytes,
-                            limits=archive_limits)
+        fmt, ctx, layout = _prepare(path, format=format, cycle=cycle, country=country, import_id=import_id,
+                                    max_bytes=max_bytes, limits=archive_limits, mapping=mapping)
         if fmt not in _CSV_FORMATS:
             return None  # reading XLSX/DOCX costs more than building: read them twice, not three times
         seen: set[str] = set()
         repeated: set[str] = set()
         last = -1  # position (among the records) of the last row whose id repeats
-        for position, record in enumerate(_records(path, fmt, HEAD_FIELDS)):
+        for position, record in enumerate(_records(path, fmt, HEAD_FIELDS, layout)):
             if isinstance(record, RowError):
                 if record.row is None:
                     return None
@@ -275,7 +290,7 @@ def _repeated_ids_index(
         index = _Index()
         if not repeated:
             return index
-        for position, record in enumerate(_records(path, fmt)):
+        for position, record in enumerate(_records(path, fmt, layout=layout)):
             if position > last:
                 break
             if isinstance(record, RowError) or candidate_id(record, ctx) not in repeated:
@@ -298,13 +313,14 @@ def parse_file(
     max_bytes: int = model.DEFAULT_MAX_FILE_BYTES,
     buffer_rows: int = BUFFER_ROWS,
     archive_limits: archive.ArchiveLimits = archive.DEFAULT_LIMITS,
+    mapping: ColumnMapping | None = None,
 ) -> Iterator[ParseItem]:
     """Recommendations (merged), evidence and errors of one file, streaming. Never raises."""
     path = Path(path)
 
     def rows() -> Generator[ParseItem, None, None]:
         return iter_rows(path, format=format, cycle=cycle, country=country, import_id=import_id, max_bytes=max_bytes,
-                         archive_limits=archive_limits)
+                         archive_limits=archive_limits, mapping=mapping)
 
     index = _Index()
     buffer: list[ParseItem] = []
@@ -325,7 +341,7 @@ def parse_file(
     del buffer
     repeated = _repeated_ids_index(
         path, format=format, cycle=cycle, country=country, import_id=import_id, max_bytes=max_bytes,
-        archive_limits=archive_limits,
+        archive_limits=archive_limits, mapping=mapping,
     )
     if repeated is not None:
         first_pass.close()
