@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
 from collections.abc import AsyncIterator
@@ -93,3 +94,25 @@ async def test_uhri_export_with_bullets_in_every_cell_is_stored_like_the_plain_e
     assert not doc["text"].startswith(("-", "•")) and "\n" not in doc["text"]
     plain = await run_cli(FIXTURES / "uhri_khm_cycle1.xlsx", env)
     assert (plain["imported"], plain["updated"], plain["unchanged"]) == (0, 0, 91)
+
+
+@pytest.mark.parametrize("name", ["bad_zip_bomb.xlsx", "bad_external_entity.docx", "bad_malformed_xml.xlsx"])
+async def test_upload_of_a_malicious_file_answers_422_with_the_report_and_sends_nothing(
+    name: str, kafka_bootstrap: str, mongodb_uri: str, topics: Topics, mongo_db: Any,
+) -> None:
+    # Issue 13 row 5: a real upload (not a dry run) with Kafka up; the file error comes first.
+    import httpx
+
+    from services.ingest.adapters.http import http_api
+    from services.ingest.settings import IngestSettings
+
+    settings = IngestSettings(kafka_bootstrap=kafka_bootstrap, mongodb_uri=mongodb_uri, mongodb_db=mongo_db.name,
+                              topic_prefix=topics.prefix, import_wait_s=5)
+    transport = httpx.ASGITransport(app=http_api(settings))
+    async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as client:
+        body = await asyncio.to_thread((FIXTURES / name).read_bytes)
+        response = await client.post("/imports", content=body, headers={"x-filename": name})
+    assert response.status_code == 422, response.text
+    report = response.json()
+    assert report["imported"] == 0 and report["errors"][0]["row"] is None
+    assert await mongo_db.recommendations.count_documents({}) == 0
