@@ -261,7 +261,7 @@ def _free_text_of(value: Cell) -> CellText:
     text, problem, warning = clean_text_cell(value)
     if text and (problem is None or warning):
         bare = sanitise.strip_leading_bullet(text)
-        if bare is not text:
+        if bare != text:
             formula = _formula_problem(bare)  # "- =HYPERLINK(...)" is a formula once bare
             if formula is not None:
                 return "", formula, False

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from services.ingest.domain import ParsedRow, RowError
-from services.ingest.domain.records import Cell, Context, Record, build_recommendation
+from services.ingest.domain import ParsedEvidence, ParsedRow, RowError
+from services.ingest.domain.records import Cell, Context, Record, build_evidence, build_recommendation
 
 CTX = Context(format="uhri_xlsx", file_name="export.xlsx", import_id="t")
 HEADER = {"position": "UPR Position", "session": "UPR Session", "country": "Countries Concerned",
@@ -104,3 +104,19 @@ def test_uhri_export_with_bullets_in_every_cell_imports_like_the_plain_export(fi
     first = bulleted.by_id["KHM-1-82.1"]
     assert (first.country, first.session, first.position.value, first.document_symbol) == (  # type: ignore[attr-defined]
         "KHM", 6, "Supported", "A/HRC/13/4")
+
+
+def test_evidence_cells_with_bullets_are_read_as_their_values() -> None:
+    values: dict[str, Cell] = {
+        "recommendation_ids": "- KHM-1-82.1\n- KHM-1-82.2",
+        "source_type": "- UN document",
+        "title": "Concluding observations",
+        "published_on": "- 27 June 2014",
+        "visibility": "• Public",
+    }
+    built = build_evidence(Record(row=2, values=values, header={}), CTX)
+    assert isinstance(built, ParsedEvidence), built
+    evidence = built.evidence
+    assert evidence.recommendation_ids == ["KHM-1-82.1", "KHM-1-82.2"]
+    assert (evidence.source_type.value, evidence.published_on) == ("un_document", date(2014, 6, 27))
+    assert evidence.visibility.value == "public"
