@@ -12,7 +12,7 @@ export UPR_ENV ?= dev
 APT_PACKAGES := chromium fonts-khmeros libreoffice-writer-nogui poppler-utils
 
 .PHONY: help setup setup-python setup-kafka setup-ferretdb setup-system stack-up stack-down stack-status \
-        up down status test test-fast lint eval demo bench docs clean
+        up down status reset test test-fast lint eval demo bench docs clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -58,6 +58,8 @@ down: ## stop the services, the UI and the stack
 status:
 	-scripts/stack.sh status
 	-scripts/services.sh status
+reset: down ## stop everything and empty the databases and topics (installed dependencies kept)
+	scripts/stack.sh reset
 
 test: setup ## install, start the stack, run lint and every test, stop the stack
 	scripts/test.sh

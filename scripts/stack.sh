@@ -3,7 +3,10 @@
 # (jars from Maven Central) and FerretDB (MongoDB wire protocol, SQLite backend).
 # Production uses the official apache/kafka and mongo images (docker-compose.yml).
 #
-#   scripts/stack.sh up|down|status
+#   scripts/stack.sh up|down|status|reset
+#
+# reset (stack stopped): deletes the Kafka log directory (every topic and offset) and the
+# FerretDB data (every database); the Kafka jars and the FerretDB binary stay.
 #
 # State lives under $UPR_STACK_DIR (default .stack/), logs under .stack/logs/.
 set -euo pipefail
@@ -89,11 +92,19 @@ status() {
   return $rc
 }
 
+reset() {
+  if pid_alive kafka || pid_alive ferretdb; then die "the stack is running: stop it first (make down)"; fi
+  # Only state: Kafka's log directory and properties, FerretDB's data directory.
+  rm -rf "$STACK/kafka/kafka-logs" "$STACK/kafka/server.properties" "$STACK/ferretdb"
+  echo "stack emptied: topics and databases deleted under $STACK (installs kept)"
+}
+
 case "${1:-}" in
   up) start_mongo; start_kafka ;;
+  reset) reset ;;
   down) stop_one kafka; stop_one ferretdb ;;
   restart-kafka) stop_one kafka; start_kafka ;;
   restart-mongo) stop_one ferretdb; start_mongo ;;
   status) status ;;
-  *) echo "usage: $0 up|down|status|restart-kafka|restart-mongo" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|reset|restart-kafka|restart-mongo" >&2; exit 2 ;;
 esac

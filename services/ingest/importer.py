@@ -14,7 +14,8 @@ from typing import Any
 from contracts.events import Actor
 from contracts.settings import CommonSettings
 from services.ingest.domain import ParsedEvidence, ParsedRow, ParseItem, RowError, detect_format, parse_file
-from services.ingest.domain.model import DEFAULT_MAX_FILE_BYTES
+from services.ingest.domain.archive import DEFAULT_LIMITS, ArchiveLimits, is_zip
+from services.ingest.domain.model import DEFAULT_MAX_FILE_BYTES, MAPPED_CSV, MAPPED_XLSX
 
 
 @dataclass
@@ -31,12 +32,16 @@ class ImportReport:
     pending: int = 0
     import_id: str = ""
     file_error: bool = False
+    # field -> column, when the file was read with a column mapping (--map)
+    mapping: dict[str, str] | None = None
 
     def as_json(self) -> dict[str, Any]:
         data = {k: getattr(self, k) for k in ("format", "rows", "imported", "updated", "unchanged", "rejected",
                                               "errors")}
         if self.pending:
             data["pending"] = self.pending
+        if self.mapping:
+            data["mapping"] = dict(self.mapping)
         return data
 
 
@@ -75,20 +80,29 @@ def run_import(
     path: Path, *, settings: CommonSettings, format: str | None = None, cycle: int | None = None,
     country: str | None = None, dry_run: bool = False, actor: Actor | None = None,
     timeout_s: float | None = None, progress: Callable[[int], None] | None = None,
+    mapping: dict[str, str] | None = None,
 ) -> ImportReport:
+    """Read ``path`` (its format detected unless ``format`` is given, or read through the
+    column ``mapping`` field -> column header) and import it, or only check it (``dry_run``)."""
     import_id = f"imp-{uuid.uuid4().hex[:12]}"
+    # The XLSX/DOCX limits (UPR_MAX_ARCHIVE_*) of IngestSettings; the defaults otherwise.
+    limits_of = getattr(settings, "archive_limits", None)
+    limits: ArchiveLimits = limits_of() if callable(limits_of) else DEFAULT_LIMITS
     fmt = format
-    if fmt is None:
+    if mapping:
+        fmt = MAPPED_XLSX if is_zip(path) else MAPPED_CSV
+    elif fmt is None:
         try:
-            fmt = detect_format(path)
+            fmt = detect_format(path, limits)
         except Exception:  # parse_file reports the problem as a file error
             fmt = None
-    report = ImportReport(format=fmt, import_id=import_id)
+    report = ImportReport(format=fmt, import_id=import_id, mapping=dict(mapping) if mapping else None)
     tally = _Tally(report)
     # The same size limit as uploads (UPR_MAX_UPLOAD_BYTES): an operator can raise it for a big export.
     max_bytes = int(getattr(settings, "max_upload_bytes", DEFAULT_MAX_FILE_BYTES))
     items = tally.watch(parse_file(path, format=format, cycle=cycle, country=country, import_id=import_id,
-                                   max_bytes=max_bytes))
+                                   max_bytes=max_bytes, archive_limits=limits,
+                                   mapping=tuple(mapping.items()) if mapping else None))
     if dry_run:
         for _ in items:
             if progress is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
 from collections.abc import AsyncIterator
@@ -17,6 +18,7 @@ from services.tracker.settings import TrackerSettings
 from upr.cli import app as upr
 
 pytestmark = pytest.mark.integration
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ingest"
 
 
 @pytest.fixture
@@ -75,3 +77,42 @@ async def test_importing_the_cambodia_file_twice_leaves_one_document_per_recomme
     assert moved["position"] == "Noted" and moved["version"] == 2
     history = [v async for v in mongo_db.recommendation_versions.find({"recommendation_id": moved["_id"]})]
     assert sorted(v["snapshot"]["position"] for v in history) == ["Noted", "Supported"]
+
+
+async def test_uhri_export_with_bullets_in_every_cell_is_stored_like_the_plain_export(
+    tracker: Any, mongo_db: Any, topics: Topics, kafka_bootstrap: str, mongodb_uri: str,
+) -> None:
+    # Issue 14: OHCHR's "Export to Excel" bullets single-valued cells too ("- Cambodia", "- 6th session").
+    env = {"UPR_KAFKA_BOOTSTRAP": kafka_bootstrap, "UPR_MONGODB_URI": mongodb_uri, "UPR_MONGODB_DB": mongo_db.name,
+           "UPR_TOPIC_PREFIX": topics.prefix}
+    bulleted = await run_cli(FIXTURES / "uhri_export_bulleted_khm_cycle1.xlsx", env)
+    assert (bulleted["format"], bulleted["rows"], bulleted["imported"]) == ("uhri_xlsx", 91, 91)
+    assert bulleted["rejected"] == 0 and bulleted["errors"] == []
+    doc = await mongo_db.recommendations.find_one({"_id": "KHM-1-82.4"})
+    assert (doc["country"], doc["session"], doc["position"], doc["document_symbol"]) == (
+        "KHM", 6, "Supported", "A/HRC/13/4")
+    assert not doc["text"].startswith(("-", "•")) and "\n" not in doc["text"]
+    plain = await run_cli(FIXTURES / "uhri_khm_cycle1.xlsx", env)
+    assert (plain["imported"], plain["updated"], plain["unchanged"]) == (0, 0, 91)
+
+
+@pytest.mark.parametrize("name", ["bad_zip_bomb.xlsx", "bad_external_entity.docx", "bad_malformed_xml.xlsx"])
+async def test_upload_of_a_malicious_file_answers_422_with_the_report_and_sends_nothing(
+    name: str, kafka_bootstrap: str, mongodb_uri: str, topics: Topics, mongo_db: Any,
+) -> None:
+    # Issue 13 row 5: a real upload (not a dry run) with Kafka up; the file error comes first.
+    import httpx
+
+    from services.ingest.adapters.http import http_api
+    from services.ingest.settings import IngestSettings
+
+    settings = IngestSettings(kafka_bootstrap=kafka_bootstrap, mongodb_uri=mongodb_uri, mongodb_db=mongo_db.name,
+                              topic_prefix=topics.prefix, import_wait_s=5)
+    transport = httpx.ASGITransport(app=http_api(settings))
+    async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as client:
+        body = await asyncio.to_thread((FIXTURES / name).read_bytes)
+        response = await client.post("/imports", content=body, headers={"x-filename": name})
+    assert response.status_code == 422, response.text
+    report = response.json()
+    assert report["imported"] == 0 and report["errors"][0]["row"] is None
+    assert await mongo_db.recommendations.count_documents({}) == 0

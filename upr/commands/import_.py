@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from services.ingest.domain import FORMATS
+from services.ingest.domain.columns import MappingProblem, fields_help, mapped_layout
 from services.ingest.domain.model import WARNING_PREFIX
 from services.ingest.domain.templates import write_evidence_template, write_recommendation_template
 from services.ingest.importer import ImportReport, run_import
@@ -51,6 +52,26 @@ def _print_human(report: ImportReport, file: Path, dry_run: bool) -> None:
         console.print(f"  ... and {len(report.errors) - len(shown)} more (use --json for all)")
 
 
+def _mapping(pairs: list[str], *, country_given: bool) -> dict[str, str]:
+    """``["text=Recommendation", ...]`` -> field -> column; a usage error lists the fields."""
+    mapping: dict[str, str] = {}
+    for pair in pairs:
+        field, sep, column = pair.partition("=")
+        field, column = field.strip().casefold(), column.strip()
+        if not sep or not field or not column:
+            raise typer.BadParameter(f"{pair!r} is not FIELD=COLUMN; fields: {fields_help(country_given)}",
+                                     param_hint="--map")
+        if field in mapping:
+            raise typer.BadParameter(f"field {field!r} mapped twice", param_hint="--map")
+        mapping[field] = column
+    if mapping:
+        try:
+            mapped_layout(mapping, country_given=country_given)
+        except MappingProblem as exc:
+            raise typer.BadParameter(str(exc), param_hint="--map") from None
+    return mapping
+
+
 class TemplateKind(StrEnum):
     recommendations = "recommendations"
     evidence = "evidence"
@@ -64,17 +85,25 @@ def import_file(
     dry_run: bool = typer.Option(False, "--dry-run", help="parse and validate only; nothing is sent"),
     json_output: bool = typer.Option(False, "--json", help="print one JSON object"),
     wait: float | None = typer.Option(None, "--wait", min=0, help="seconds to wait for the tracker (default: by size)"),
+    map_: list[str] | None = typer.Option(
+        None, "--map", metavar="FIELD=COLUMN",
+        help="read a CSV/XLSX of any other layout: the column holding FIELD (repeat for each field; "
+        f"text, states and position required, country unless --country). Fields: {fields_help()}",
+    ),
 ) -> None:
     """Import UPR recommendations (UPR Info CSV, UHRI CSV/XLSX, OHCHR matrix DOCX, templates)."""
     if format is not None and format not in FORMATS:
         raise typer.BadParameter(f"one of: {', '.join(FORMATS)}", param_hint="--format")
     if country is not None and (len(country) != 3 or not country.isalpha()):
         raise typer.BadParameter("an ISO3 code such as KHM", param_hint="--country")
+    mapping = _mapping(map_ or [], country_given=country is not None)
+    if mapping and format is not None:
+        raise typer.BadParameter("give either --format or --map, not both", param_hint="--map")
     show_progress = not json_output and file.exists() and file.stat().st_size >= PROGRESS_FROM_BYTES
     with _progress(show_progress, "sending rows" if not dry_run else "reading rows") as advance:
         try:
             report = run_import(file, settings=IngestSettings(), format=format, cycle=cycle, country=country,
-                                dry_run=dry_run, progress=advance, timeout_s=wait)
+                                dry_run=dry_run, progress=advance, timeout_s=wait, mapping=mapping or None)
         except (OSError, KafkaError, PyMongoError) as exc:
             _stderr.print(f"[red]Could not reach Kafka or MongoDB:[/] {exc}. Start them with `make stack-up`, "
                           "or check the file with --dry-run.")

@@ -139,6 +139,66 @@ EVIDENCE_TEMPLATE = Layout(
     signature=("recommendation_ids", "source_type", "title"),
 )
 
+# The fields a column of an unknown layout can be mapped to (``upr import --map FIELD=COLUMN``),
+# in the users' words.
+MAPPABLE_FIELDS: dict[str, str] = {
+    "text": "recommendation text",
+    "states": "recommending state(s)",
+    "position": "Supported / Noted",
+    "country": "state under review (or --country)",
+    "paragraph": "paragraph number, e.g. 110.23",
+    "cycle": "UPR cycle (or --cycle)",
+    "session": "UPR session number",
+    "document_symbol": "report symbol, e.g. A/HRC/13/4",
+    "recommendation_id": "id such as KHM-4-110.23",
+    "text_km": "Khmer text",
+    "source_themes": "themes (one per line or ';')",
+    "affected_persons": "affected persons",
+    "sdgs": "SDG targets",
+    "action_category": "UPR Info action category 1-5",
+    "publication_date": "date of the report",
+}
+MAPPED_REQUIRED: tuple[str, ...] = ("text", "states", "position")
+
+
+class MappingProblem(ValueError):
+    """A column mapping that cannot be used; the message lists the fields."""
+
+
+def fields_help(country_given: bool = False) -> str:
+    """Every mappable field, the required ones marked: for error messages and --help."""
+    required = {*MAPPED_REQUIRED, *(() if country_given else ("country",))}
+    return "; ".join(
+        f"{name}{' (required)' if name in required else ''}: {what}" for name, what in MAPPABLE_FIELDS.items()
+    )
+
+
+def mapped_layout(mapping: dict[str, str], *, country_given: bool = False) -> Layout:
+    """The layout of a file whose columns a person mapped: field -> column header.
+    Every mapped column must be in the file; the required fields must be mapped."""
+    unknown = [name for name in mapping if name not in MAPPABLE_FIELDS]
+    if unknown:
+        raise MappingProblem(
+            f"unknown field{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
+            f"the fields are: {fields_help(country_given)}"
+        )
+    required = [*MAPPED_REQUIRED, *(() if country_given else ("country",))]
+    missing = [name for name in required if name not in mapping]
+    if missing:
+        raise MappingProblem(
+            f"required field{'s' if len(missing) > 1 else ''} not mapped: {', '.join(missing)} "
+            f"(add --map FIELD=COLUMN{'' if country_given or 'country' not in missing else ' or --country'}); "
+            f"the fields are: {fields_help(country_given)}"
+        )
+    # Every mapped column is required (the person said it is there); the signature picks
+    # the sheet of a workbook that has these columns.
+    return Layout(
+        columns={name: (column,) for name, column in mapping.items()},
+        required=tuple(mapping),
+        signature=tuple(mapping.values()),
+    )
+
+
 LAYOUTS: dict[str, Layout] = {
     model.UPR_INFO_CSV: UPR_INFO,
     model.UPR_INFO_CLEAN_CSV: UPR_INFO_CLEAN,

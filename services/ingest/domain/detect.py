@@ -7,7 +7,7 @@ import io
 import zipfile
 from pathlib import Path
 
-from services.ingest.domain import columns, encoding, model
+from services.ingest.domain import archive, columns, encoding, model
 from services.ingest.domain.model import FileProblem
 
 _ZIP = b"PK\x03\x04"
@@ -70,8 +70,9 @@ def _csv_format(path: Path) -> str:
     raise FileProblem(f"unrecognised file: header [{shown}] is not one of: {KNOWN}")
 
 
-def detect_format(path: Path) -> str:
-    """The format name of ``path`` (one of :data:`model.FORMATS`); raises :class:`FileProblem`."""
+def detect_format(path: Path, limits: archive.ArchiveLimits = archive.DEFAULT_LIMITS) -> str:
+    """The format name of ``path`` (one of :data:`model.FORMATS`); raises :class:`FileProblem`.
+    An XLSX/DOCX file is checked (:func:`archive.check_archive`) before it is opened."""
     try:
         with path.open("rb") as handle:
             magic = handle.read(8)
@@ -82,9 +83,10 @@ def detect_format(path: Path) -> str:
     if magic.startswith(_OLE):
         raise FileProblem("old binary Excel (.xls) or Word (.doc) file: save it as .xlsx or .docx")
     if magic.startswith(_ZIP):
+        archive.check_archive(path, limits)
         try:
-            with zipfile.ZipFile(path) as archive:
-                names = set(archive.namelist())
+            with zipfile.ZipFile(path) as zipped:
+                names = set(zipped.namelist())
         except (zipfile.BadZipFile, OSError) as exc:
             raise FileProblem(f"damaged ZIP (XLSX/DOCX) file: {exc}") from None
         if "word/document.xml" in names:

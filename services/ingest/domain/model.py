@@ -30,6 +30,11 @@ FORMATS: tuple[str, ...] = (
     EVIDENCE_TEMPLATE_XLSX,
 )
 
+# A file of any other layout, read with a column mapping (``upr import --map FIELD=COLUMN``):
+# not values of ``--format`` (the mapping says where each field is).
+MAPPED_CSV = "mapped_csv"
+MAPPED_XLSX = "mapped_xlsx"
+
 # Files larger than this are refused as a whole (bytes); override per call.
 DEFAULT_MAX_FILE_BYTES = 60 * 1024 * 1024
 

@@ -28,35 +28,42 @@ from __future__ import annotations
 
 import hashlib
 import sys
+import zipfile
+import zlib
 from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from contracts.events import RecommendationImportedV1, RecommendingState
-from services.ingest.domain import model, readers
-from services.ingest.domain.columns import LAYOUTS
+from services.ingest.domain import archive, model, readers
+from services.ingest.domain.columns import LAYOUTS, Layout, mapped_layout
 from services.ingest.domain.detect import detect_format
 from services.ingest.domain.model import FileProblem, ParsedEvidence, ParsedRow, ParseItem, RowError
 from services.ingest.domain.records import HEAD_FIELDS, Context, build_evidence, build_recommendation, candidate_id
 from services.ingest.domain.sanitise import normalised_for_identity
 
 BUFFER_ROWS = 5_000
-_CSV_FORMATS = frozenset({model.UPR_INFO_CSV, model.UPR_INFO_CLEAN_CSV, model.UHRI_CSV})
+_CSV_FORMATS = frozenset({model.UPR_INFO_CSV, model.UPR_INFO_CLEAN_CSV, model.UHRI_CSV, model.MAPPED_CSV})
+# A column mapping (field -> column header), as pairs: hashable, in the user's order.
+ColumnMapping = tuple[tuple[str, str], ...]
 
 
-def _records(path: Path, fmt: str, fields: frozenset[str] | None = None) -> Iterator[readers.Item]:
+def _records(
+    path: Path, fmt: str, fields: frozenset[str] | None = None, layout: Layout | None = None
+) -> Iterator[readers.Item]:
     """The records of a file; with ``fields``, each may hold only those fields (or more)."""
     if fmt == model.OHCHR_MATRIX_DOCX:
         return readers.docx_records(path)
-    layout = LAYOUTS[fmt]
-    if fmt in (model.UHRI_XLSX, model.TEMPLATE_XLSX, model.EVIDENCE_TEMPLATE_XLSX):
+    layout = layout or LAYOUTS[fmt]
+    if fmt in (model.UHRI_XLSX, model.TEMPLATE_XLSX, model.EVIDENCE_TEMPLATE_XLSX, model.MAPPED_XLSX):
         return readers.xlsx_records(path, layout, fields)
     return readers.csv_records(path, layout, fields)
 
 
 def _prepare(
-    path: Path, *, format: str | None, cycle: int | None, country: str | None, import_id: str, max_bytes: int
-) -> tuple[str, Context]:
+    path: Path, *, format: str | None, cycle: int | None, country: str | None, import_id: str, max_bytes: int,
+    limits: archive.ArchiveLimits = archive.DEFAULT_LIMITS, mapping: ColumnMapping | None = None,
+) -> tuple[str, Context, Layout | None]:
     """The format and context of a file; raises FileProblem (and OSError...) for a file it refuses."""
     try:
         size = path.stat().st_size
@@ -67,8 +74,23 @@ def _prepare(
             f"file is {size / 1024 / 1024:.1f} MB; the limit is {max_bytes / 1024 / 1024:.0f} MB "
             "(split it, or raise the limit)"
         )
-    fmt = format or detect_format(path)
-    if fmt not in model.FORMATS:
+    layout: Layout | None = None
+    if mapping:
+        try:
+            layout = mapped_layout(dict(mapping), country_given=country is not None)
+        except ValueError as exc:
+            raise FileProblem(str(exc)) from None
+        zipped = archive.is_zip(path)
+        if zipped:
+            archive.check_archive(path, limits)
+        fmt = model.MAPPED_XLSX if zipped else model.MAPPED_CSV
+    elif format is None:
+        fmt = detect_format(path, limits)  # (checks an XLSX/DOCX archive first)
+    else:
+        fmt = format
+        if archive.is_zip(path):
+            archive.check_archive(path, limits)
+    if fmt not in model.FORMATS and layout is None:
         raise FileProblem(f"unknown format {fmt!r}; one of: {', '.join(model.FORMATS)}")
     ctx = Context(
         format=fmt,
@@ -77,7 +99,7 @@ def _prepare(
         cycle=cycle,
         country=country.upper() if country else None,
     )
-    return fmt, ctx
+    return fmt, ctx, layout
 
 
 def iter_rows(
@@ -88,13 +110,16 @@ def iter_rows(
     country: str | None = None,
     import_id: str,
     max_bytes: int = model.DEFAULT_MAX_FILE_BYTES,
+    archive_limits: archive.ArchiveLimits = archive.DEFAULT_LIMITS,
+    mapping: ColumnMapping | None = None,
 ) -> Generator[ParseItem, None, None]:
     """One item per source row, no merging and no duplicate check. Never raises."""
     path = Path(path)
     try:
-        fmt, ctx = _prepare(path, format=format, cycle=cycle, country=country, import_id=import_id, max_bytes=max_bytes)
+        fmt, ctx, layout = _prepare(path, format=format, cycle=cycle, country=country, import_id=import_id,
+                                    max_bytes=max_bytes, limits=archive_limits, mapping=mapping)
         build = build_evidence if fmt == model.EVIDENCE_TEMPLATE_XLSX else build_recommendation
-        for item in _records(path, fmt):
+        for item in _records(path, fmt, layout=layout):
             if isinstance(item, RowError):
                 yield item
                 continue
@@ -109,6 +134,10 @@ def iter_rows(
         yield RowError(None, None, f"the file's text encoding could not be read: {exc}")
     except (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
         yield RowError(None, None, f"the file could not be read: {type(exc).__name__}: {exc}")
+    except SyntaxError as exc:  # XML parse errors (ElementTree's and lxml's) while reading the rows
+        yield RowError(None, None, f"the file holds malformed XML: {type(exc).__name__}: {exc}")
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:  # a part damaged inside the zip
+        yield RowError(None, None, f"damaged ZIP (XLSX/DOCX) file: {type(exc).__name__}: {exc}")
 
 
 def _fingerprint(text: str) -> int:
@@ -226,7 +255,8 @@ def merge_rows(items: Iterable[ParseItem], index: _Index) -> Iterator[ParseItem]
 
 
 def _repeated_ids_index(
-    path: Path, *, format: str | None, cycle: int | None, country: str | None, import_id: str, max_bytes: int
+    path: Path, *, format: str | None, cycle: int | None, country: str | None, import_id: str, max_bytes: int,
+    archive_limits: archive.ArchiveLimits = archive.DEFAULT_LIMITS, mapping: ColumnMapping | None = None,
 ) -> _Index | None:
     """Passes 1 and 2 for a file of recommendations: the index of the ids seen more than
     once (the only rows that can be merged or rejected as duplicates).
@@ -236,13 +266,14 @@ def _repeated_ids_index(
     The candidate ids come from the same code as the full build (``candidate_id``), so
     every valid row's id is among them."""
     try:
-        fmt, ctx = _prepare(path, format=format, cycle=cycle, country=country, import_id=import_id, max_bytes=max_bytes)
+        fmt, ctx, layout = _prepare(path, format=format, cycle=cycle, country=country, import_id=import_id,
+                                    max_bytes=max_bytes, limits=archive_limits, mapping=mapping)
         if fmt not in _CSV_FORMATS:
             return None  # reading XLSX/DOCX costs more than building: read them twice, not three times
         seen: set[str] = set()
         repeated: set[str] = set()
         last = -1  # position (among the records) of the last row whose id repeats
-        for position, record in enumerate(_records(path, fmt, HEAD_FIELDS)):
+        for position, record in enumerate(_records(path, fmt, HEAD_FIELDS, layout)):
             if isinstance(record, RowError):
                 if record.row is None:
                     return None
@@ -259,7 +290,7 @@ def _repeated_ids_index(
         index = _Index()
         if not repeated:
             return index
-        for position, record in enumerate(_records(path, fmt)):
+        for position, record in enumerate(_records(path, fmt, layout=layout)):
             if position > last:
                 break
             if isinstance(record, RowError) or candidate_id(record, ctx) not in repeated:
@@ -281,12 +312,15 @@ def parse_file(
     import_id: str,
     max_bytes: int = model.DEFAULT_MAX_FILE_BYTES,
     buffer_rows: int = BUFFER_ROWS,
+    archive_limits: archive.ArchiveLimits = archive.DEFAULT_LIMITS,
+    mapping: ColumnMapping | None = None,
 ) -> Iterator[ParseItem]:
     """Recommendations (merged), evidence and errors of one file, streaming. Never raises."""
     path = Path(path)
 
     def rows() -> Generator[ParseItem, None, None]:
-        return iter_rows(path, format=format, cycle=cycle, country=country, import_id=import_id, max_bytes=max_bytes)
+        return iter_rows(path, format=format, cycle=cycle, country=country, import_id=import_id, max_bytes=max_bytes,
+                         archive_limits=archive_limits, mapping=mapping)
 
     index = _Index()
     buffer: list[ParseItem] = []
@@ -306,7 +340,8 @@ def parse_file(
         return
     del buffer
     repeated = _repeated_ids_index(
-        path, format=format, cycle=cycle, country=country, import_id=import_id, max_bytes=max_bytes
+        path, format=format, cycle=cycle, country=country, import_id=import_id, max_bytes=max_bytes,
+        archive_limits=archive_limits, mapping=mapping,
     )
     if repeated is not None:
         first_pass.close()

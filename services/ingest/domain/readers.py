@@ -25,10 +25,14 @@ csv.field_size_limit(min(sys.maxsize, 10 * 1024 * 1024))
 Item = Record | RowError
 
 
-def _header_problems(colmap: columns.ColumnMap, missing: list[str]) -> Iterator[RowError]:
+def _header_problems(colmap: columns.ColumnMap, missing: list[str], headers: list[object]) -> Iterator[RowError]:
     if missing:
         names = ", ".join(repr(m) for m in missing)
-        raise FileProblem(f"required column{'s' if len(missing) > 1 else ''} missing: {names}", missing[0])
+        found = [str(h).replace("\ufeff", "").strip() for h in headers if h is not None and str(h).strip()]
+        shown = ", ".join(repr(h[:40]) for h in found[:20]) + (", ..." if len(found) > 20 else "")
+        plural = "s" if len(missing) > 1 else ""
+        message = f"required column{plural} missing: {names} (the file's columns: {shown or 'none'})"
+        raise FileProblem(message, missing[0])
     for _, name in colmap.ignored_unsafe:
         yield RowError(
             1,
@@ -64,7 +68,7 @@ def csv_records(path: Path, layout: Layout, fields: frozenset[str] | None = None
         except (csv.Error, UnicodeDecodeError) as exc:
             raise FileProblem(f"the first line is not CSV: {exc}") from None
         colmap, missing = columns.resolve(layout, headers)
-        yield from _header_problems(colmap, missing)
+        yield from _header_problems(colmap, missing, headers)
         if fields is not None:
             colmap = colmap.only(fields)
         # (_record, inlined: this loop runs for every row, twice or three times)
@@ -123,7 +127,7 @@ def xlsx_records(path: Path, layout: Layout, fields: frozenset[str] | None = Non
         except StopIteration:
             raise FileProblem("the sheet is empty") from None
         colmap, missing = columns.resolve(layout, headers)
-        yield from _header_problems(colmap, missing)
+        yield from _header_problems(colmap, missing, headers)
         if fields is not None:
             colmap = colmap.only(fields)
         for row_no, cells in enumerate(rows, start=2):

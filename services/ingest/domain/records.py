@@ -36,11 +36,18 @@ _SUPPORTED = {
 }
 _NOTED = {"noted", "n", "rejected", "not accepted", "not supported", "note", "r", "noted/rejected"}
 _EXCEL_EPOCH = date(1899, 12, 30)
-_SESSION = re.compile(r"(\d{1,3})")
-_WHOLE_NUMBER = re.compile(r"\s*(?:UPR\s*|WG\s*)?\d{1,3}(?:st|nd|rd|th)?(?:\s*session)?\s*", re.I)
+# A session (cycle, category) number in the usual spellings: "18", "18.0", "18th session",
+# "Session 18", "UPR 18", "WG 18", "UPR session no. 18", "18th UPR session", "2nd cycle".
+_WORDS = r"(?:upr|wg|working\s+group|session|cycle)"
+_WHOLE_NUMBER = re.compile(
+    rf"\s*(?:{_WORDS}\s*)*(?:no\.?\s*|n[o°º]\s*|#\s*)?"
+    rf"(?P<number>\d{{1,3}})(?:\.0+)?(?:\s*(?:st|nd|rd|th))?(?:\s*{_WORDS})*\s*",
+    re.I,
+)
 _EXCEL_SERIAL = re.compile(r"\d{4,5}(\.\d+)?")
 _SPACES = re.compile(r"\s+")
 _ID_SEPARATORS = re.compile(r"[\s,;]+")
+_LONE_BULLETS = frozenset({"-", "•", "*"})
 
 # Cells that repeat across the rows of a file (countries, states, themes, positions,
 # sessions, dates, document symbols) are cleaned once per distinct value: bounded
@@ -100,6 +107,11 @@ def parse_date(value: Cell) -> date:
     text = str(value).strip()
     if _EXCEL_SERIAL.fullmatch(text):
         return excel_serial_to_date(float(text))
+    try:  # 2014-06-27, 2014-06-27T10:00:00, with a time zone too
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+    except ValueError:
+        pass
+    text = _SPACES.sub(" ", text)
     for fmt in (
         "%Y-%m-%d",
         "%Y-%m-%dT%H:%M:%S",
@@ -107,7 +119,10 @@ def parse_date(value: Cell) -> date:
         "%d/%m/%Y",
         "%d.%m.%Y",
         "%d %B %Y",
+        "%d %b %Y",
         "%B %d, %Y",
+        "%b %d, %Y",
+        "%d-%b-%Y",
     ):
         try:
             return datetime.strptime(text, fmt).date()
@@ -123,10 +138,10 @@ def _as_int(value: Cell) -> int:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    match = _SESSION.search(str(value))
-    if not match or not _WHOLE_NUMBER.fullmatch(str(value)):
+    match = _WHOLE_NUMBER.fullmatch(str(value))
+    if not match:
         raise ValueError(f"{value!r} is not a whole number")
-    return int(match.group(1))
+    return int(match.group("number"))
 
 
 def _as_text(value: Cell) -> str:
@@ -146,26 +161,46 @@ _FINE: CellText = ("", None, False)
 _NO_ITEMS: tuple[tuple[str, ...], str | None, bool] = ((), None, False)
 
 
-def clean_text_cell(value: Cell, *, html_allowed: bool = False) -> CellText:
-    """A cleaned string ("" when absent); formulas refused, HTML removed (with a warning)."""
+def _formula_problem(text: str) -> str | None:
+    if text[:1] in sanitise.FORMULA_START and sanitise.looks_like_formula(text):
+        shown = text if len(text) <= 60 else text[:57] + "..."
+        return f"looks like a spreadsheet formula ({shown!r}); formulas are not imported"
+    return None
+
+
+def clean_text_cell(value: Cell, *, html_allowed: bool = False, single: bool = False) -> CellText:
+    """A cleaned string ("" when absent): HTML removed (with a warning), then formulas
+    refused. ``single``: a single-valued field, read without its UHRI bullets and line
+    breaks (:func:`sanitise.single_value`)."""
     if value is None:
         return _FINE
     text = sanitise.clean_cell(value if type(value) is str else _as_text(value))
     if not text:
         return _FINE
-    # (clean_cell strips: the first character tells whether it may be a formula)
-    if text[0] in sanitise.FORMULA_START and sanitise.looks_like_formula(text):
-        shown = text if len(text) <= 60 else text[:57] + "..."
-        return "", f"looks like a spreadsheet formula ({shown!r}); formulas are not imported", False
     if MIXED_MARK in text:
         return (
             "",
             "contains bytes that are not valid UTF-8 (file mixes encodings); fix and re-save as UTF-8",
             False,
         )
+    warning: str | None = None
+    # Tags first, formulas after: "<b></b>=HYPERLINK(...)" is a formula once stripped.
     if not html_allowed and "<" in text and sanitise.has_html(text):
-        return sanitise.clean_cell(sanitise.strip_html(text)), "HTML tags removed", True
-    return text, None, False
+        text, warning = sanitise.clean_cell(sanitise.strip_html(text)), "HTML tags removed"
+    if single:
+        text, problem = sanitise.single_value(text)
+        if problem is not None:
+            return "", problem, False
+    # (clean_cell strips: the first character tells whether it may be a formula)
+    problem = _formula_problem(text)
+    if problem is not None:
+        return "", problem, False
+    return text, warning, warning is not None
+
+
+def clean_single_cell(value: Cell) -> CellText:
+    """:func:`clean_text_cell` for a single-valued field (country, position, session ...)."""
+    return clean_text_cell(value, single=True)
 
 
 # Per-value functions for the cells that repeat, each with a bounded cache; call the
@@ -174,11 +209,16 @@ def clean_text_cell(value: Cell, *, html_allowed: bool = False) -> CellText:
 
 def _items_of(value: Cell) -> tuple[tuple[str, ...], str | None, bool]:
     text, problem, warning = clean_text_cell(value)
-    return (tuple(sanitise.split_multi(text)) if text else ()), problem, warning
+    items = tuple(sanitise.split_multi(text)) if text else ()
+    for item in items:  # "- Children\n- =HYPERLINK(...)": each item is a cell of its own
+        formula = _formula_problem(item)
+        if formula is not None:
+            return (), formula, False
+    return items, problem, warning
 
 
 def _position_of(value: Cell) -> tuple[CellText, Position | None]:
-    cell = clean_text_cell(value)
+    cell = clean_single_cell(value)
     return cell, (normalise_position(cell[0]) if cell[0] else None)
 
 
@@ -189,6 +229,9 @@ def _states_of(value: Cell) -> tuple[CellText, tuple[RecommendingState, ...], tu
     states: list[RecommendingState] = []
     warnings: list[str] = []
     for name in countries.split_states(cell[0]):
+        formula = _formula_problem(name)
+        if formula is not None:
+            return ("", formula, False), (), ()
         code = countries.iso3(name)
         if code is None:
             warnings.append(f"recommending state {name!r} not recognised; kept by name")
@@ -204,7 +247,8 @@ def _country_of(value: Cell) -> tuple[CellText, str | None, str | None]:
     name = cell[0]
     if not name:
         return cell, None, None
-    names = sanitise.split_multi(name)
+    # "- Cambodia" and lines that repeat the same country are one country.
+    names = list({countries.iso3(n) or n.casefold(): n for n in sanitise.split_multi(name)}.values())
     if len(names) > 1:
         return cell, None, f"several countries concerned ({', '.join(names)}); expected one"
     country = countries.iso3(names[0]) if names else None
@@ -213,8 +257,24 @@ def _country_of(value: Cell) -> tuple[CellText, str | None, str | None]:
     return cell, country, None
 
 
+def _free_text_of(value: Cell) -> CellText:
+    text, problem, warning = clean_text_cell(value)
+    if text and (problem is None or warning):
+        bare = sanitise.strip_leading_bullet(text)
+        if bare != text:
+            formula = _formula_problem(bare)  # "- =HYPERLINK(...)" is a formula once bare
+            if formula is not None:
+                return "", formula, False
+            text = bare
+    return text, problem, warning
+
+
 def _int_of(value: Cell) -> tuple[int | None, str | None]:
     """(whole number, None) or (None, why not) for a session / cycle / category cell."""
+    if type(value) is str:
+        value, problem, _ = clean_single_cell(value)
+        if problem is not None:
+            return None, problem
     try:
         return _as_int(value), None
     except ValueError as exc:
@@ -222,13 +282,17 @@ def _int_of(value: Cell) -> tuple[int | None, str | None]:
 
 
 def _date_of(value: Cell) -> tuple[date | None, str | None]:
+    if type(value) is str:
+        value, problem, _ = clean_single_cell(value)
+        if problem is not None:
+            return None, problem
     try:
         return parse_date(value), None
     except ValueError as exc:
         return None, str(exc)
 
 
-_text_cached = lru_cache(maxsize=_CACHE_SIZE, typed=True)(clean_text_cell)
+_single_cached = lru_cache(maxsize=_CACHE_SIZE, typed=True)(clean_single_cell)
 _items_cached = lru_cache(maxsize=_CACHE_SIZE, typed=True)(_items_of)
 _position_cached = lru_cache(maxsize=_CACHE_SIZE, typed=True)(_position_of)
 _states_cached = lru_cache(maxsize=_CACHE_SIZE, typed=True)(_states_of)
@@ -266,12 +330,24 @@ class _Row:
     def raw(self, name: str) -> Cell:
         return self.record.values.get(name)
 
-    def text(self, name: str, *, html_allowed: bool = False) -> str:
-        """A cleaned string field ("" when absent); formulas refused, HTML removed."""
+    def text(self, name: str, *, html_allowed: bool = False, single: bool = False) -> str:
+        """A cleaned string field ("" when absent); formulas refused, HTML removed;
+        ``single``: a single-valued field (UHRI bullets removed, one value)."""
         value = self.record.values.get(name)
         if value is None:
             return ""
-        text, problem, warning = clean_text_cell(value, html_allowed=html_allowed)
+        text, problem, warning = clean_text_cell(value, html_allowed=html_allowed, single=single)
+        if problem is not None:
+            self.report(name, problem, warning)
+        return text
+
+    def free_text(self, name: str) -> str:
+        """A free-text field (recommendation text): several lines allowed; a leading
+        bullet (``"- Ratify ..."``, UHRI's one-item list) removed."""
+        value = self.record.values.get(name)
+        if value is None:
+            return ""
+        text, problem, warning = _free_text_of(value)
         if problem is not None:
             self.report(name, problem, warning)
         return text
@@ -303,14 +379,9 @@ _Head = tuple[_Row, str, str | None, str | None, str | None, str | None, int | N
 def _head(record: Record, ctx: Context) -> _Head:
     row = _Row(record)
     get = record.values.get
-    value = get("text")
-    text = ""
-    if value is not None:
-        text, problem, warning = clean_text_cell(value)
-        if problem is not None:
-            row.report("text", problem, warning)
-    text_km = row.text("text_km") or None if get("text_km") is not None else None
-    paragraph = row.text("paragraph") or None if get("paragraph") is not None else None
+    text = row.free_text("text") if get("text") is not None else ""
+    text_km = row.free_text("text_km") or None if get("text_km") is not None else None
+    paragraph = row.text("paragraph", single=True) or None if get("paragraph") is not None else None
     if paragraph is not None:
         paragraph = paragraph.rstrip(".")
         if not identity.PARAGRAPH.match(paragraph):
@@ -324,7 +395,7 @@ def _head(record: Record, ctx: Context) -> _Head:
     elif len(text) > MAX_TEXT_CHARS:
         row.error("text", f"text is {len(text)} characters; at most {MAX_TEXT_CHARS} are accepted")
 
-    given_id = row.text("recommendation_id") or None if get("recommendation_id") is not None else None
+    given_id = row.text("recommendation_id", single=True) or None if get("recommendation_id") is not None else None
     country_value, session_value, cycle_value = get("country"), get("session"), get("cycle")
     if (
         ctx.country is None
@@ -478,7 +549,7 @@ def build_recommendation(record: Record, ctx: Context) -> ParsedRow | list[RowEr
     value = get("document_symbol")
     symbol: str | None = None
     if value is not None:
-        cell = _text_cached(value) if type(value) is str else clean_text_cell(value)
+        cell = _single_cached(value) if type(value) is str else clean_single_cell(value)
         symbol = cell[0][:100] or None
         if cell[1] is not None:
             row.report("document_symbol", cell[1], cell[2])
@@ -519,13 +590,17 @@ def evidence_id_for(values: list[str]) -> str:
 
 def build_evidence(record: Record, ctx: Context) -> ParsedEvidence | list[RowError]:
     row = _Row(record)
-    ids = [i.strip() for i in _ID_SEPARATORS.split(row.text("recommendation_ids")) if i.strip()]
+    ids = [
+        i.strip()
+        for i in _ID_SEPARATORS.split(row.text("recommendation_ids"))
+        if i.strip() and i.strip() not in _LONE_BULLETS  # "- KHM-1-82.1" one per line
+    ]
     bad = [i for i in ids if not identity.ID_PATTERN.match(i)]
     if not ids and not row.errors:
         row.error("recommendation_ids", "no recommendation id (e.g. KHM-4-110.23)")
     elif bad:
         row.error("recommendation_ids", f"not recommendation ids: {', '.join(bad[:5])}")
-    source_type_text = row.text("source_type").casefold().replace(" ", "_").replace("/", "_")
+    source_type_text = row.text("source_type", single=True).casefold().replace(" ", "_").replace("/", "_")
     try:
         source_type = EvidenceSourceType(source_type_text)
     except ValueError:
@@ -537,23 +612,22 @@ def build_evidence(record: Record, ctx: Context) -> ParsedEvidence | list[RowErr
         row.error("title", "title is empty")
     published_on: date | None = None
     if row.raw("published_on") not in (None, ""):
-        try:
-            published_on = parse_date(row.raw("published_on"))
-        except ValueError as exc:
-            row.error("published_on", str(exc))
+        published_on, problem = _date_of(row.raw("published_on"))
+        if published_on is None:
+            row.error("published_on", problem or "")
     fields: dict[str, Any] = {
         "recommendation_ids": ids,
         "source_type": source_type,
         "title": title,
-        "url": row.text("url") or None,
-        "document_reference": row.text("document_reference") or None,
+        "url": row.text("url", single=True) or None,
+        "document_reference": row.text("document_reference", single=True) or None,
         "published_on": published_on,
         "quote": row.text("quote"),
-        "organisation": row.text("organisation") or None,
-        "visibility": row.text("visibility").casefold() or "coalition",
-        "language": row.text("language").casefold() or "en",
+        "organisation": row.text("organisation", single=True) or None,
+        "visibility": row.text("visibility", single=True).casefold() or "coalition",
+        "language": row.text("language", single=True).casefold() or "en",
     }
-    given = row.text("evidence_id")
+    given = row.text("evidence_id", single=True)
     fields["evidence_id"] = given or evidence_id_for(
         [",".join(ids), source_type.value, title, str(fields["url"]), fields["quote"]]
     )

@@ -7,12 +7,16 @@ never stored. Plain text that happens to start with ``-`` (UHRI's ``- item`` lis
 like a formula is ever stored by the importers.
 
 HTML: tags are removed with ``nh3`` (script/style content dropped) and a warning is
-recorded; the text survives.
+recorded; the text survives. The result is NOT un-escaped: ``&lt;script&gt;`` in a cell
+stays those characters, never becomes a live tag. The formula check runs after the
+stripping (``<b></b>=HYPERLINK(...)`` is a formula once the tags are gone).
+
+Bullets: OHCHR's UHRI export writes every cell as a list (``- Cambodia``, ``- 18``);
+:func:`single_value` reads the one value of such a cell.
 """
 
 from __future__ import annotations
 
-import html
 import re
 import unicodedata
 
@@ -38,6 +42,9 @@ _NOT_WORD = re.compile(r"[^\w\s]", re.UNICODE)
 _LINE_BREAKS = re.compile(r"[\n\r]+")
 _BULLETS = re.compile(r"^(?:[-•*][ \t]*)+")
 _BULLET_START = frozenset("-•*")
+# A list bullet before a single value: "- 18", "• Noted", "* Cambodia" ("-18" is a number).
+_VALUE_BULLET = re.compile(r"^(?:[-*\u2010\u2013\u2014][ \t]+|[•·▪◦‣][ \t]*)+")
+_VALUE_BULLET_START = frozenset("-*\u2010\u2013\u2014•·▪◦‣")
 
 
 def looks_like_formula(value: str) -> bool:
@@ -54,9 +61,9 @@ def has_html(value: str) -> bool:
 
 
 def strip_html(value: str) -> str:
-    """Remove every tag (and script/style content); keep the words."""
-    cleaned = nh3.clean(value, tags=set(), attributes={}, strip_comments=True)
-    return html.unescape(cleaned)
+    """Remove every tag (and script/style content); keep the words, as nh3 gives them
+    (escaped: un-escaping would turn ``&lt;script&gt;`` into a live tag)."""
+    return nh3.clean(value, tags=set(), attributes={}, strip_comments=True)
 
 
 def clean_cell(value: str) -> str:
@@ -95,3 +102,36 @@ def split_multi(value: str) -> list[str]:
         if item:
             items.append(item)
     return items
+
+
+def strip_bullet(line: str) -> str:
+    """``"- Noted"`` / ``"• Noted"`` -> ``"Noted"`` (one line, stripped)."""
+    line = line.strip()
+    if line[:1] in _VALUE_BULLET_START:
+        line = _VALUE_BULLET.sub("", line).strip()
+    return line
+
+
+def strip_leading_bullet(text: str) -> str:
+    """A free text written as a one-item list (``"- 82.1 Ratify ..."``) without its bullet;
+    the rest of the text (its other lines) as it is."""
+    if text[:1] in _VALUE_BULLET_START:
+        return _VALUE_BULLET.sub("", text, count=1).strip()
+    return text
+
+
+def single_value(value: str) -> tuple[str, str | None]:
+    """The one value of a cleaned single-valued cell, and the problem (None when fine).
+
+    UHRI bullets and line breaks are removed; a cell of several lines is that value when
+    its lines agree (case and spacing aside), a problem when they do not."""
+    if "\n" not in value and "\r" not in value:
+        return strip_bullet(value), None
+    lines = [line for line in (strip_bullet(part) for part in _LINE_BREAKS.split(value)) if line]
+    distinct: dict[str, str] = {}
+    for line in lines:
+        distinct.setdefault(one_line(line).casefold(), line)
+    if len(distinct) > 1:
+        shown = ", ".join(repr(v) for v in list(distinct.values())[:5])
+        return "", f"one value expected, the cell holds several: {shown}"
+    return (lines[0] if lines else ""), None
