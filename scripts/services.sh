@@ -19,7 +19,7 @@ HOST=${UPR_BIND_HOST:-127.0.0.1}
 mkdir -p "$RUN" "$LOGS"
 cd "$ROOT"
 
-ALL=(tracker ingest notifier ui)
+ALL=(tracker ingest notifier ui public)
 
 port_of() {
   case $1 in
@@ -27,10 +27,11 @@ port_of() {
     ingest) echo "${UPR_INGEST_PORT:-8002}" ;;
     notifier) echo "${UPR_NOTIFIER_PORT:-8003}" ;;
     ui) echo "${UPR_UI_PORT:-8501}" ;;
+    public) echo "${UPR_PUBLIC_PORT:-8502}" ;;
   esac
 }
 
-health_path() { [[ $1 == ui ]] && echo /_stcore/health || echo /health; }
+health_path() { [[ $1 == ui || $1 == public ]] && echo /_stcore/health || echo /health; }
 
 # shellcheck source=scripts/lib/processes.sh
 source "$ROOT/scripts/lib/processes.sh"
@@ -44,6 +45,9 @@ start() {
     ui)
       nohup "$VENV/bin/streamlit" run ui/app.py --server.port "$port" --server.address "$HOST" \
         --server.headless true --browser.gatherUsageStats false > "$LOGS/ui.log" 2>&1 & ;;
+    public)  # the public progress page, no login (reads the tracker's read API only)
+      nohup "$VENV/bin/streamlit" run ui/public/site.py --server.port "$port" --server.address "$HOST" \
+        --server.headless true --browser.gatherUsageStats false > "$LOGS/public.log" 2>&1 & ;;
     *)
       nohup "$VENV/bin/faststream" run "services.$name.app:app" --host "$HOST" --port "$port" \
         > "$LOGS/$name.log" 2>&1 & ;;
@@ -88,5 +92,5 @@ case $cmd in
       if pid_alive "$n"; then echo "$n: up (pid $(cat "$RUN/$n.pid"), port $(port_of "$n"))"; else echo "$n: down"; rc=1; fi
     done
     exit $rc ;;
-  *) echo "usage: $0 up|down|status [tracker ingest notifier ui]" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status [tracker ingest notifier ui public]" >&2; exit 2 ;;
 esac

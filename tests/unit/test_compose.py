@@ -31,8 +31,11 @@ SETTINGS_MODULES = {
     "ingest": "services.ingest.settings",
     "notifier": "services.notifier.settings",
     "ui": "ui.settings",
+    "public": "ui.settings",
 }
-APP_SERVICES = ("tracker", "ingest", "notifier", "ui")
+APP_SERVICES = ("tracker", "ingest", "notifier", "ui", "public")
+# Everything but the public page, which reaches no database and no broker (only the read API).
+BACKEND_SERVICES = ("tracker", "ingest", "notifier", "ui")
 FASTSTREAM_SERVICES = ("tracker", "ingest", "notifier")
 # What an operator puts in .env for the variables the file demands (${VAR:?...}).
 OPERATOR_ENV = {"UPR_NOTIFIER_SECRET": "a-long-random-secret-from-env", "UPR_SMTP_HOST": "smtp.example.org",
@@ -139,7 +142,7 @@ def depends_on(service: str) -> dict[str, str]:
 
 
 def test_compose_runs_every_part_of_the_system() -> None:
-    assert set(SERVICES) == {"kafka", "mongo", "topics", "tracker", "ingest", "notifier", "ui"}
+    assert set(SERVICES) == {"kafka", "mongo", "topics", "tracker", "ingest", "notifier", "ui", "public"}
 
 
 def test_kafka_and_mongo_come_from_official_images_with_pinned_versions() -> None:
@@ -189,7 +192,7 @@ def test_the_services_log_in_to_mongo_as_the_app_user_the_database_creates() -> 
     mongo_env = environment("mongo", {})
     script = COMPOSE["configs"]["mongo-app-user"]["content"]
     assert "createUser" in script and "readWrite" in script
-    for service in APP_SERVICES:
+    for service in BACKEND_SERVICES:
         uri = urlsplit(str(environment(service)["UPR_MONGODB_URI"]))
         assert uri.username == mongo_env["MONGO_APP_USER"], service
         assert uri.password == mongo_env["MONGO_APP_PASSWORD"], service
@@ -222,10 +225,12 @@ def test_each_service_runs_its_faststream_app_on_all_interfaces(service: str) ->
     assert (ROOT / "services" / service / "app.py").exists()
 
 
-def test_the_ui_runs_streamlit_on_all_interfaces() -> None:
-    cmd = command("ui")
-    assert cmd[:3] == ["streamlit", "run", "ui/app.py"]
+@pytest.mark.parametrize(("service", "script"), [("ui", "ui/app.py"), ("public", "ui/public/site.py")])
+def test_the_uis_run_streamlit_on_all_interfaces(service: str, script: str) -> None:
+    cmd = command(service)
+    assert cmd[:3] == ["streamlit", "run", script]
     assert cmd[cmd.index("--server.address") + 1] == "0.0.0.0"
+    assert (ROOT / script).exists()
 
 
 @pytest.mark.parametrize("service", APP_SERVICES)
@@ -234,7 +239,7 @@ def test_healthcheck_probes_the_port_the_command_listens_on(service: str) -> Non
     url = urlsplit(healthcheck_url(service))
     assert url.hostname in {"127.0.0.1", "localhost"}
     assert url.port == port, f"{service} listens on {port} but its healthcheck asks {url.port}"
-    assert url.path == ("/_stcore/health" if service == "ui" else "/health")
+    assert url.path == ("/_stcore/health" if service in ("ui", "public") else "/health")
     test = SERVICES[service]["healthcheck"]["test"]
     # python:3.11-slim has no curl: the probe must be Python (exit status 0 only for a 2xx answer).
     assert test[:3] == ["CMD", "python", "-c"], test
@@ -265,7 +270,7 @@ def test_every_published_port_is_bound_to_localhost_only() -> None:
     assert not published("kafka") and not published("mongo"), "Kafka and MongoDB stay inside the network"
 
 
-@pytest.mark.parametrize("service", APP_SERVICES)
+@pytest.mark.parametrize("service", BACKEND_SERVICES)
 def test_app_services_restart_and_wait_for_healthy_dependencies(service: str) -> None:
     assert SERVICES[service]["restart"] == "unless-stopped"
     deps = depends_on(service)
@@ -276,6 +281,14 @@ def test_app_services_restart_and_wait_for_healthy_dependencies(service: str) ->
         assert dependency in SERVICES, f"{service} depends on unknown {dependency}"
         if "healthcheck" in SERVICES[dependency]:
             assert condition == "service_healthy", f"{service} must wait until {dependency} is healthy"
+
+
+def test_the_public_page_reaches_only_the_read_api() -> None:
+    env = environment("public")
+    assert "UPR_MONGODB_URI" not in env and "UPR_KAFKA_BOOTSTRAP" not in env
+    assert env["UPR_TRACKER_URL"] == "http://tracker:8001"
+    assert SERVICES["public"]["restart"] == "unless-stopped"
+    assert depends_on("public") == {"tracker": "service_healthy"}
 
 
 def test_the_ui_waits_for_the_services_it_sends_work_to() -> None:
@@ -322,7 +335,7 @@ def test_settings_class_accepts_every_value_compose_gives(service: str, monkeypa
             assert getattr(settings, field) == value
 
 
-@pytest.mark.parametrize("service", list(SETTINGS_MODULES))
+@pytest.mark.parametrize("service", [s for s in SETTINGS_MODULES if s != "public"])
 def test_services_reach_kafka_and_mongo_by_their_compose_names(service: str) -> None:
     env = environment(service)
     assert env["UPR_KAFKA_BOOTSTRAP"] == "kafka:9092"

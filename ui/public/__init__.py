@@ -1,0 +1,1 @@
+"""The public progress page: no login, reads only the tracker's read API (``/api/v1``)."""
