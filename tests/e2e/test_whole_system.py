@@ -1,6 +1,6 @@
 """The whole system, as its users meet it: `make up`, then a real browser.
 
-`make up` starts ingest, tracker, notifier and the UI (scripts/services.sh) on free ports, a fresh
+`make up` starts ingest, tracker, notifier, the UI and the public page (scripts/services.sh) on free ports, a fresh
 database, a fresh topic prefix and a run directory of their own, beside any demo a developer runs.
 A partner subscribes (through `upr subscriptions add`) to new evidence on trafficking (T18) by email
 (a real SMTP server, aiosmtpd, on loopback) and by webhook (a loopback receiver that verifies
@@ -135,7 +135,7 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
 
     run_dir = tmp_path_factory.mktemp("upr-run")
     name = f"test_e2e_sys_{uuid.uuid4().hex[:8]}"
-    ports = {service: free_port() for service in ("tracker", "ingest", "notifier", "ui")}
+    ports = {service: free_port() for service in ("tracker", "ingest", "notifier", "ui", "public")}
     mailbox = Mailbox()
     smtp = Controller(mailbox, hostname="127.0.0.1", port=mailbox.port)
     smtp.start()
