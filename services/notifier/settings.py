@@ -35,7 +35,8 @@ class NotifierSettings(CommonSettings):
     webhook_allowlist: Annotated[list[str], NoDecode] = Field(default_factory=list)
     webhook_timeout_s: float = 5.0
 
-    # Retries inside one delivery (both channels), then dead-letter.
+    # Attempts per delivery, then dead-letter. Retries are scheduled in the delivery log
+    # (next_attempt_at), never slept on: exponential backoff with jitter between them.
     delivery_attempts: int = 4
     retry_base_s: float = 1.0
     retry_cap_s: float = 30.0
@@ -47,12 +48,27 @@ class NotifierSettings(CommonSettings):
     digest_weekday: int = 0  # Monday
     reminder_days: Annotated[list[int], NoDecode] = Field(default_factory=lambda: [90, 30, 7])
 
-    # Deliveries sent in parallel (one per partition of the notifications topic at most):
-    # a hanging endpoint then holds up only its own partition.
-    delivery_workers: int = 3
-    # Tracker events matched in parallel (one per partition of the tracker's events topic at most).
-    # 1 by default: on FerretDB/SQLite parallel writers contend and each gets slower.
-    event_workers: int = 1
+    # Sending: deliveries in flight at once, in all and per endpoint (a webhook's host:port, or
+    # the SMTP server), so a hanging endpoint holds up only its own deliveries. Beyond
+    # endpoint_backlog deliveries waiting for one endpoint, more are put back in the log for later.
+    delivery_concurrency: int = 64
+    endpoint_concurrency: int = 8
+    endpoint_backlog: int = 1000
+    # A delivery being sent is reserved for this long; after that (a notifier that died) the
+    # retry loop of any notifier takes it over. Must exceed webhook_timeout_s / smtp_timeout_s.
+    delivery_lease_s: float = 30.0
+    # Retries are claimed when due by the notifier that scheduled them; every retry_poll_s the
+    # retry loop also looks at the whole log for what another notifier left (its reservation ran out).
+    retry_poll_s: float = 5.0
+    # Outcomes are written (and announced) together, at most this long after the attempt.
+    outcome_flush_ms: int = 100
+
+    # Consumption in batches: tracker events and notification requests, up to this many records
+    # per batch (one read of the projection, one bulk insert of deliveries, one publish flush,
+    # one commit), waiting at most batch_timeout_ms for the first record.
+    notifier_batch_max_records: int = 500
+    notifier_batch_timeout_ms: int = 100
+    notifier_publish_linger_ms: int = 2
 
     # How long the list of subscriptions is cached between matches.
     subscriptions_refresh_s: float = 5.0

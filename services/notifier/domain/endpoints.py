@@ -67,3 +67,11 @@ def check_endpoint(url: str, addresses: Iterable[str], allowlist: Sequence[str])
             raise UnsafeEndpoint(
                 f"{host} resolves to the internal address {address}; add it to UPR_WEBHOOK_ALLOWLIST to allow"
             )
+
+
+def endpoint_key(url: str) -> str:
+    """Deliveries to one endpoint share its concurrency limit: ``scheme://host:port``."""
+    parts = urlsplit(url)
+    host = host_of(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return f"{parts.scheme}://{host}:{port}"
