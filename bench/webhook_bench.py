@@ -51,10 +51,11 @@ from contracts.events import (
     make_event,
 )
 from contracts.topics import Topics, ensure_topics
+from services.notifier.adapters.secret_box import SecretBox
 from services.notifier.app import build_app
 from services.notifier.domain.deliveries import delivery_id
 from services.notifier.receiver import WebhookReceiver
-from services.notifier.settings import NotifierSettings
+from services.notifier.settings import NotifierSettings, webhook_secrets_key
 
 ADMIN = Actor(username="bench", role=Role.ADMIN)
 SUBSCRIPTION = "sub-bench-hook"
@@ -158,7 +159,7 @@ async def _bench(rate: float, seconds: float, steps: Sequence[float], step_secon
                 await asyncio.sleep(0.1)
             if subscription is None:
                 raise RuntimeError("the notifier did not store the bench subscription")
-            receiver.secret = subscription["secret"]
+            receiver.secret = SecretBox(webhook_secrets_key(settings)).secret_of(subscription)  # stored encrypted
 
             main = await _phase(producer, topics, receiver, "main", rate, seconds)
             for step in steps:

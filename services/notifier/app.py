@@ -53,12 +53,13 @@ from contracts.topics import ensure_topics
 from services.notifier import handlers
 from services.notifier.adapters.email import SmtpConfig, SmtpMailer
 from services.notifier.adapters.mongo import MongoNotifierRepository
+from services.notifier.adapters.secret_box import SecretBox
 from services.notifier.adapters.templates import EmailTemplates
 from services.notifier.adapters.tokens import InvalidToken
 from services.notifier.adapters.webhook import WebhookSender
 from services.notifier.dispatcher import Dispatcher, Limits
 from services.notifier.inbox import NotifierInbox
-from services.notifier.settings import NotifierSettings
+from services.notifier.settings import NotifierSettings, refuse_insecure, webhook_secrets_key
 
 SERVICE = "notifier"
 log = logging.getLogger("upr.notifier")
@@ -68,6 +69,7 @@ def build_app(
     settings: NotifierSettings | None = None, clock: Callable[[], datetime] | None = None
 ) -> AsgiFastStream:
     settings = settings or NotifierSettings()
+    refuse_insecure(settings)  # outside dev mode: no placeholder or short secrets (issue 13)
     configure_logging(settings.log_level, json_output=settings.log_json)
     topics = settings.topics
     # Prefixed like the topics, so deployments (and test runs) sharing a broker never share a group.
@@ -75,7 +77,7 @@ def build_app(
     dead_letter_topic = topics.dead_letter(t.NOTIFIER_GROUP)
     repo = MongoNotifierRepository.connect(settings.mongodb_uri, settings.mongodb_db)
     webhooks = WebhookSender(settings.webhook_allowlist, settings.webhook_timeout_s,
-                             max_idle_per_endpoint=settings.endpoint_concurrency)
+                             max_connections_per_endpoint=settings.endpoint_concurrency)
     # The longest one attempt may take; a reservation shorter than this is renewed before sending.
     send_budget_s = max(settings.webhook_timeout_s, settings.smtp_timeout_s) + 2.0
     lease_s = max(settings.delivery_lease_s, 2 * send_budget_s + 1.0)
@@ -152,9 +154,12 @@ def build_app(
             attempts=settings.delivery_attempts, retry_base_s=settings.retry_base_s,
             retry_cap_s=settings.retry_cap_s, digest_hour_utc=settings.digest_hour_utc,
             digest_weekday=settings.digest_weekday, reminder_days=tuple(settings.reminder_days),
-            subscriptions_refresh_s=settings.subscriptions_refresh_s, lease_s=lease_s),
+            subscriptions_refresh_s=settings.subscriptions_refresh_s, lease_s=lease_s,
+            unsubscribe_max_age_s=settings.unsubscribe_link_max_age_s,
+            confirm_max_age_s=settings.confirm_link_max_age_s),
         clock=clock or (lambda: datetime.now(UTC)),
         random=random.random,
+        secret_box=SecretBox(webhook_secrets_key(settings)),
     )
     dispatcher = Dispatcher(
         deps, publish_outcome=publish_outcome, dead_letter=dead_letter_delivery,
@@ -236,8 +241,6 @@ def build_app(
             await asyncio.sleep(settings.scheduler_interval_s)
 
     async def on_startup() -> None:
-        if settings.notifier_secret == NotifierSettings.model_fields["notifier_secret"].default:
-            log.warning("UPR_NOTIFIER_SECRET is not set: unsubscribe links are signed with a placeholder")
         await ensure_topics(settings.kafka_bootstrap, topics)
         await repo.ensure_indexes()
         dispatcher.start()
@@ -298,7 +301,17 @@ def unsubscribe_api(deps: handlers.Deps) -> Starlette:
         return HTMLResponse(_page("Unsubscribed", "You will not receive these UPR Tracker alerts any more. "
                                   "/ អ្នកនឹងមិនទទួលបានការជូនដំណឹងទាំងនេះទៀតទេ។"))
 
-    return Starlette(routes=[Route("/unsubscribe", unsubscribe, methods=["GET"])])
+    async def confirm(request: Request) -> Response:
+        """GET /confirm?token=...: the double opt-in link; alerts go to the address from now on."""
+        try:
+            await handlers.confirm_by_token(request.query_params.get("token", ""), deps)
+        except InvalidToken as exc:
+            return HTMLResponse(_page("Confirm", str(exc)), status_code=400)
+        return HTMLResponse(_page("Confirmed", "Your address is confirmed: UPR Tracker alerts will come to it. "
+                                  "/ អាសយដ្ឋានរបស់អ្នកត្រូវបានបញ្ជាក់។"))
+
+    return Starlette(routes=[Route("/unsubscribe", unsubscribe, methods=["GET"]),
+                             Route("/confirm", confirm, methods=["GET"])])
 
 
 def _page(title: str, message: str) -> str:

@@ -58,7 +58,7 @@ from services.notifier.domain.deliveries import (
     retry_delay,
 )
 from services.notifier.domain.endpoints import UnsafeEndpoint, endpoint_key
-from services.notifier.domain.subscriptions import ACTIVE, FAILING, Subscription, subscription_from
+from services.notifier.domain.subscriptions import ACTIVE, FAILING, PENDING, Subscription, subscription_from
 
 SERVICE = "notifier"
 log = logging.getLogger("upr.notifier.dispatcher")
@@ -113,6 +113,7 @@ class Dispatcher:
         self._slots = asyncio.Semaphore(self.limits.concurrency)
         self._endpoints: dict[str, _Endpoint] = {}
         self._inflight: dict[str, asyncio.Task[None]] = {}
+        self._submitting: set[str] = set()
         self._waiting: dict[str, dict[str, Any]] = {}  # deliveries of _inflight not yet attempted
         self.token = f"notifier-{uuid.uuid4().hex}"  # holds what this process logs and sends itself
         self._sending: set[str] = set()
@@ -248,13 +249,23 @@ class Dispatcher:
 
     async def submit(self, docs: Sequence[dict[str, Any]]) -> None:
         """Start one task per delivery this process now holds."""
-        docs = [d for d in docs if str(d["_id"]) not in self._inflight]
+        docs = [d for d in docs if str(d["_id"]) not in self._inflight and str(d["_id"]) not in self._submitting]
         if not docs:
             return
         if self._closing:
             self._released.extend(str(d["_id"]) for d in docs)
             await self._hand_back()
             return
+        # Two submits of one delivery (a claim racing a hand-over) must not both start a task:
+        # the ids are taken before the first await.
+        ids = {str(d["_id"]) for d in docs}
+        self._submitting |= ids
+        try:
+            await self._start(docs)
+        finally:
+            self._submitting -= ids
+
+    async def _start(self, docs: Sequence[dict[str, Any]]) -> None:
         stored = await self.deps.subscription_docs({str(d["subscription_id"]) for d in docs})
         if self._closing:  # closed while the subscriptions were read
             self._released.extend(str(d["_id"]) for d in docs)
@@ -268,6 +279,9 @@ class Dispatcher:
                 self._record(Outcome(doc, "skipped"))
                 continue
             subscription = subscription_from(subscription_doc)
+            if subscription.status == PENDING and doc.get("kind") != handlers.CONFIRMATION:
+                self._record(Outcome(doc, "skipped"))  # its address was changed and is not confirmed yet
+                continue
             endpoint = self._endpoint(subscription)
             if endpoint.waiting >= self.limits.endpoint_backlog:
                 deferred.append(did)
@@ -349,7 +363,15 @@ class Dispatcher:
         renewed = await self._claim([str(doc["_id"])], {"status": QUEUED, "holder": doc.get("holder"),
                                                          "next_attempt_at": until})
         if not renewed:
-            return False
+            # Lost the claim: to another notifier (leave it), or to this one's renewal of the
+            # deliveries waiting here (renew_waiting read the same state): then it is still ours.
+            stored = (await self.deps.repo.deliveries_by_id([str(doc["_id"])])).get(str(doc["_id"]))
+            mine = (stored is not None and stored.get("status") == QUEUED and stored.get("holder") == self.token
+                    and isinstance(stored.get("next_attempt_at"), datetime)
+                    and (stored["next_attempt_at"] - now).total_seconds() > self.limits.send_budget_s)
+            if not mine or stored is None:
+                return False
+            renewed = [stored]
         doc.update(renewed[0])
         return True
 

@@ -37,13 +37,22 @@ from contracts.events import (
     ReviewState,
     SubscriptionCancelledV1,
     SubscriptionRequestedV1,
+    SubscriptionRequestedV2,
     ThemesTaggedV1,
+    Visibility,
 )
 from contracts.messaging import Rejected
 from services.notifier.adapters.email import build_message
 from services.notifier.adapters.mongo import MongoNotifierRepository
+from services.notifier.adapters.secret_box import SecretBox
 from services.notifier.adapters.templates import EmailTemplates
-from services.notifier.adapters.tokens import InvalidToken, subscription_from_token, unsubscribe_url
+from services.notifier.adapters.tokens import (
+    InvalidToken,
+    confirmation_from_token,
+    confirmation_url,
+    subscription_from_token,
+    unsubscribe_url,
+)
 from services.notifier.domain import schedule
 from services.notifier.domain.alerts import Alert, AlertKind, EvidenceFacts, alerts_for
 from services.notifier.domain.deliveries import (
@@ -53,22 +62,29 @@ from services.notifier.domain.deliveries import (
     digest_id,
 )
 from services.notifier.domain.endpoints import UnsafeEndpoint
+from services.notifier.domain.links import recommendation_links, recommendation_url, webhook_body
 from services.notifier.domain.subscriptions import (
     ACTIVE,
     CANCELLED,
+    LIVE,
+    PENDING,
     InvalidSubscription,
     NotAllowed,
     RecommendationFacts,
     Subscription,
+    audience_for,
     check_may_manage,
     check_request,
     matching,
+    owner_role,
+    single_address,
     subscription_from,
 )
 
 log = logging.getLogger("upr.notifier")
 
 DIGEST = "digest"
+CONFIRMATION = "confirmation"  # the double opt-in email of a new address
 
 
 class Mailer(Protocol):
@@ -116,6 +132,8 @@ class Policy:
     reminder_days: tuple[int, ...] = schedule.DEFAULT_REMINDER_DAYS
     subscriptions_refresh_s: float = 5.0
     lease_s: float = 30.0  # how long a queued delivery is reserved for the consumer of its request
+    unsubscribe_max_age_s: float = 90 * 86_400
+    confirm_max_age_s: float = 3 * 86_400
 
 
 @dataclass
@@ -132,6 +150,8 @@ class Deps:
     # once), and the hand-over to the dispatcher. Without one: whoever consumes the request.
     holder: str = Holder.REQUEST.value
     dispatch: Dispatch = _not_sent_here
+    # Opens the webhook secrets stored encrypted (without one, only secrets stored in clear work).
+    secret_box: SecretBox | None = None
     _subscriptions: list[Subscription] = field(default_factory=list)
     _subscription_docs: dict[str, dict[str, Any]] = field(default_factory=dict)
     _loaded_at: float = -1e9
@@ -183,6 +203,7 @@ class Deps:
 
 async def subscription_requested(envelope: EventEnvelope, payload: SubscriptionRequestedV1, deps: Deps) -> str:
     existing = await deps.repo.subscription(payload.subscription_id)
+    coalition_partner = isinstance(payload, SubscriptionRequestedV2) and payload.coalition_partner
     try:
         if existing is not None:  # changing someone's subscription needs the right to manage it
             check_may_manage(envelope.actor, Channel(existing["channel"]), str(existing["owner"]),
@@ -190,27 +211,95 @@ async def subscription_requested(envelope: EventEnvelope, payload: SubscriptionR
         check_may_manage(envelope.actor, payload.channel, payload.owner,
                          None if existing is None else str(existing["owner"]))
         check_request(payload)
+        if coalition_partner and payload.channel != Channel.WEBHOOK:
+            raise InvalidSubscription("only a webhook (a partner system) can be marked coalition_partner")
         if payload.webhook_url:
             await deps.webhooks.check(payload.webhook_url)
     except (NotAllowed, InvalidSubscription, UnsafeEndpoint) as exc:
         raise Rejected(f"subscription {payload.subscription_id}: {exc}") from None
-    actor = envelope.actor.model_dump(mode="json") if envelope.actor else None
+    assert envelope.actor is not None  # check_may_manage refuses a command without one
+    role = owner_role(envelope.actor, payload.owner)
     fields: dict[str, Any] = {
-        **payload.model_dump(mode="json"), "status": ACTIVE, "updated_at": deps.clock(), "updated_by": actor,
-        "last_error": None,
+        **payload.model_dump(mode="json"), "updated_at": deps.clock(),
+        "updated_by": envelope.actor.model_dump(mode="json"), "last_error": None,
+        # What its alerts may carry, decided now from who asked (issue 13: alerts respect visibility).
+        "owner_role": role.value, "audience": audience_for(payload.channel, role, coalition_partner),
+        "coalition_partner": coalition_partner,
     }
-    if payload.channel == Channel.WEBHOOK:
-        # Generated once and kept when the subscription is replaced; `upr subscriptions add` shows it.
-        fields["secret"] = (existing or {}).get("secret") or secrets.token_urlsafe(32)
+    confirm: str | None = None
+    if payload.channel == Channel.EMAIL:
+        fields["email"] = address = single_address(payload.email)
+        confirmed = (existing is not None and existing.get("status") in LIVE
+                     and existing.get("email") == address)
+        fields["status"] = str(existing["status"]) if confirmed and existing else PENDING
+        confirm = None if confirmed else address
+    else:
+        fields["status"] = ACTIVE
+        # Generated once and kept when the subscription is replaced; `upr subscriptions add`
+        # shows it. Stored encrypted (a legacy one in clear is encrypted now).
+        sealed = (existing or {}).get("secret_enc")
+        if not sealed:
+            secret = str((existing or {}).get("secret") or secrets.token_urlsafe(32))
+            sealed = _box(deps).seal(secret)
+        fields["secret_enc"], fields["secret"] = sealed, None
     await deps.repo.save_subscription(payload.subscription_id, fields,
-                                      {"created_at": deps.clock(), "created_by": actor})
+                                      {"created_at": deps.clock(), "created_by": fields["updated_by"]})
     deps.forget_subscriptions()
+    if confirm is not None:
+        await _queue_confirmation(deps, envelope, payload.subscription_id, confirm)
     return "updated" if existing else "created"
+
+
+def _box(deps: Deps) -> SecretBox:
+    if deps.secret_box is None:
+        raise RuntimeError("the notifier has no key for webhook secrets (UPR_NOTIFIER_SECRETS_KEY)")
+    return deps.secret_box
+
+
+def webhook_secret(deps: Deps, stored: Mapping[str, Any]) -> str:
+    """A stored subscription's signing secret, decrypted."""
+    if deps.secret_box is None:
+        return str(stored.get("secret") or "")
+    return deps.secret_box.secret_of(stored)
+
+
+async def _queue_confirmation(deps: Deps, envelope: EventEnvelope, subscription_id: str, address: str) -> None:
+    """Log the confirmation email of a new address (double opt-in) and send it like an alert:
+    retried, and once only for one request (its id derives from the command's)."""
+    alert_key = f"confirm:{envelope.event_id}"
+    now = deps.clock()
+    doc = {
+        "_id": delivery_id(alert_key, subscription_id, Channel.EMAIL), "subscription_id": subscription_id,
+        "channel": Channel.EMAIL.value, "kind": CONFIRMATION, "alert_key": alert_key, "recommendation_ids": [],
+        "details": {"email": address}, "trigger_event_id": str(envelope.event_id),
+        "trigger_type": envelope.type, "trigger_body": "", "occurred_at": now,
+        "status": DeliveryStatus.QUEUED.value, "attempt_count": 0, "round_attempts": 0, "created_at": now,
+        "digest_id": None, "holder": deps.holder,
+        "next_attempt_at": truncate_ms(now + timedelta(seconds=deps.policy.lease_s)),
+    }
+    if await deps.repo.add_delivery(doc):
+        await deps.dispatch([doc])
+        for sent in await request_deliveries(deps, [doc]):
+            await sent
+
+
+async def confirm_by_token(token: str, deps: Deps) -> str:
+    """The link in a confirmation email: the address is confirmed, alerts may go to it."""
+    subscription_id, address = confirmation_from_token(deps.policy.secret, token, deps.policy.confirm_max_age_s)
+    existing = await deps.repo.subscription(subscription_id)
+    if existing is None or existing.get("status") == CANCELLED:
+        raise InvalidToken("this subscription no longer exists")
+    if existing.get("email") != address:
+        raise InvalidToken("this subscription's address has changed since: use the link sent to the new address")
+    if existing.get("status") == PENDING:
+        await deps.repo.set_subscription(subscription_id, {"status": ACTIVE, "confirmed_at": deps.clock()})
+        deps.forget_subscriptions()
+    return subscription_id
 
 
 async def unsubscribe_by_token(token: str, deps: Deps) -> str:
     """The signed link in an email: cancels that one subscription, no login needed."""
-    subscription_id = subscription_from_token(deps.policy.secret, token)
+    subscription_id = subscription_from_token(deps.policy.secret, token, deps.policy.unsubscribe_max_age_s)
     existing = await deps.repo.subscription(subscription_id)
     if existing is None:
         raise InvalidToken("this subscription no longer exists")
@@ -256,12 +345,13 @@ async def tracker_events(events: Sequence[TrackerEvent], deps: Deps) -> tuple[li
     repo = deps.repo
     subscriptions = await deps.subscriptions()
     wants_facts = any(s.themes or s.cycles for s in subscriptions)  # only these filters need the facts
-    reviewed_v1 = {e.payload.evidence_id for e in events
-                   if isinstance(e.payload, EvidenceReviewedV1) and not isinstance(e.payload, EvidenceReviewedV2)}
+    # Reviewed evidence: what was remembered when it was added (its title for v1, and its
+    # safeguarding flags, which no review event carries).
+    reviewed = {e.payload.evidence_id for e in events if isinstance(e.payload, EvidenceReviewedV1 | EvidenceReviewedV2)}
     # One read of what the batch is about: writes that would change nothing are then left out.
     projection = _BatchProjection(
         await repo.recommendations(_recommendation_ids(events)),
-        await repo.evidence_many(reviewed_v1) if reviewed_v1 else {},
+        await repo.evidence_many(reviewed) if reviewed else {},
     )
     outcomes: list[str] = []
     deliveries: dict[str, dict[str, Any]] = {}
@@ -367,18 +457,21 @@ class _BatchProjection:
         elif isinstance(payload, EvidenceAddedV1):
             if payload.review_state == ReviewState.APPROVED:
                 self._note_evidence_time(payload.recommendation_ids, at)
-            else:  # remembered to be announced if a reviewer approves it
+            else:  # remembered to be announced if a reviewer approves it (unless held)
                 self._save_evidence(payload.evidence_id, {
                     "recommendation_ids": payload.recommendation_ids, "title": payload.title,
-                    "review_state": payload.review_state.value})
-        elif isinstance(payload, EvidenceReviewedV2):  # carries what the alert needs
+                    "review_state": payload.review_state.value, "visibility": payload.visibility.value,
+                    "safeguarding_flags": list(payload.safeguarding_flags)})
+        elif isinstance(payload, EvidenceReviewedV2):  # carries what the alert needs, but not the flags
+            known = self.evidence.get(payload.evidence_id) or {}
             self._save_evidence(payload.evidence_id, {
                 "recommendation_ids": payload.recommendation_ids, "title": payload.title,
-                "review_state": payload.decision})
+                "review_state": payload.decision, "visibility": payload.visibility.value})
             if payload.decision == "approved":
                 self._note_evidence_time(payload.recommendation_ids, at)
             return {payload.evidence_id: EvidenceFacts(payload.evidence_id, tuple(payload.recommendation_ids),
-                                                       payload.title, payload.decision)}
+                                                       payload.title, payload.decision, payload.visibility.value,
+                                                       _held(known))}
         elif isinstance(payload, EvidenceReviewedV1):
             doc = self.evidence.get(payload.evidence_id)
             if doc is None or "recommendation_ids" not in doc:
@@ -388,13 +481,22 @@ class _BatchProjection:
             if payload.decision == "approved":
                 self._note_evidence_time(doc["recommendation_ids"], at)
             return {payload.evidence_id: EvidenceFacts(payload.evidence_id, tuple(doc["recommendation_ids"]),
-                                                       str(doc.get("title", "")), payload.decision)}
+                                                       str(doc.get("title", "")), payload.decision,
+                                                       str(doc.get("visibility", Visibility.COALITION.value)),
+                                                       _held(doc))}
         elif isinstance(payload, CycleDeadlineSetV1):
             deadline = f"{payload.country}-{payload.cycle}-{payload.milestone}"
             self.deadline_ops.append(UpdateOne({"_id": deadline}, {"$set": {
                 **payload.model_dump(mode="json"), "event_id": str(envelope.event_id),
                 "body": envelope.model_dump_json()}}, upsert=True))
         return {}
+
+
+def _held(evidence: Mapping[str, Any]) -> bool:
+    """Held for safeguarding, as far as the notifier knows: flagged when it was added, or never
+    seen added (so its flags are unknown: it is not announced rather than risked)."""
+    flags = evidence.get("safeguarding_flags")
+    return not isinstance(flags, list) or bool(flags)
 
 
 def _facts(docs: Mapping[str, Mapping[str, Any]]) -> dict[str, RecommendationFacts]:
@@ -475,17 +577,29 @@ async def send_once(
     """One attempt: the webhook's HTTP status, or 250 once the SMTP server took the email.
     Raises PermanentEmailError / UnsafeEndpoint (no point retrying) or anything else (retry)."""
     did = str(delivery["_id"])
+    policy = deps.policy
     if subscription.channel == Channel.WEBHOOK:
         assert subscription.webhook_url is not None
-        body = str(delivery["trigger_body"]).encode("utf-8")
+        links = recommendation_links(policy.public_ui_url, delivery.get("recommendation_ids") or [])
+        body = webhook_body(str(delivery["trigger_body"]), subscription.audience, links)
         response = await deps.webhooks.post(
-            subscription.webhook_url, str(stored.get("secret", "")), body, delivery_id=did,
+            subscription.webhook_url, webhook_secret(deps, stored), body, delivery_id=did,
             event_type=str(delivery["trigger_type"]), extra_headers={"X-UPR-Alert-Kind": str(delivery["kind"])},
         )
         return response.status_code
     assert subscription.email is not None
-    policy = deps.policy
     link = unsubscribe_url(policy.public_notifier_url, policy.secret, subscription.subscription_id)
+    if delivery["kind"] == CONFIRMATION:
+        address = str((delivery.get("details") or {}).get("email") or subscription.email)
+        rendered = deps.templates.render_confirmation(
+            language=subscription.language, email=address, unsubscribe_url=link,
+            confirm_url=confirmation_url(policy.public_notifier_url, policy.secret, subscription.subscription_id,
+                                         address),
+            days=max(1, round(policy.confirm_max_age_s / 86_400)))
+        message = build_message(policy.smtp_from, address, rendered, delivery_id=did, unsubscribe_url=link)
+        message["X-UPR-Kind"] = CONFIRMATION
+        await deps.mailer.send(message)
+        return 250
     digest = delivery["kind"] == DIGEST
     rendered = deps.templates.render(
         language=subscription.language, subscription_id=subscription.subscription_id, unsubscribe_url=link,
@@ -499,7 +613,7 @@ async def send_once(
 
 def _item_url(base: str, item: Mapping[str, Any]) -> str:
     recs = list(item.get("recommendation_ids") or [])
-    return f"{base.rstrip('/')}/?recommendation={recs[0]}" if recs else base
+    return recommendation_url(base, recs[0]) if recs else base
 
 
 # --- scheduled jobs ---------------------------------------------------------------------

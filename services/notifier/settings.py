@@ -7,7 +7,9 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from pydantic_settings import NoDecode
 
-from contracts.settings import CommonSettings
+from contracts.settings import CommonSettings, require_secret
+
+PLACEHOLDER_SECRET = "change-me-notifier-secret"  # noqa: S105 - refused outside dev mode
 
 
 class NotifierSettings(CommonSettings):
@@ -25,10 +27,18 @@ class NotifierSettings(CommonSettings):
     smtp_from: str = "UPR Tracker <alerts@upr-tracker.local>"
     smtp_timeout_s: float = 10.0
 
-    # Signs unsubscribe links. Set it in production: the default only suits tests.
-    notifier_secret: str = "change-me-notifier-secret"  # noqa: S105 - a placeholder, warned about
+    # Signs unsubscribe and confirmation links. Outside dev mode (UPR_ENV) the notifier refuses
+    # to start with the placeholder or a secret shorter than 32 bytes.
+    notifier_secret: str = PLACEHOLDER_SECRET
+    # Fernet key(s), comma-separated, the first encrypting: webhook signing secrets are stored
+    # encrypted with it. Required outside dev mode; in dev a key is derived from notifier_secret.
+    notifier_secrets_key: str = ""
+    # How long the links in emails work: unsubscribe (in every alert) and confirmation (double opt-in).
+    unsubscribe_link_max_age_s: int = 90 * 86_400
+    confirm_link_max_age_s: int = 3 * 86_400
+    # The UI's public address: alerts link to <public_ui_url>/detail?id=<recommendation id>.
     public_ui_url: str = "http://127.0.0.1:8501"
-    # Where unsubscribe links point: the notifier's own HTTP API (GET /unsubscribe?token=...).
+    # Where unsubscribe and confirmation links point: the notifier's own HTTP API.
     public_notifier_url: str = "http://127.0.0.1:8003"
 
     # Webhooks: hosts, addresses or networks allowed over http or on internal addresses.
@@ -86,3 +96,16 @@ class NotifierSettings(CommonSettings):
         if isinstance(value, str):
             return [int(v) for v in value.split(",") if v.strip()]
         return value
+
+
+def refuse_insecure(settings: NotifierSettings) -> None:
+    """Outside dev mode, refuse to start with secrets nobody chose (contracts.settings)."""
+    require_secret(settings, "UPR_NOTIFIER_SECRET", settings.notifier_secret, placeholders=(PLACEHOLDER_SECRET,))
+    require_secret(settings, "UPR_NOTIFIER_SECRETS_KEY", settings.notifier_secrets_key)
+
+
+def webhook_secrets_key(settings: NotifierSettings) -> str:
+    """The key webhook secrets are encrypted with: the setting, or in dev mode a derived one."""
+    from services.notifier.adapters.secret_box import derived_key
+
+    return settings.notifier_secrets_key or derived_key(settings.notifier_secret)

@@ -28,6 +28,7 @@ from tests.integration.test_notifier_pipeline import (
     evidence_added,
     notifier_settings,  # noqa: F401 - fixture
     receiver,  # noqa: F401 - fixture
+    secret_of,
     smtp_server,  # noqa: F401 - fixture
     subscribe,
     tracker_event,
@@ -60,7 +61,7 @@ async def test_a_hanging_webhook_does_not_hold_up_another_subscriptions_alerts(
                              webhook_url=receiver.url)
         hung = await subscribe(producer, topics, mongo_db, subscription_id="sub-hook-hung", channel=Channel.WEBHOOK,
                                webhook_url=hanging_receiver.url)
-        receiver.secret, hanging_receiver.secret = ok["secret"], hung["secret"]
+        receiver.secret, hanging_receiver.secret = secret_of(ok), secret_of(hung)
         evidence_ids = [f"ev-iso-{n:03d}" for n in range(events)]
         for n, evidence in enumerate(evidence_ids):  # both subscriptions' alerts share the partitions
             rec = f"KHM-4-{100 + n % 5}.1"
@@ -98,7 +99,7 @@ async def test_poison_records_in_a_batch_are_dead_lettered_alone_and_the_rest_de
     async with first:
         hook = await subscribe(producer, topics, mongo_db, subscription_id="sub-hook-batch",
                                channel=Channel.WEBHOOK, webhook_url=receiver.url)
-    receiver.secret = hook["secret"]
+    receiver.secret = secret_of(hook)
 
     good = [f"ev-batch-{n:02d}" for n in range(10)]
     unknown_version = tracker_event(evidence_added("ev-batch-v99")).model_dump(mode="json")

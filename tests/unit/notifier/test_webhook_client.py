@@ -1,5 +1,5 @@
-"""The notifier's HTTP/1.1 webhook client against small servers on loopback: what it sends,
-how it reads answers, when it reuses a connection, and what it refuses to send."""
+"""The notifier's webhook client (aiohttp) against small servers on loopback: what it sends,
+where it connects, when it reuses a connection, and what it refuses to send."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
+import aiohttp
 import pytest
 
 from services.notifier.adapters.webhook import WebhookSender
@@ -88,14 +89,13 @@ async def test_a_post_carries_the_body_the_signature_and_the_headers(
     assert headers["x-upr-delivery"] == "d-1" and headers["x-upr-event-type"] == "evidence.added"
     assert headers["x-upr-alert-kind"] == "new_evidence"
     assert headers["user-agent"].startswith("UPR-Tracker-Notifier")
-    verify_signature("secret", headers["x-upr-signature"], body)
+    verify_signature("secret", headers["x-upr-signature"], body, delivery_id="d-1", event_type="evidence.added")
 
 
 @pytest.mark.parametrize("answer", [
     b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
     b"HTTP/1.1 202 Accepted\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n3;x=y\r\nabc\r\n0\r\n\r\n",
     b"HTTP/1.1 204 No Content\r\n\r\n",
-    b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n",
 ])
 async def test_answers_are_read_whole_and_the_connection_reused(
     serve: Callable[[Server], Awaitable[Server]], answer: bytes,
@@ -147,7 +147,7 @@ async def test_an_endpoint_slower_than_the_timeout_is_a_timeout(serve: Callable[
 async def test_garbage_instead_of_http_is_an_error(serve: Callable[[Server], Awaitable[Server]]) -> None:
     server = await serve(Server(lambda _: b"SSH-2.0-OpenSSH\r\n\r\n"))
     sender = WebhookSender(["127.0.0.1"], timeout_s=2)
-    with pytest.raises(Exception, match="not an HTTP"):
+    with pytest.raises(aiohttp.ClientResponseError):
         await post(sender, f"http://127.0.0.1:{server.port}/h")
     await sender.close()
 
@@ -163,3 +163,44 @@ async def test_the_guard_still_applies_and_nothing_can_smuggle_a_header() -> Non
         await post(allowed, "http://127.0.0.1:9/h\r\nX-Evil: 1")
     with pytest.raises(UnsafeEndpoint, match="line break"):
         await allowed.post("http://127.0.0.1:9/h", "s", b"{}", delivery_id="d\r\nX-Evil: 1", event_type="e")
+
+
+async def test_a_redirect_is_not_followed(serve: Callable[[Server], Awaitable[Server]]) -> None:
+    elsewhere = await serve(Server(ok))
+    server = await serve(Server(lambda _: (f"HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:{elsewhere.port}/x\r\n"
+                                           "Content-Length: 0\r\n\r\n").encode()))
+    sender = WebhookSender(["127.0.0.1"], timeout_s=2)
+    assert await post(sender, f"http://127.0.0.1:{server.port}/h") == 302
+    await sender.close()
+    assert elsewhere.requests == []
+
+
+async def test_the_post_goes_to_the_address_the_guard_checked_with_the_name_in_the_host_header(
+    serve: Callable[[Server], Awaitable[Server]],
+) -> None:
+    # The name resolves once, through the guard; aiohttp is handed the address, so a DNS answer
+    # that changes after the check (rebinding) is never used. "partner.invalid" has no DNS at all:
+    # any second lookup would fail the post.
+    server = await serve(Server(ok))
+    lookups: list[str] = []
+
+    async def resolver(host: str, port: int) -> list[str]:
+        lookups.append(host)
+        return ["127.0.0.1"]
+
+    sender = WebhookSender(["partner.invalid"], timeout_s=2, resolver=resolver)
+    assert await post(sender, f"http://partner.invalid:{server.port}/hook") == 200
+    await sender.close()
+    assert lookups == ["partner.invalid"]
+    [(_, line, headers, _)] = server.requests
+    assert line == "POST /hook HTTP/1.1" and headers["host"] == f"partner.invalid:{server.port}"
+
+
+async def test_a_name_that_resolves_to_an_internal_address_is_refused_before_connecting() -> None:
+    async def resolver(host: str, port: int) -> list[str]:
+        return ["93.184.215.14", "10.0.0.5"]  # one public, one internal: refused
+
+    sender = WebhookSender([], timeout_s=2, resolver=resolver)
+    with pytest.raises(UnsafeEndpoint, match=r"10\.0\.0\.5"):
+        await post(sender, "https://partner.invalid/hook")
+    await sender.close()
