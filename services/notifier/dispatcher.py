@@ -114,6 +114,8 @@ class Dispatcher:
         self._endpoints: dict[str, _Endpoint] = {}
         self._inflight: dict[str, asyncio.Task[None]] = {}
         self._submitting: set[str] = set()
+        self._renewing: set[str] = set()  # deliveries waiting here whose reservation is being renewed
+        self._renewal_done = asyncio.Event()
         self._waiting: dict[str, dict[str, Any]] = {}  # deliveries of _inflight not yet attempted
         self.token = f"notifier-{uuid.uuid4().hex}"  # holds what this process logs and sends itself
         self._sending: set[str] = set()
@@ -337,6 +339,8 @@ class Dispatcher:
                 endpoint.waiting -= 1
                 queued = False
                 async with self._slots:
+                    while did in self._renewing:  # its reservation is being renewed: not sent meanwhile
+                        await self._renewal_done.wait()
                     if not await self._still_held(doc):
                         return
                     self._sending.add(did)
@@ -558,14 +562,24 @@ class Dispatcher:
             if isinstance(until, datetime) and now < until < now + half:
                 by_holder[doc.get("holder")].append(did)
         renewed = 0
-        for holder, ids in by_holder.items():  # still held as this process believes, and not run out
-            for fresh in await self.deps.repo.claim(
-                    ids, {"status": QUEUED, "holder": holder, "next_attempt_at": {"$gt": now}},
-                    {"next_attempt_at": now + timedelta(seconds=self.deps.policy.lease_s)}, self.token):
-                waiting = self._waiting.get(str(fresh["_id"]))
-                if waiting is not None:
-                    waiting.update(holder=fresh.get("holder"), next_attempt_at=fresh.get("next_attempt_at"))
-                renewed += 1
+        # While they are renewed, these deliveries do not start: FerretDB rewrites a document
+        # it updates from what it read, so a renewal landing after a delivery's outcome was
+        # written would put it back in the queue (sent again once that reservation ran out).
+        renewing = {did for ids in by_holder.values() for did in ids}
+        self._renewing |= renewing
+        self._renewal_done.clear()
+        try:
+            for holder, ids in by_holder.items():  # still held as this process believes, and not run out
+                for fresh in await self.deps.repo.claim(
+                        ids, {"status": QUEUED, "holder": holder, "next_attempt_at": {"$gt": now}},
+                        {"next_attempt_at": now + timedelta(seconds=self.deps.policy.lease_s)}, self.token):
+                    waiting = self._waiting.get(str(fresh["_id"]))
+                    if waiting is not None:
+                        waiting.update(holder=fresh.get("holder"), next_attempt_at=fresh.get("next_attempt_at"))
+                    renewed += 1
+        finally:
+            self._renewing -= renewing
+            self._renewal_done.set()
         return renewed
 
     async def _retry_loop(self) -> None:

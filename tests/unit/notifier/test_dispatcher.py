@@ -428,3 +428,38 @@ def test_the_last_evidence_time_moves_by_whole_steps(minutes: int) -> None:
 
 def test_a_subscription_doc_is_what_the_dispatcher_reads() -> None:
     assert subscription_from(hook("s", "https://x.example.org/h")).channel == Channel.WEBHOOK
+
+
+async def test_a_delivery_is_not_sent_while_its_reservation_is_being_renewed(world: World) -> None:
+    # FerretDB rewrites a document it updates from what it read: a renewal written after the
+    # delivery's outcome would queue it again (and it would go out twice). So a delivery
+    # waiting for a slot does not start while its renewal is on its way to the log.
+    world.repo.subscriptions_["slow"] = hook("slow", "https://slow.example.org/h")
+    world.webhooks.hanging.add("https://slow.example.org/h")
+    docs = [logged(world, "slow", n) for n in range(3)]  # two slots: the third waits
+    world.dispatcher.start()
+    await log_and_dispatch(world, docs)
+    await settle(world)
+    waiting = docs[2]["_id"]
+    assert waiting not in {did for _, did in world.webhooks.posted}
+
+    gate = asyncio.Event()
+    claim = world.repo.claim
+
+    async def slow_claim(*args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        await gate.wait()
+        return await claim(*args, **kwargs)
+
+    world.repo.claim = slow_claim  # type: ignore[method-assign]
+    world.clock.now = NOW + timedelta(seconds=20)  # past half of the 30 s reservation
+    renewal = asyncio.create_task(world.dispatcher.renew_waiting())
+    await asyncio.sleep(0.01)
+    world.webhooks.release.set()  # the hanging attempts end: a slot is free
+    await settle(world)
+    assert waiting not in {did for _, did in world.webhooks.posted}, "sent while being renewed"
+
+    gate.set()
+    assert await renewal == 1
+    await settle(world)
+    assert waiting in {did for _, did in world.webhooks.posted}
+    await world.dispatcher.close(grace_s=1.0)
