@@ -460,6 +460,13 @@ class SubscriptionRequestedV1(Contract):
     stale_after_days: int = Field(default=90, ge=1, le=3650)
 
 
+class SubscriptionRequestedV2(SubscriptionRequestedV1):
+    """V1 plus what an admin says about a partner system: a webhook marked ``coalition_partner``
+    receives coalition-only alerts too (unmarked partners get public data only)."""
+
+    coalition_partner: bool = Field(default=False, description="webhooks only; admins only")
+
+
 class SubscriptionCancelledV1(Contract):
     subscription_id: str
 
@@ -485,6 +492,7 @@ PAYLOADS: dict[tuple[str, int], type[Contract]] = {
     ("notification.failed", 1): NotificationFailedV1,
     ("report.draft_saved", 1): ReportDraftSavedV1,
     ("subscription.requested", 1): SubscriptionRequestedV1,
+    ("subscription.requested", 2): SubscriptionRequestedV2,
     ("subscription.cancelled", 1): SubscriptionCancelledV1,
 }
 

@@ -14,8 +14,12 @@ RECOMMENDATIONS_IMPORTED = "upr.recommendations.imported"
 TRACKER_COMMANDS = "upr.tracker.commands"
 # Facts the tracker has stored: tagged, evidence added, status changed ... (key: recommendation_id).
 TRACKER_EVENTS = "upr.tracker.events"
-# Notifier's own work queue and its outcome events.
+# Notifier's own work queue: notification.requested (key: delivery id). Until the outcome
+# topic below existed, notification.delivered/failed were published here too: a consumer of
+# this topic ignores them.
 NOTIFICATIONS = "upr.notifications"
+# What became of each alert: notification.delivered / notification.failed (key: delivery id).
+NOTIFICATION_OUTCOMES = "upr.notifications.outcomes"
 # Subscription management commands to the notifier.
 NOTIFIER_COMMANDS = "upr.notifier.commands"
 
@@ -26,6 +30,7 @@ PARTITIONS: dict[str, int] = {
     TRACKER_COMMANDS: 3,
     TRACKER_EVENTS: 3,
     NOTIFICATIONS: 3,
+    NOTIFICATION_OUTCOMES: 3,
     NOTIFIER_COMMANDS: 1,
 }
 
@@ -66,6 +71,10 @@ class Topics:
     @property
     def notifications(self) -> str:
         return self.name(NOTIFICATIONS)
+
+    @property
+    def notification_outcomes(self) -> str:
+        return self.name(NOTIFICATION_OUTCOMES)
 
     @property
     def notifier_commands(self) -> str:

@@ -10,13 +10,13 @@ import contextlib
 import html
 import logging
 import random
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from faststream import AckPolicy
 from faststream.asgi import AsgiFastStream, make_ping_asgi
-from faststream.kafka import KafkaBroker
+from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.kafka.annotations import KafkaMessage
 from faststream.specification import AsyncAPI
 from prometheus_client import make_asgi_app
@@ -29,6 +29,7 @@ from contracts import topics as t
 from contracts.asgi import ServiceApp
 from contracts.events import (
     MAX_MESSAGE_BYTES,
+    Channel,
     Contract,
     EventEnvelope,
     NotificationRequestedV1,
@@ -39,16 +40,26 @@ from contracts.events import (
     parse_event,
 )
 from contracts.logs import configure_logging
-from contracts.messaging import Rejected, dead_letter_middleware
-from contracts.observability import DEAD_LETTERED, EVENTS_CONSUMED, FAILURES, HANDLE_SECONDS
+from contracts.messaging import (
+    Rejected,
+    batch_failure_middleware,
+    dead_letter_headers,
+    dead_letter_middleware,
+    dead_letter_record,
+    producer_compression,
+)
+from contracts.observability import DEAD_LETTERED, EVENTS_CONSUMED, FAILURES
 from contracts.topics import ensure_topics
 from services.notifier import handlers
 from services.notifier.adapters.email import SmtpConfig, SmtpMailer
 from services.notifier.adapters.mongo import MongoNotifierRepository
+from services.notifier.adapters.secret_box import SecretBox
 from services.notifier.adapters.templates import EmailTemplates
 from services.notifier.adapters.tokens import InvalidToken
 from services.notifier.adapters.webhook import WebhookSender
-from services.notifier.settings import NotifierSettings
+from services.notifier.dispatcher import Dispatcher, Limits
+from services.notifier.inbox import NotifierInbox
+from services.notifier.settings import NotifierSettings, refuse_insecure, webhook_secrets_key
 
 SERVICE = "notifier"
 log = logging.getLogger("upr.notifier")
@@ -58,12 +69,18 @@ def build_app(
     settings: NotifierSettings | None = None, clock: Callable[[], datetime] | None = None
 ) -> AsgiFastStream:
     settings = settings or NotifierSettings()
+    refuse_insecure(settings)  # outside dev mode: no placeholder or short secrets (issue 13)
     configure_logging(settings.log_level, json_output=settings.log_json)
     topics = settings.topics
     # Prefixed like the topics, so deployments (and test runs) sharing a broker never share a group.
     group = f"{settings.topic_prefix}{t.NOTIFIER_GROUP}"
+    dead_letter_topic = topics.dead_letter(t.NOTIFIER_GROUP)
     repo = MongoNotifierRepository.connect(settings.mongodb_uri, settings.mongodb_db)
-    webhooks = WebhookSender(settings.webhook_allowlist, settings.webhook_timeout_s)
+    webhooks = WebhookSender(settings.webhook_allowlist, settings.webhook_timeout_s,
+                             max_connections_per_endpoint=settings.endpoint_concurrency)
+    # The longest one attempt may take; a reservation shorter than this is renewed before sending.
+    send_budget_s = max(settings.webhook_timeout_s, settings.smtp_timeout_s) + 2.0
+    lease_s = max(settings.delivery_lease_s, 2 * send_budget_s + 1.0)
 
     async def record_rejection(body: bytes, reason: str) -> None:
         DEAD_LETTERED.labels(SERVICE).inc()
@@ -73,24 +90,54 @@ def build_app(
 
     broker = KafkaBroker(
         settings.kafka_bootstrap, acks="all", enable_idempotence=True, client_id="upr-notifier",
-        graceful_timeout=15.0,
-        middlewares=[dead_letter_middleware(
-            consumer=SERVICE, dead_letter_topic=topics.dead_letter(t.NOTIFIER_GROUP),
-            on_dead_letter=record_rejection,
-            on_transient=lambda _: FAILURES.labels(SERVICE).inc(),
-        )],
+        graceful_timeout=15.0, linger_ms=settings.notifier_publish_linger_ms, log_level=logging.DEBUG,
+        compression_type=producer_compression(),
     )
-    notifications_out = broker.publisher(
+    # Commands one by one (dead-lettered by the shared middleware); the batch consumers
+    # dead-letter bad records themselves, and whatever escapes a batch is transient.
+    commands = KafkaRouter(middlewares=[dead_letter_middleware(
+        consumer=SERVICE, dead_letter_topic=dead_letter_topic, on_dead_letter=record_rejection,
+        on_transient=lambda _: FAILURES.labels(SERVICE).inc(),
+    )])
+    batches = KafkaRouter(middlewares=[batch_failure_middleware(
+        consumer=SERVICE, on_transient=lambda _: FAILURES.labels(SERVICE).inc())])
+    requests_out = broker.publisher(
         topics.notifications, title="notifications",
-        description="notification.requested (the work queue, key = delivery id), "
-        "notification.delivered and notification.failed (outcomes)",
+        description="notification.requested: the work queue, one per delivery (key = delivery id)",
+        schema=EventEnvelope,
+    )
+    outcomes_out = broker.publisher(
+        topics.notification_outcomes, title="notification-outcomes",
+        description="notification.delivered and notification.failed: what became of each alert (key = delivery id)",
         schema=EventEnvelope,
     )
 
-    async def publish(payload: Contract, key: str, event_id: str | None) -> None:
-        event = make_event(payload, source=SERVICE, event_id=deterministic_event_id(key, 0)
-                           if event_id is None and isinstance(payload, NotificationRequestedV1) else None)
-        await notifications_out.publish(event.model_dump(mode="json"), key=key.encode())
+    async def publish_request(payload: Contract, key: str) -> Any:
+        # The same delivery is always requested with the same event id.
+        event = make_event(payload, source=SERVICE, event_id=deterministic_event_id(key, 0))
+        return await requests_out.publish(event.model_dump(mode="json"), key=key.encode(), no_confirm=True)
+
+    async def publish_outcome(payload: Contract, key: str) -> Any:
+        event = make_event(payload, source=SERVICE)
+        return await outcomes_out.publish(event.model_dump(mode="json"), key=key.encode(), no_confirm=True)
+
+    async def dead_letter(record: Any, reason: str) -> None:
+        DEAD_LETTERED.labels(SERVICE).inc()
+        await dead_letter_record(broker, record, SERVICE, dead_letter_topic, reason)
+
+    async def dead_letter_delivery(delivery: Mapping[str, Any], reason: str) -> None:
+        """A delivery out of attempts: its request goes to the dead-letter topic (`upr dlq replay`)."""
+        DEAD_LETTERED.labels(SERVICE).inc()
+        did = str(delivery["_id"])
+        request = NotificationRequestedV1(
+            delivery_id=did, subscription_id=str(delivery["subscription_id"]),
+            channel=Channel(str(delivery["channel"])),
+            trigger_event_id=str(delivery.get("trigger_event_id") or delivery.get("alert_key") or did),
+            trigger_type=str(delivery.get("trigger_type") or delivery.get("kind", "")))
+        event = make_event(request, source=SERVICE, event_id=deterministic_event_id(did, 0))
+        log.error("dead-lettered delivery %s: %s", did, reason)
+        await broker.publish(event.to_bytes(), topic=dead_letter_topic, key=did.encode(),
+                             headers=dead_letter_headers(reason, SERVICE, topic=topics.notifications))
 
     deps = handlers.Deps(
         repo=repo,
@@ -100,24 +147,39 @@ def build_app(
             sender=settings.smtp_from, timeout_s=settings.smtp_timeout_s)),
         webhooks=webhooks,
         templates=EmailTemplates(),
-        publish=publish,
+        publish=publish_request,
         policy=handlers.Policy(
             secret=settings.notifier_secret, public_ui_url=settings.public_ui_url, smtp_from=settings.smtp_from,
             public_notifier_url=settings.public_notifier_url,
             attempts=settings.delivery_attempts, retry_base_s=settings.retry_base_s,
             retry_cap_s=settings.retry_cap_s, digest_hour_utc=settings.digest_hour_utc,
             digest_weekday=settings.digest_weekday, reminder_days=tuple(settings.reminder_days),
-            subscriptions_refresh_s=settings.subscriptions_refresh_s),
+            subscriptions_refresh_s=settings.subscriptions_refresh_s, lease_s=lease_s,
+            unsubscribe_max_age_s=settings.unsubscribe_link_max_age_s,
+            confirm_max_age_s=settings.confirm_link_max_age_s),
         clock=clock or (lambda: datetime.now(UTC)),
         random=random.random,
+        secret_box=SecretBox(webhook_secrets_key(settings)),
     )
+    dispatcher = Dispatcher(
+        deps, publish_outcome=publish_outcome, dead_letter=dead_letter_delivery,
+        smtp_endpoint=f"smtp://{settings.smtp_host}:{settings.smtp_port}",
+        limits=Limits(concurrency=settings.delivery_concurrency, endpoint_concurrency=settings.endpoint_concurrency,
+                      endpoint_backlog=settings.endpoint_backlog, send_budget_s=send_budget_s,
+                      flush_s=settings.outcome_flush_ms / 1000, poll_s=settings.retry_poll_s,
+                      defer_s=max(settings.retry_cap_s, send_budget_s)),
+    )
+    deps.holder, deps.dispatch = dispatcher.token, dispatcher.dispatch
+    inbox = NotifierInbox(deps, dispatcher, dead_letter)
 
-    @broker.subscriber(
+    command_subscriber = commands.subscriber(
         topics.notifier_commands,
         group_id=group, ack_policy=AckPolicy.NACK_ON_ERROR, auto_offset_reset="earliest",
         title="notifier-commands",
         description="subscription.requested / subscription.cancelled from the UI and CLI",
     )
+
+    @command_subscriber
     async def on_command(envelope: EventEnvelope, message: KafkaMessage) -> None:
         """Validate -> manage the subscription -> record the outcome (the CLI and UI wait on it)."""
         message_id = str(envelope.event_id)
@@ -135,43 +197,40 @@ def build_app(
         await repo.mark_processed(message_id, type_=envelope.type, outcome=outcome)
         EVENTS_CONSUMED.labels(SERVICE, envelope.type, outcome).inc()
 
-    @broker.subscriber(
+    events_subscriber = batches.subscriber(
         topics.tracker_events,
         group_id=group, ack_policy=AckPolicy.NACK_ON_ERROR, auto_offset_reset="earliest",
-        max_workers=settings.event_workers,
+        batch=True, max_records=settings.notifier_batch_max_records,
+        batch_timeout_ms=settings.notifier_batch_timeout_ms, decoder=raw_bodies,
         title="notifier-tracker-events",
-        description="Tracker events to match against subscriptions",
+        description="Tracker events to match against subscriptions (consumed in batches)",
     )
-    async def on_tracker_event(envelope: EventEnvelope, message: KafkaMessage) -> None:
-        """Validate -> update the projection, match, log deliveries. Idempotent by construction
-        (upserts and deterministic delivery ids), so a redelivered event needs no receipt."""
-        _check_size(message.body)
-        _, payload = parse_event(envelope.model_dump(mode="json"))
-        started = time.perf_counter()
-        outcome = await handlers.tracker_event(envelope, payload, message.body, deps)
-        HANDLE_SECONDS.labels(SERVICE).observe(time.perf_counter() - started)
-        EVENTS_CONSUMED.labels(SERVICE, envelope.type, outcome).inc()
 
-    @broker.subscriber(
+    @events_subscriber
+    async def on_tracker_events(bodies: list[EventEnvelope | bytes], message: KafkaMessage) -> None:
+        # Undecoded bodies (raw_bodies); the annotation names the payload for the AsyncAPI catalogue.
+        raw = message.raw_message
+        await inbox.tracker_events(raw if isinstance(raw, tuple) else (raw,))
+
+    requests_subscriber = batches.subscriber(
         topics.notifications,
         group_id=group, ack_policy=AckPolicy.NACK_ON_ERROR, auto_offset_reset="earliest",
-        max_workers=settings.delivery_workers,
+        batch=True, max_records=settings.notifier_batch_max_records,
+        batch_timeout_ms=settings.notifier_batch_timeout_ms, decoder=raw_bodies,
         title="notifier-deliveries",
-        description="notification.requested: send one logged delivery (email or signed webhook)",
+        description="notification.requested: hand each logged delivery to the dispatcher, which sends it "
+        "(email or signed webhook) in the background",
     )
-    async def on_notification(envelope: EventEnvelope, message: KafkaMessage) -> None:
-        """Send what the delivery log says is still to send; outcome events are ignored here."""
-        if envelope.type != "notification.requested":
-            return
-        _check_size(message.body)
-        _, payload = parse_event(envelope.model_dump(mode="json"))
-        assert isinstance(payload, NotificationRequestedV1)
-        started = time.perf_counter()
-        outcome = await handlers.deliver(payload, deps)
-        HANDLE_SECONDS.labels(SERVICE).observe(time.perf_counter() - started)
-        EVENTS_CONSUMED.labels(SERVICE, envelope.type, outcome).inc()
 
-    scheduler: list[asyncio.Task[None]] = []
+    @requests_subscriber
+    async def on_requests(bodies: list[EventEnvelope | bytes], message: KafkaMessage) -> None:
+        raw = message.raw_message
+        await inbox.requests(raw if isinstance(raw, tuple) else (raw,))
+
+    broker.include_router(commands)
+    broker.include_router(batches)
+    subscribers = [command_subscriber, events_subscriber, requests_subscriber]
+    background: list[asyncio.Task[None]] = []
 
     async def scheduled_jobs_loop() -> None:
         while True:
@@ -182,21 +241,26 @@ def build_app(
             await asyncio.sleep(settings.scheduler_interval_s)
 
     async def on_startup() -> None:
-        if settings.notifier_secret == NotifierSettings.model_fields["notifier_secret"].default:
-            log.warning("UPR_NOTIFIER_SECRET is not set: unsubscribe links are signed with a placeholder")
         await ensure_topics(settings.kafka_bootstrap, topics)
         await repo.ensure_indexes()
+        dispatcher.start()
 
     async def after_startup() -> None:
         if settings.scheduler_enabled:
-            scheduler.append(asyncio.create_task(scheduled_jobs_loop(), name="notifier-scheduler"))
+            background.append(asyncio.create_task(scheduled_jobs_loop(), name="notifier-scheduler"))
 
     async def on_shutdown() -> None:
-        for task in scheduler:
+        for task in background:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        scheduler.clear()
+        background.clear()
+        # Stop consuming first (each subscriber finishes its batch), then let the dispatcher
+        # finish what is under way and write its outcomes while the producer is still up.
+        for subscriber in subscribers:
+            await subscriber.stop()
+        await inbox.drain()
+        await dispatcher.close(grace_s=send_budget_s)
 
     async def after_shutdown() -> None:
         await webhooks.close()
@@ -221,6 +285,12 @@ def build_app(
     return app
 
 
+async def raw_bodies(message: Any) -> Any:
+    """Hand a batch over undecoded: each record is read on its own, so one bad record is
+    dead-lettered alone instead of failing the whole batch's decoding."""
+    return message.body
+
+
 def unsubscribe_api(deps: handlers.Deps) -> Starlette:
     async def unsubscribe(request: Request) -> Response:
         """GET /unsubscribe?token=...: the link at the bottom of every alert email."""
@@ -231,7 +301,17 @@ def unsubscribe_api(deps: handlers.Deps) -> Starlette:
         return HTMLResponse(_page("Unsubscribed", "You will not receive these UPR Tracker alerts any more. "
                                   "/ អ្នកនឹងមិនទទួលបានការជូនដំណឹងទាំងនេះទៀតទេ។"))
 
-    return Starlette(routes=[Route("/unsubscribe", unsubscribe, methods=["GET"])])
+    async def confirm(request: Request) -> Response:
+        """GET /confirm?token=...: the double opt-in link; alerts go to the address from now on."""
+        try:
+            await handlers.confirm_by_token(request.query_params.get("token", ""), deps)
+        except InvalidToken as exc:
+            return HTMLResponse(_page("Confirm", str(exc)), status_code=400)
+        return HTMLResponse(_page("Confirmed", "Your address is confirmed: UPR Tracker alerts will come to it. "
+                                  "/ អាសយដ្ឋានរបស់អ្នកត្រូវបានបញ្ជាក់។"))
+
+    return Starlette(routes=[Route("/unsubscribe", unsubscribe, methods=["GET"]),
+                             Route("/confirm", confirm, methods=["GET"])])
 
 
 def _page(title: str, message: str) -> str:

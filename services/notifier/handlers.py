@@ -1,11 +1,13 @@
-"""One function per message the notifier consumes, plus the scheduled jobs.
+"""What the notifier does with each message, plus the scheduled jobs. Sending lives in
+``dispatcher.py``, the batch plumbing in ``inbox.py``.
 
-- :func:`tracker_event`: keep the notifier's projection up to date, turn the event into
-  alerts, log one delivery per matching subscription (unique id) and ask for it to be sent.
-- :func:`deliver`: send one logged delivery (email or signed webhook) with retries;
-  skip it if the log says it was delivered; after the last failed attempt raise
-  :class:`Rejected` so the shared middleware dead-letters the request.
+- :func:`tracker_events`: a batch of tracker events keeps the notifier's projection up to
+  date (one bulk write per collection), turns each event into alerts and logs one delivery
+  per matching subscription (deterministic ids, one bulk insert): those new and immediate
+  are then handed to this process's dispatcher, which sends them, and announced
+  (``notification.requested``).
 - :func:`subscription_requested` / :func:`subscription_cancelled`: manage subscriptions.
+- :func:`send_once`: one attempt at one delivery (email or signed webhook).
 - :func:`run_scheduled_jobs`: deadline reminders, stale recommendations, digests.
 """
 
@@ -15,10 +17,12 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
+
+from pymongo import UpdateOne
 
 from contracts.events import (
     Channel,
@@ -28,49 +32,59 @@ from contracts.events import (
     EvidenceAddedV1,
     EvidenceReviewedV1,
     EvidenceReviewedV2,
-    NotificationDeliveredV1,
-    NotificationFailedV1,
     NotificationRequestedV1,
     RecommendationUpdatedV1,
     ReviewState,
     SubscriptionCancelledV1,
     SubscriptionRequestedV1,
+    SubscriptionRequestedV2,
     ThemesTaggedV1,
+    Visibility,
 )
 from contracts.messaging import Rejected
-from contracts.observability import DELIVERY_LATENCY
-from services.notifier.adapters.email import PermanentEmailError, build_message
+from services.notifier.adapters.email import build_message
 from services.notifier.adapters.mongo import MongoNotifierRepository
+from services.notifier.adapters.secret_box import SecretBox
 from services.notifier.adapters.templates import EmailTemplates
-from services.notifier.adapters.tokens import InvalidToken, subscription_from_token, unsubscribe_url
+from services.notifier.adapters.tokens import (
+    InvalidToken,
+    confirmation_from_token,
+    confirmation_url,
+    subscription_from_token,
+    unsubscribe_url,
+)
 from services.notifier.domain import schedule
 from services.notifier.domain.alerts import Alert, AlertKind, EvidenceFacts, alerts_for
 from services.notifier.domain.deliveries import (
     DeliveryStatus,
-    backoff_delays,
+    Holder,
     delivery_id,
     digest_id,
-    is_success,
-    should_send,
 )
 from services.notifier.domain.endpoints import UnsafeEndpoint
+from services.notifier.domain.links import recommendation_links, recommendation_url, webhook_body
 from services.notifier.domain.subscriptions import (
     ACTIVE,
     CANCELLED,
-    FAILING,
+    LIVE,
+    PENDING,
     InvalidSubscription,
     NotAllowed,
     RecommendationFacts,
     Subscription,
+    audience_for,
     check_may_manage,
     check_request,
     matching,
+    owner_role,
+    single_address,
     subscription_from,
 )
 
 log = logging.getLogger("upr.notifier")
 
 DIGEST = "digest"
+CONFIRMATION = "confirmation"  # the double opt-in email of a new address
 
 
 class Mailer(Protocol):
@@ -91,8 +105,15 @@ class Webhooks(Protocol):
     ) -> WebhookResponseLike: ...
 
 
-# (payload, key, event id or None): publishes a notification.* event on topics.notifications.
-Publish = Callable[[Contract, str, str | None], Awaitable[None]]
+# (payload, key) -> publishes a notification.requested on topics.notifications without waiting;
+# the returned awaitable completes when the broker has it (await many at once: one flush).
+Publish = Callable[[Contract, str], Awaitable[Awaitable[Any]]]
+# Deliveries just logged by this process, reserved for it: send them.
+Dispatch = Callable[[Sequence[dict[str, Any]]], Awaitable[None]]
+
+
+async def _not_sent_here(docs: Sequence[dict[str, Any]]) -> None:
+    """Without a dispatcher, logged deliveries wait for the consumer of their request."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +131,9 @@ class Policy:
     digest_weekday: int = 0
     reminder_days: tuple[int, ...] = schedule.DEFAULT_REMINDER_DAYS
     subscriptions_refresh_s: float = 5.0
+    lease_s: float = 30.0  # how long a queued delivery is reserved for the consumer of its request
+    unsubscribe_max_age_s: float = 90 * 86_400
+    confirm_max_age_s: float = 3 * 86_400
 
 
 @dataclass
@@ -122,17 +146,53 @@ class Deps:
     policy: Policy
     clock: Callable[[], datetime]
     random: Callable[[], float]
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    # Who holds the deliveries this process logs (the dispatcher's token: it sends them at
+    # once), and the hand-over to the dispatcher. Without one: whoever consumes the request.
+    holder: str = Holder.REQUEST.value
+    dispatch: Dispatch = _not_sent_here
+    # Opens the webhook secrets stored encrypted (without one, only secrets stored in clear work).
+    secret_box: SecretBox | None = None
     _subscriptions: list[Subscription] = field(default_factory=list)
+    _subscription_docs: dict[str, dict[str, Any]] = field(default_factory=dict)
     _loaded_at: float = -1e9
+    _refreshing: asyncio.Task[None] | None = None
 
     async def subscriptions(self) -> list[Subscription]:
-        """Live subscriptions, cached briefly (other notifier instances may change them)."""
-        if time.monotonic() - self._loaded_at > self.policy.subscriptions_refresh_s:
-            docs = await self.repo.live_subscriptions()
-            self._subscriptions = [subscription_from(d) for d in docs]
-            self._loaded_at = time.monotonic()
+        """Live subscriptions, cached briefly (other notifier instances may change them). An
+        expired cache is refreshed in the background, so matching and sending never wait for
+        it; one this process changed (forget_subscriptions), or none yet, is loaded at once."""
+        age = time.monotonic() - self._loaded_at
+        if age > self.policy.subscriptions_refresh_s:
+            if age > 1e8 or self.policy.subscriptions_refresh_s <= 0:
+                await self._load_subscriptions()
+            elif self._refreshing is None or self._refreshing.done():
+                self._refreshing = asyncio.create_task(self._load_subscriptions())
         return self._subscriptions
+
+    async def _load_subscriptions(self) -> None:
+        try:
+            docs = await self.repo.live_subscriptions()
+        except Exception as exc:
+            if self._loaded_at < 0:
+                raise
+            log.warning("could not refresh the subscriptions, using the ones loaded before: %r", exc)
+            return
+        self._subscriptions = [subscription_from(d) for d in docs]
+        self._subscription_docs = {str(d["_id"]): d for d in docs}
+        self._loaded_at = time.monotonic()
+
+    async def subscription_docs(self, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Stored subscriptions (with their secrets) by id, from the cache when it has them;
+        cancelled or unknown ones are absent."""
+        await self.subscriptions()
+        wanted = set(ids)
+        found = {i: self._subscription_docs[i] for i in wanted if i in self._subscription_docs}
+        missing = wanted - set(found)
+        if missing:  # created after the cache was loaded (another instance), or cancelled
+            for sid, doc in (await self.repo.subscriptions_by_id(missing)).items():
+                if doc.get("status") != CANCELLED:
+                    found[sid] = doc
+        return found
 
     def forget_subscriptions(self) -> None:
         self._loaded_at = -1e9
@@ -143,6 +203,7 @@ class Deps:
 
 async def subscription_requested(envelope: EventEnvelope, payload: SubscriptionRequestedV1, deps: Deps) -> str:
     existing = await deps.repo.subscription(payload.subscription_id)
+    coalition_partner = isinstance(payload, SubscriptionRequestedV2) and payload.coalition_partner
     try:
         if existing is not None:  # changing someone's subscription needs the right to manage it
             check_may_manage(envelope.actor, Channel(existing["channel"]), str(existing["owner"]),
@@ -150,27 +211,95 @@ async def subscription_requested(envelope: EventEnvelope, payload: SubscriptionR
         check_may_manage(envelope.actor, payload.channel, payload.owner,
                          None if existing is None else str(existing["owner"]))
         check_request(payload)
+        if coalition_partner and payload.channel != Channel.WEBHOOK:
+            raise InvalidSubscription("only a webhook (a partner system) can be marked coalition_partner")
         if payload.webhook_url:
             await deps.webhooks.check(payload.webhook_url)
     except (NotAllowed, InvalidSubscription, UnsafeEndpoint) as exc:
         raise Rejected(f"subscription {payload.subscription_id}: {exc}") from None
-    actor = envelope.actor.model_dump(mode="json") if envelope.actor else None
+    assert envelope.actor is not None  # check_may_manage refuses a command without one
+    role = owner_role(envelope.actor, payload.owner)
     fields: dict[str, Any] = {
-        **payload.model_dump(mode="json"), "status": ACTIVE, "updated_at": deps.clock(), "updated_by": actor,
-        "last_error": None,
+        **payload.model_dump(mode="json"), "updated_at": deps.clock(),
+        "updated_by": envelope.actor.model_dump(mode="json"), "last_error": None,
+        # What its alerts may carry, decided now from who asked (issue 13: alerts respect visibility).
+        "owner_role": role.value, "audience": audience_for(payload.channel, role, coalition_partner),
+        "coalition_partner": coalition_partner,
     }
-    if payload.channel == Channel.WEBHOOK:
-        # Generated once and kept when the subscription is replaced; `upr subscriptions add` shows it.
-        fields["secret"] = (existing or {}).get("secret") or secrets.token_urlsafe(32)
+    confirm: str | None = None
+    if payload.channel == Channel.EMAIL:
+        fields["email"] = address = single_address(payload.email)
+        confirmed = (existing is not None and existing.get("status") in LIVE
+                     and existing.get("email") == address)
+        fields["status"] = str(existing["status"]) if confirmed and existing else PENDING
+        confirm = None if confirmed else address
+    else:
+        fields["status"] = ACTIVE
+        # Generated once and kept when the subscription is replaced; `upr subscriptions add`
+        # shows it. Stored encrypted (a legacy one in clear is encrypted now).
+        sealed = (existing or {}).get("secret_enc")
+        if not sealed:
+            secret = str((existing or {}).get("secret") or secrets.token_urlsafe(32))
+            sealed = _box(deps).seal(secret)
+        fields["secret_enc"], fields["secret"] = sealed, None
     await deps.repo.save_subscription(payload.subscription_id, fields,
-                                      {"created_at": deps.clock(), "created_by": actor})
+                                      {"created_at": deps.clock(), "created_by": fields["updated_by"]})
     deps.forget_subscriptions()
+    if confirm is not None:
+        await _queue_confirmation(deps, envelope, payload.subscription_id, confirm)
     return "updated" if existing else "created"
+
+
+def _box(deps: Deps) -> SecretBox:
+    if deps.secret_box is None:
+        raise RuntimeError("the notifier has no key for webhook secrets (UPR_NOTIFIER_SECRETS_KEY)")
+    return deps.secret_box
+
+
+def webhook_secret(deps: Deps, stored: Mapping[str, Any]) -> str:
+    """A stored subscription's signing secret, decrypted."""
+    if deps.secret_box is None:
+        return str(stored.get("secret") or "")
+    return deps.secret_box.secret_of(stored)
+
+
+async def _queue_confirmation(deps: Deps, envelope: EventEnvelope, subscription_id: str, address: str) -> None:
+    """Log the confirmation email of a new address (double opt-in) and send it like an alert:
+    retried, and once only for one request (its id derives from the command's)."""
+    alert_key = f"confirm:{envelope.event_id}"
+    now = deps.clock()
+    doc = {
+        "_id": delivery_id(alert_key, subscription_id, Channel.EMAIL), "subscription_id": subscription_id,
+        "channel": Channel.EMAIL.value, "kind": CONFIRMATION, "alert_key": alert_key, "recommendation_ids": [],
+        "details": {"email": address}, "trigger_event_id": str(envelope.event_id),
+        "trigger_type": envelope.type, "trigger_body": "", "occurred_at": now,
+        "status": DeliveryStatus.QUEUED.value, "attempt_count": 0, "round_attempts": 0, "created_at": now,
+        "digest_id": None, "holder": deps.holder,
+        "next_attempt_at": truncate_ms(now + timedelta(seconds=deps.policy.lease_s)),
+    }
+    if await deps.repo.add_delivery(doc):
+        await deps.dispatch([doc])
+        for sent in await request_deliveries(deps, [doc]):
+            await sent
+
+
+async def confirm_by_token(token: str, deps: Deps) -> str:
+    """The link in a confirmation email: the address is confirmed, alerts may go to it."""
+    subscription_id, address = confirmation_from_token(deps.policy.secret, token, deps.policy.confirm_max_age_s)
+    existing = await deps.repo.subscription(subscription_id)
+    if existing is None or existing.get("status") == CANCELLED:
+        raise InvalidToken("this subscription no longer exists")
+    if existing.get("email") != address:
+        raise InvalidToken("this subscription's address has changed since: use the link sent to the new address")
+    if existing.get("status") == PENDING:
+        await deps.repo.set_subscription(subscription_id, {"status": ACTIVE, "confirmed_at": deps.clock()})
+        deps.forget_subscriptions()
+    return subscription_id
 
 
 async def unsubscribe_by_token(token: str, deps: Deps) -> str:
     """The signed link in an email: cancels that one subscription, no login needed."""
-    subscription_id = subscription_from_token(deps.policy.secret, token)
+    subscription_id = subscription_from_token(deps.policy.secret, token, deps.policy.unsubscribe_max_age_s)
     existing = await deps.repo.subscription(subscription_id)
     if existing is None:
         raise InvalidToken("this subscription no longer exists")
@@ -198,61 +327,176 @@ async def subscription_cancelled(envelope: EventEnvelope, payload: SubscriptionC
 # --- tracker events ---------------------------------------------------------------------
 
 
-async def tracker_event(envelope: EventEnvelope, payload: Contract, body: bytes, deps: Deps) -> str:
-    evidence = await _update_projection(envelope, payload, deps)
-    alerts = alerts_for(envelope.event_id, envelope.type, payload, evidence)
-    if not alerts:
-        return "ignored"
-    subscriptions = await deps.subscriptions()
-    recommendations: dict[str, RecommendationFacts] = {}
-    if any(s.themes or s.cycles for s in subscriptions):  # only theme and cycle filters need the projection
-        rec_ids = {r for alert in alerts for r in alert.recommendation_ids}
-        recommendations = _facts(await deps.repo.recommendations(rec_ids))
-    queued = 0
-    for alert in alerts:
-        for subscription in matching(subscriptions, alert, recommendations):
-            queued += await queue_delivery(deps, subscription, alert, envelope, body)
-    return "matched" if queued else "no_match"
+@dataclass(frozen=True)
+class TrackerEvent:
+    """One consumed tracker event: envelope, typed payload and the bytes as published."""
+
+    envelope: EventEnvelope
+    payload: Contract
+    body: bytes
 
 
-async def _update_projection(envelope: EventEnvelope, payload: Contract, deps: Deps) -> dict[str, EvidenceFacts]:
-    at = envelope.occurred_at
+async def tracker_events(events: Sequence[TrackerEvent], deps: Deps) -> tuple[list[str], list[dict[str, Any]]]:
+    """A batch of tracker events, in order: update the projection, match, log deliveries.
+
+    Idempotent by construction (upserts, ``$max``, deterministic delivery ids), so a
+    redelivered batch needs no receipts. Returns each event's outcome (for metrics) and the
+    deliveries logged now that are to be sent at once (not digests, not logged before)."""
     repo = deps.repo
-    if isinstance(payload, RecommendationUpdatedV1):
-        await repo.note_recommendation(payload.recommendation_id,
-                                       {"cycle": payload.cycle, "themes": list(payload.themes)}, at)
-    elif isinstance(payload, ThemesTaggedV1):
-        await repo.note_recommendation(payload.recommendation_id, {"themes": [t.id for t in payload.themes]}, at)
-    elif isinstance(payload, EvidenceAddedV1):
-        if payload.review_state == ReviewState.APPROVED:
-            await repo.note_evidence_time(payload.recommendation_ids, at)
-        else:  # remembered to be announced if a reviewer approves it
-            await repo.save_evidence(payload.evidence_id, {
+    subscriptions = await deps.subscriptions()
+    wants_facts = any(s.themes or s.cycles for s in subscriptions)  # only these filters need the facts
+    # Reviewed evidence: what was remembered when it was added (its title for v1, and its
+    # safeguarding flags, which no review event carries).
+    reviewed = {e.payload.evidence_id for e in events if isinstance(e.payload, EvidenceReviewedV1 | EvidenceReviewedV2)}
+    # One read of what the batch is about: writes that would change nothing are then left out.
+    projection = _BatchProjection(
+        await repo.recommendations(_recommendation_ids(events)),
+        await repo.evidence_many(reviewed) if reviewed else {},
+    )
+    outcomes: list[str] = []
+    deliveries: dict[str, dict[str, Any]] = {}
+    for event in events:
+        evidence = projection.apply(event.envelope, event.payload)
+        alerts = alerts_for(event.envelope.event_id, event.envelope.type, event.payload, evidence)
+        if not alerts:
+            outcomes.append("ignored")
+            continue
+        matched = 0
+        for alert in alerts:
+            facts = projection.facts(alert.recommendation_ids) if wants_facts else {}
+            for subscription in matching(subscriptions, alert, facts):
+                doc = delivery_doc(deps, subscription, alert, event.envelope, event.body)
+                deliveries.setdefault(doc["_id"], doc)  # one fact twice in a batch: one delivery
+                matched += 1
+        outcomes.append("matched" if matched else "no_match")
+    await repo.write_projection(projection.recommendation_ops, projection.evidence_ops, projection.deadline_ops)
+    inserted = await repo.insert_deliveries(list(deliveries.values()))
+    # Deliveries logged before (a redelivered event) are not requested again: the log's
+    # reservation expires and the retry loop takes over any that were left unsent.
+    fresh = [d for d in deliveries.values() if d["_id"] in inserted and d["status"] == DeliveryStatus.QUEUED.value]
+    return outcomes, fresh
+
+
+def _recommendation_ids(events: Sequence[TrackerEvent]) -> set[str]:
+    ids: set[str] = set()
+    for event in events:
+        single = getattr(event.payload, "recommendation_id", None)
+        if isinstance(single, str):
+            ids.add(single)
+        many = getattr(event.payload, "recommendation_ids", None)
+        if isinstance(many, list):
+            ids.update(str(v) for v in many)
+    return ids
+
+
+# The last-evidence time serves the stale-recommendation alerts, counted in days: it is moved
+# forward only by at least this much, so a burst of evidence on one recommendation costs one write.
+EVIDENCE_TIME_STEP = timedelta(hours=1)
+
+
+class _BatchProjection:
+    """The projection as a batch of events leaves it: read once, changed in memory event by
+    event (so an event sees what the earlier ones of its batch did), written in one bulk
+    write per collection, leaving out what would change nothing."""
+
+    def __init__(self, recommendations: dict[str, dict[str, Any]], evidence: dict[str, dict[str, Any]]) -> None:
+        self.recommendations = {k: dict(v) for k, v in recommendations.items()}
+        self.evidence = {k: dict(v) for k, v in evidence.items()}
+        self._recommendation_ops: list[UpdateOne] = []
+        self._evidence_times: dict[str, tuple[datetime, datetime]] = {}  # rec id -> (first, last) in the batch
+        self.evidence_ops: list[UpdateOne] = []
+        self.deadline_ops: list[UpdateOne] = []
+
+    @property
+    def recommendation_ops(self) -> list[UpdateOne]:
+        """The batch's changes to recommendations: one ``$max`` per recommendation for the
+        evidence times (they commute with the ``$set`` of cycle and themes)."""
+        return self._recommendation_ops + [
+            UpdateOne({"_id": rec_id}, {"$max": {"last_evidence_at": last}, "$setOnInsert": {"first_seen_at": first}},
+                      upsert=True)
+            for rec_id, (first, last) in self._evidence_times.items()
+        ]
+
+    def facts(self, rec_ids: Iterable[str]) -> dict[str, RecommendationFacts]:
+        return {
+            rec_id: RecommendationFacts(rec_id, doc.get("cycle"), frozenset(doc.get("themes") or []))
+            for rec_id in rec_ids if (doc := self.recommendations.get(rec_id)) is not None
+        }
+
+    def _note_recommendation(self, rec_id: str, fields: dict[str, Any], at: datetime) -> None:
+        known = self.recommendations.get(rec_id)
+        if known is not None and all(known.get(k) == v for k, v in fields.items()):
+            return
+        self.recommendations.setdefault(rec_id, {"_id": rec_id, "first_seen_at": at}).update(fields)
+        self._recommendation_ops.append(UpdateOne(
+            {"_id": rec_id}, {"$set": fields, "$setOnInsert": {"first_seen_at": at}}, upsert=True))
+
+    def _note_evidence_time(self, rec_ids: Iterable[str], at: datetime) -> None:
+        """Each recommendation's last-evidence time moves forward to ``at``, never back (and
+        only by at least EVIDENCE_TIME_STEP, unless it is written in this batch anyway)."""
+        for rec_id in rec_ids:
+            if rec_id not in self._evidence_times:
+                known = (self.recommendations.get(rec_id) or {}).get("last_evidence_at")
+                if isinstance(known, datetime) and at < known + EVIDENCE_TIME_STEP:
+                    continue
+            first, last = self._evidence_times.get(rec_id, (at, at))
+            self._evidence_times[rec_id] = (min(first, at), max(last, at))
+
+    def _save_evidence(self, evidence_id: str, fields: dict[str, Any]) -> None:
+        self.evidence.setdefault(evidence_id, {"_id": evidence_id}).update(fields)
+        self.evidence_ops.append(UpdateOne({"_id": evidence_id}, {"$set": fields}, upsert=True))
+
+    def apply(self, envelope: EventEnvelope, payload: Contract) -> dict[str, EvidenceFacts]:
+        """Record what the event tells; return the evidence facts its alerts need."""
+        at = envelope.occurred_at
+        if isinstance(payload, RecommendationUpdatedV1):
+            self._note_recommendation(payload.recommendation_id,
+                                      {"cycle": payload.cycle, "themes": list(payload.themes)}, at)
+        elif isinstance(payload, ThemesTaggedV1):
+            self._note_recommendation(payload.recommendation_id, {"themes": [t.id for t in payload.themes]}, at)
+        elif isinstance(payload, EvidenceAddedV1):
+            if payload.review_state == ReviewState.APPROVED:
+                self._note_evidence_time(payload.recommendation_ids, at)
+            else:  # remembered to be announced if a reviewer approves it (unless held)
+                self._save_evidence(payload.evidence_id, {
+                    "recommendation_ids": payload.recommendation_ids, "title": payload.title,
+                    "review_state": payload.review_state.value, "visibility": payload.visibility.value,
+                    "safeguarding_flags": list(payload.safeguarding_flags)})
+        elif isinstance(payload, EvidenceReviewedV2):  # carries what the alert needs, but not the flags
+            known = self.evidence.get(payload.evidence_id) or {}
+            self._save_evidence(payload.evidence_id, {
                 "recommendation_ids": payload.recommendation_ids, "title": payload.title,
-                "review_state": payload.review_state.value})
-    elif isinstance(payload, EvidenceReviewedV2):  # carries what the alert needs
-        await repo.save_evidence(payload.evidence_id, {
-            "recommendation_ids": payload.recommendation_ids, "title": payload.title, "review_state": payload.decision})
-        if payload.decision == "approved":
-            await repo.note_evidence_time(payload.recommendation_ids, at)
-        return {payload.evidence_id: EvidenceFacts(payload.evidence_id, tuple(payload.recommendation_ids),
-                                                   payload.title, payload.decision)}
-    elif isinstance(payload, EvidenceReviewedV1):
-        doc = await repo.evidence(payload.evidence_id)
-        if doc is None:
-            log.warning("evidence %s reviewed but never seen added: no alert", payload.evidence_id)
-            return {}
-        await repo.save_evidence(payload.evidence_id, {"review_state": payload.decision})
-        if payload.decision == "approved":
-            await repo.note_evidence_time(doc["recommendation_ids"], at)
-        return {payload.evidence_id: EvidenceFacts(payload.evidence_id, tuple(doc["recommendation_ids"]),
-                                                   str(doc.get("title", "")), payload.decision)}
-    elif isinstance(payload, CycleDeadlineSetV1):
-        deadline = f"{payload.country}-{payload.cycle}-{payload.milestone}"
-        await repo.save_deadline(deadline, {
-            **payload.model_dump(mode="json"), "event_id": str(envelope.event_id), "body": envelope.model_dump_json(),
-        })
-    return {}
+                "review_state": payload.decision, "visibility": payload.visibility.value})
+            if payload.decision == "approved":
+                self._note_evidence_time(payload.recommendation_ids, at)
+            return {payload.evidence_id: EvidenceFacts(payload.evidence_id, tuple(payload.recommendation_ids),
+                                                       payload.title, payload.decision, payload.visibility.value,
+                                                       _held(known))}
+        elif isinstance(payload, EvidenceReviewedV1):
+            doc = self.evidence.get(payload.evidence_id)
+            if doc is None or "recommendation_ids" not in doc:
+                log.warning("evidence %s reviewed but never seen added: no alert", payload.evidence_id)
+                return {}
+            self._save_evidence(payload.evidence_id, {"review_state": payload.decision})
+            if payload.decision == "approved":
+                self._note_evidence_time(doc["recommendation_ids"], at)
+            return {payload.evidence_id: EvidenceFacts(payload.evidence_id, tuple(doc["recommendation_ids"]),
+                                                       str(doc.get("title", "")), payload.decision,
+                                                       str(doc.get("visibility", Visibility.COALITION.value)),
+                                                       _held(doc))}
+        elif isinstance(payload, CycleDeadlineSetV1):
+            deadline = f"{payload.country}-{payload.cycle}-{payload.milestone}"
+            self.deadline_ops.append(UpdateOne({"_id": deadline}, {"$set": {
+                **payload.model_dump(mode="json"), "event_id": str(envelope.event_id),
+                "body": envelope.model_dump_json()}}, upsert=True))
+        return {}
+
+
+def _held(evidence: Mapping[str, Any]) -> bool:
+    """Held for safeguarding, as far as the notifier knows: flagged when it was added, or never
+    seen added (so its flags are unknown: it is not announced rather than risked)."""
+    flags = evidence.get("safeguarding_flags")
+    return not isinstance(flags, list) or bool(flags)
 
 
 def _facts(docs: Mapping[str, Mapping[str, Any]]) -> dict[str, RecommendationFacts]:
@@ -262,114 +506,100 @@ def _facts(docs: Mapping[str, Mapping[str, Any]]) -> dict[str, RecommendationFac
     }
 
 
-async def queue_delivery(
+def truncate_ms(moment: datetime) -> datetime:
+    """MongoDB keeps milliseconds: a time compared with a stored one must be cut the same way."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def delivery_doc(
     deps: Deps, subscription: Subscription, alert: Alert, trigger: EventEnvelope | None, body: bytes,
     *, digest: bool | None = None,
-) -> int:
-    """Log the delivery (unique id) and, unless it waits for a digest, ask for it to be sent.
-    Returns 1 when a delivery is (still) pending, 0 when it had already gone out."""
+) -> dict[str, Any]:
+    """The delivery log entry for one alert to one subscription (its id says which)."""
     did = delivery_id(alert.key, subscription.subscription_id, subscription.channel)
     for_digest = subscription.is_digest if digest is None else digest
     status = DeliveryStatus.QUEUED_FOR_DIGEST if for_digest else DeliveryStatus.QUEUED
-    doc: dict[str, Any] = {
+    now = deps.clock()
+    queued = status == DeliveryStatus.QUEUED
+    return {
         "_id": did, "subscription_id": subscription.subscription_id, "channel": subscription.channel.value,
         "kind": alert.kind.value, "alert_key": alert.key, "recommendation_ids": list(alert.recommendation_ids),
         "details": alert.details, "trigger_event_id": str(trigger.event_id) if trigger else None,
         "trigger_type": trigger.type if trigger else alert.kind.value, "trigger_body": body.decode("utf-8"),
-        "occurred_at": trigger.occurred_at if trigger else deps.clock(), "status": status.value,
-        "attempts": [], "attempt_count": 0, "created_at": deps.clock(), "digest_id": None,
+        "occurred_at": trigger.occurred_at if trigger else now, "status": status.value,
+        "attempt_count": 0, "round_attempts": 0, "created_at": now, "digest_id": None,
+        # Reserved for this process's dispatcher (or whoever consumes its notification.requested);
+        # once the reservation runs out, for any notifier's retry loop.
+        "holder": deps.holder if queued else None,
+        "next_attempt_at": truncate_ms(now + timedelta(seconds=deps.policy.lease_s)) if queued else None,
     }
+
+
+async def queue_delivery(
+    deps: Deps, subscription: Subscription, alert: Alert, trigger: EventEnvelope | None, body: bytes,
+    *, digest: bool | None = None,
+) -> int:
+    """Log one delivery (the scheduler's alerts) and, unless it waits for a digest, send and
+    announce it. Returns 1 when a delivery is (still) pending, 0 when it had already gone out."""
+    doc = delivery_doc(deps, subscription, alert, trigger, body, digest=digest)
     if not await deps.repo.add_delivery(doc):
-        stored = await deps.repo.delivery(did) or {}
-        status = DeliveryStatus(stored.get("status", status))
-        # Re-ask only for a delivery a crash may have left unsent; a failed one waits for a replay.
-        if status != DeliveryStatus.QUEUED:
-            return 0
-    if status != DeliveryStatus.QUEUED_FOR_DIGEST:
-        await request_delivery(deps, did, subscription, doc["trigger_event_id"] or alert.key, doc["trigger_type"])
+        stored = await deps.repo.delivery(doc["_id"]) or {}
+        # Logged before: a queued one is sent by whoever holds it (or the retry loop).
+        return 1 if stored.get("status") in (DeliveryStatus.QUEUED, DeliveryStatus.QUEUED_FOR_DIGEST) else 0
+    if doc["status"] == DeliveryStatus.QUEUED.value:
+        await deps.dispatch([doc])
+        for sent in await request_deliveries(deps, [doc]):
+            await sent
     return 1
 
 
-async def request_delivery(
-    deps: Deps, did: str, subscription: Subscription, trigger_id: str, trigger_type: str
-) -> None:
-    request = NotificationRequestedV1(delivery_id=did, subscription_id=subscription.subscription_id,
-                                      channel=subscription.channel, trigger_event_id=trigger_id,
-                                      trigger_type=trigger_type)
-    await deps.publish(request, did, None)
+async def request_deliveries(deps: Deps, docs: Sequence[Mapping[str, Any]]) -> list[Awaitable[Any]]:
+    """Publish one notification.requested per delivery without waiting for the broker; the
+    awaitables complete when it has them (await them all at once: one flush)."""
+    pending = []
+    for doc in docs:
+        request = NotificationRequestedV1(
+            delivery_id=str(doc["_id"]), subscription_id=str(doc["subscription_id"]),
+            channel=Channel(str(doc["channel"])),
+            trigger_event_id=str(doc.get("trigger_event_id") or doc.get("alert_key") or doc["_id"]),
+            trigger_type=str(doc.get("trigger_type") or doc.get("kind", "")))
+        pending.append(await deps.publish(request, str(doc["_id"])))
+    return pending
 
 
 # --- sending ----------------------------------------------------------------------------
 
 
-async def deliver(request: NotificationRequestedV1, deps: Deps) -> str:
-    did = request.delivery_id
-    delivery = await deps.repo.delivery(did)
-    if delivery is None:
-        raise Rejected(f"delivery {did} is not in the delivery log")
-    if not should_send(delivery.get("status")):
-        return "duplicate"
-    stored = await deps.repo.subscription(str(delivery["subscription_id"]))
-    if stored is None or stored.get("status") == CANCELLED:
-        await deps.repo.set_delivery(did, {"status": DeliveryStatus.SKIPPED.value})
-        return "skipped"
-    subscription = subscription_from(stored)
-    items = [delivery]
-    if delivery["kind"] == DIGEST:
-        items = await deps.repo.deliveries({"digest_id": did, "status": DeliveryStatus.QUEUED_FOR_DIGEST.value})
-        if not items:
-            await deps.repo.set_delivery(did, {"status": DeliveryStatus.SKIPPED.value})
-            return "skipped"
-
-    policy = deps.policy
-    delays = backoff_delays(policy.attempts, policy.retry_base_s, policy.retry_cap_s, deps.random)
-    error = ""
-    for attempt in range(policy.attempts):
-        started = time.perf_counter()
-        code: int | None = None
-        permanent = False
-        try:
-            code = await _send_once(deps, subscription, delivery, items, stored)
-            error = "" if is_success(code) else f"HTTP {code}"
-        except PermanentEmailError as exc:
-            error, permanent = str(exc), True
-        except UnsafeEndpoint as exc:
-            error, permanent = f"endpoint refused: {exc}", True
-        except Exception as exc:  # network errors, timeouts, SMTP down: worth another try
-            error = f"{type(exc).__name__}: {exc}"[:500] or type(exc).__name__
-        latency_ms = (time.perf_counter() - started) * 1000
-        record = {"status": "ok" if not error else "error", "response_code": code,
-                  "latency_ms": round(latency_ms, 1), "error": error or None, "at": deps.clock()}
-        if not error:
-            # Record success at once: this write is the only thing between the receiver having the
-            # alert and the log knowing it; shielded so a shutdown cannot cancel it half-way.
-            await asyncio.shield(_delivered(deps, delivery, items, subscription, record, attempt + 1))
-            return "delivered"
-        await deps.repo.record_attempt(did, record)
-        log.warning("delivery %s attempt %d/%d failed: %s", did, attempt + 1, policy.attempts, error)
-        if permanent or attempt == policy.attempts - 1:
-            break
-        await deps.sleep(delays[attempt])
-    await _failed(deps, delivery, subscription, error, len(delivery.get("attempts", [])) + attempt + 1)
-    raise Rejected(f"delivery {did} to subscription {subscription.subscription_id} failed: {error}")
-
-
-async def _send_once(
+async def send_once(
     deps: Deps, subscription: Subscription, delivery: Mapping[str, Any], items: Sequence[Mapping[str, Any]],
     stored: Mapping[str, Any],
 ) -> int:
+    """One attempt: the webhook's HTTP status, or 250 once the SMTP server took the email.
+    Raises PermanentEmailError / UnsafeEndpoint (no point retrying) or anything else (retry)."""
     did = str(delivery["_id"])
+    policy = deps.policy
     if subscription.channel == Channel.WEBHOOK:
         assert subscription.webhook_url is not None
-        body = str(delivery["trigger_body"]).encode("utf-8")
+        links = recommendation_links(policy.public_ui_url, delivery.get("recommendation_ids") or [])
+        body = webhook_body(str(delivery["trigger_body"]), subscription.audience, links)
         response = await deps.webhooks.post(
-            subscription.webhook_url, str(stored.get("secret", "")), body, delivery_id=did,
+            subscription.webhook_url, webhook_secret(deps, stored), body, delivery_id=did,
             event_type=str(delivery["trigger_type"]), extra_headers={"X-UPR-Alert-Kind": str(delivery["kind"])},
         )
         return response.status_code
     assert subscription.email is not None
-    policy = deps.policy
     link = unsubscribe_url(policy.public_notifier_url, policy.secret, subscription.subscription_id)
+    if delivery["kind"] == CONFIRMATION:
+        address = str((delivery.get("details") or {}).get("email") or subscription.email)
+        rendered = deps.templates.render_confirmation(
+            language=subscription.language, email=address, unsubscribe_url=link,
+            confirm_url=confirmation_url(policy.public_notifier_url, policy.secret, subscription.subscription_id,
+                                         address),
+            days=max(1, round(policy.confirm_max_age_s / 86_400)))
+        message = build_message(policy.smtp_from, address, rendered, delivery_id=did, unsubscribe_url=link)
+        message["X-UPR-Kind"] = CONFIRMATION
+        await deps.mailer.send(message)
+        return 250
     digest = delivery["kind"] == DIGEST
     rendered = deps.templates.render(
         language=subscription.language, subscription_id=subscription.subscription_id, unsubscribe_url=link,
@@ -383,47 +613,7 @@ async def _send_once(
 
 def _item_url(base: str, item: Mapping[str, Any]) -> str:
     recs = list(item.get("recommendation_ids") or [])
-    return f"{base.rstrip('/')}/?recommendation={recs[0]}" if recs else base
-
-
-async def _delivered(
-    deps: Deps, delivery: Mapping[str, Any], items: Sequence[Mapping[str, Any]], subscription: Subscription,
-    record: dict[str, Any], attempts: int,
-) -> None:
-    did = str(delivery["_id"])
-    now = deps.clock()
-    await deps.repo.record_attempt(did, record, {"status": DeliveryStatus.DELIVERED.value, "delivered_at": now})
-    if delivery["kind"] == DIGEST:
-        await deps.repo.set_deliveries([str(i["_id"]) for i in items],
-                                       {"status": DeliveryStatus.DELIVERED.value, "delivered_at": now})
-    if subscription.status == FAILING:
-        await deps.repo.set_subscription(subscription.subscription_id, {"status": ACTIVE, "last_error": None})
-        deps.forget_subscriptions()
-    occurred = delivery.get("occurred_at")
-    latency_s = (now - occurred).total_seconds() if isinstance(occurred, datetime) else 0.0
-    DELIVERY_LATENCY.labels(subscription.channel.value).observe(max(latency_s, 0.0))
-    await deps.publish(NotificationDeliveredV1(
-        delivery_id=did, subscription_id=subscription.subscription_id, channel=subscription.channel,
-        trigger_event_id=str(delivery.get("trigger_event_id") or delivery.get("alert_key", "")),
-        attempts=attempts, latency_ms=round(latency_s * 1000, 1),
-    ), did, None)
-
-
-async def _failed(
-    deps: Deps, delivery: Mapping[str, Any], subscription: Subscription, error: str, attempts: int
-) -> None:
-    did = str(delivery["_id"])
-    await deps.repo.set_delivery(did, {"status": DeliveryStatus.FAILED.value, "last_error": error,
-                                       "failed_at": deps.clock()})
-    if subscription.channel == Channel.WEBHOOK:
-        await deps.repo.set_subscription(subscription.subscription_id, {
-            "status": FAILING, "last_error": error, "failing_since": deps.clock()})
-        deps.forget_subscriptions()
-    await deps.publish(NotificationFailedV1(
-        delivery_id=did, subscription_id=subscription.subscription_id, channel=subscription.channel,
-        trigger_event_id=str(delivery.get("trigger_event_id") or delivery.get("alert_key", "")),
-        attempts=attempts, error=error[:2000], dead_lettered=True,
-    ), did, None)
+    return recommendation_url(base, recs[0]) if recs else base
 
 
 # --- scheduled jobs ---------------------------------------------------------------------
@@ -498,13 +688,10 @@ async def _digests(now: datetime, subscriptions: Sequence[Subscription], deps: D
         did = digest_id(subscription.subscription_id, period)
         existing = await deps.repo.delivery(did)
         if existing is not None and existing.get("status") != "assembling":
-            if existing.get("status") == DeliveryStatus.QUEUED.value and \
-                    deps.clock() - existing["created_at"] > timedelta(minutes=10):
-                await request_delivery(deps, did, subscription, did, DIGEST)  # the request was lost
-            continue
+            continue  # built already (a queued one whose request was lost is the retry loop's)
         waiting = await deps.repo.deliveries({
-            "subscription_id": subscription.subscription_id,
-            "status": DeliveryStatus.QUEUED_FOR_DIGEST.value, "digest_id": None, "created_at": {"$lte": due}})
+            "status": DeliveryStatus.QUEUED_FOR_DIGEST.value, "holder": None,
+            "subscription_id": subscription.subscription_id, "digest_id": None, "created_at": {"$lte": due}})
         if existing is None:
             if not waiting:
                 continue
@@ -514,10 +701,17 @@ async def _digests(now: datetime, subscriptions: Sequence[Subscription], deps: D
                 "kind": DIGEST, "alert_key": f"digest:{period}", "recommendation_ids": [],
                 "details": {"frequency": frequency, "period": period}, "trigger_event_id": None,
                 "trigger_type": DIGEST, "trigger_body": "", "occurred_at": due, "status": "assembling",
-                "attempts": [], "attempt_count": 0, "created_at": deps.clock(), "digest_id": None,
+                "attempt_count": 0, "round_attempts": 0, "created_at": deps.clock(), "digest_id": None,
+                "holder": None, "next_attempt_at": None,
             })
         await deps.repo.set_deliveries([str(d["_id"]) for d in waiting], {"digest_id": did})
-        await deps.repo.set_delivery(did, {"status": DeliveryStatus.QUEUED.value})
-        await request_delivery(deps, did, subscription, did, DIGEST)
+        queued = {"status": DeliveryStatus.QUEUED.value, "holder": Holder.REQUEST.value,
+                  "next_attempt_at": truncate_ms(deps.clock() + timedelta(seconds=deps.policy.lease_s))}
+        await deps.repo.set_delivery(did, queued)
+        doc = {**(existing or {}), "_id": did, "subscription_id": subscription.subscription_id,
+               "channel": Channel.EMAIL.value, "kind": DIGEST, "alert_key": f"digest:{period}",
+               "trigger_type": DIGEST, "trigger_event_id": None, **queued}
+        for published in await request_deliveries(deps, [doc]):
+            await published
         sent += 1
     return sent

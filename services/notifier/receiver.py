@@ -83,7 +83,9 @@ class WebhookReceiver:
                 body = await reader.readexactly(int(headers.get("content-length", "0")))
                 received_at = time.time()
                 try:
-                    verify_signature(self.secret, headers.get("x-upr-signature", ""), body, self.tolerance_s)
+                    verify_signature(self.secret, headers.get("x-upr-signature", ""), body,
+                                     delivery_id=headers.get("x-upr-delivery", ""),
+                                     event_type=headers.get("x-upr-event-type", ""), tolerance_s=self.tolerance_s)
                     ok = True
                 except InvalidSignature:
                     ok = False

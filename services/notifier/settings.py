@@ -7,7 +7,9 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from pydantic_settings import NoDecode
 
-from contracts.settings import CommonSettings
+from contracts.settings import CommonSettings, require_secret
+
+PLACEHOLDER_SECRET = "change-me-notifier-secret"  # noqa: S105 - refused outside dev mode
 
 
 class NotifierSettings(CommonSettings):
@@ -25,17 +27,26 @@ class NotifierSettings(CommonSettings):
     smtp_from: str = "UPR Tracker <alerts@upr-tracker.local>"
     smtp_timeout_s: float = 10.0
 
-    # Signs unsubscribe links. Set it in production: the default only suits tests.
-    notifier_secret: str = "change-me-notifier-secret"  # noqa: S105 - a placeholder, warned about
+    # Signs unsubscribe and confirmation links. Outside dev mode (UPR_ENV) the notifier refuses
+    # to start with the placeholder or a secret shorter than 32 bytes.
+    notifier_secret: str = PLACEHOLDER_SECRET
+    # Fernet key(s), comma-separated, the first encrypting: webhook signing secrets are stored
+    # encrypted with it. Required outside dev mode; in dev a key is derived from notifier_secret.
+    notifier_secrets_key: str = ""
+    # How long the links in emails work: unsubscribe (in every alert) and confirmation (double opt-in).
+    unsubscribe_link_max_age_s: int = 90 * 86_400
+    confirm_link_max_age_s: int = 3 * 86_400
+    # The UI's public address: alerts link to <public_ui_url>/detail?id=<recommendation id>.
     public_ui_url: str = "http://127.0.0.1:8501"
-    # Where unsubscribe links point: the notifier's own HTTP API (GET /unsubscribe?token=...).
+    # Where unsubscribe and confirmation links point: the notifier's own HTTP API.
     public_notifier_url: str = "http://127.0.0.1:8003"
 
     # Webhooks: hosts, addresses or networks allowed over http or on internal addresses.
     webhook_allowlist: Annotated[list[str], NoDecode] = Field(default_factory=list)
     webhook_timeout_s: float = 5.0
 
-    # Retries inside one delivery (both channels), then dead-letter.
+    # Attempts per delivery, then dead-letter. Retries are scheduled in the delivery log
+    # (next_attempt_at), never slept on: exponential backoff with jitter between them.
     delivery_attempts: int = 4
     retry_base_s: float = 1.0
     retry_cap_s: float = 30.0
@@ -47,12 +58,27 @@ class NotifierSettings(CommonSettings):
     digest_weekday: int = 0  # Monday
     reminder_days: Annotated[list[int], NoDecode] = Field(default_factory=lambda: [90, 30, 7])
 
-    # Deliveries sent in parallel (one per partition of the notifications topic at most):
-    # a hanging endpoint then holds up only its own partition.
-    delivery_workers: int = 3
-    # Tracker events matched in parallel (one per partition of the tracker's events topic at most).
-    # 1 by default: on FerretDB/SQLite parallel writers contend and each gets slower.
-    event_workers: int = 1
+    # Sending: deliveries in flight at once, in all and per endpoint (a webhook's host:port, or
+    # the SMTP server), so a hanging endpoint holds up only its own deliveries. Beyond
+    # endpoint_backlog deliveries waiting for one endpoint, more are put back in the log for later.
+    delivery_concurrency: int = 64
+    endpoint_concurrency: int = 8
+    endpoint_backlog: int = 1000
+    # A delivery being sent is reserved for this long; after that (a notifier that died) the
+    # retry loop of any notifier takes it over. Must exceed webhook_timeout_s / smtp_timeout_s.
+    delivery_lease_s: float = 30.0
+    # Retries are claimed when due by the notifier that scheduled them; every retry_poll_s the
+    # retry loop also looks at the whole log for what another notifier left (its reservation ran out).
+    retry_poll_s: float = 5.0
+    # Outcomes are written (and announced) together, at most this long after the attempt.
+    outcome_flush_ms: int = 100
+
+    # Consumption in batches: tracker events and notification requests, up to this many records
+    # per batch (one read of the projection, one bulk insert of deliveries, one publish flush,
+    # one commit), waiting at most batch_timeout_ms for the first record.
+    notifier_batch_max_records: int = 500
+    notifier_batch_timeout_ms: int = 100
+    notifier_publish_linger_ms: int = 2
 
     # How long the list of subscriptions is cached between matches.
     subscriptions_refresh_s: float = 5.0
@@ -70,3 +96,16 @@ class NotifierSettings(CommonSettings):
         if isinstance(value, str):
             return [int(v) for v in value.split(",") if v.strip()]
         return value
+
+
+def refuse_insecure(settings: NotifierSettings) -> None:
+    """Outside dev mode, refuse to start with secrets nobody chose (contracts.settings)."""
+    require_secret(settings, "UPR_NOTIFIER_SECRET", settings.notifier_secret, placeholders=(PLACEHOLDER_SECRET,))
+    require_secret(settings, "UPR_NOTIFIER_SECRETS_KEY", settings.notifier_secrets_key)
+
+
+def webhook_secrets_key(settings: NotifierSettings) -> str:
+    """The key webhook secrets are encrypted with: the setting, or in dev mode a derived one."""
+    from services.notifier.adapters.secret_box import derived_key
+
+    return settings.notifier_secrets_key or derived_key(settings.notifier_secret)

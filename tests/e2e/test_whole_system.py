@@ -26,9 +26,11 @@ import email
 import email.policy
 import json
 import os
+import re
 import subprocess
 import threading
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -66,13 +68,14 @@ class Mailbox:
     """A real SMTP server (aiosmtpd) that keeps every message it accepts."""
 
     port: int = field(default_factory=free_port)
-    messages: list[EmailMessage] = field(default_factory=list)
+    messages: list[EmailMessage] = field(default_factory=list)  # alerts
+    confirmations: list[EmailMessage] = field(default_factory=list)  # double opt-in emails
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
         message["X-Test-Rcpt-To"] = ",".join(envelope.rcpt_tos)
-        self.messages.append(message)
+        (self.confirmations if message["X-UPR-Kind"] == "confirmation" else self.messages).append(message)
         return "250 OK"
 
 
@@ -151,6 +154,7 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
         **{f"UPR_{service.upper()}_URL": f"http://127.0.0.1:{ports[service]}"
            for service in ("tracker", "ingest", "notifier")},
         "UPR_PUBLIC_UI_URL": f"http://127.0.0.1:{ports['ui']}",
+        "UPR_PUBLIC_NOTIFIER_URL": f"http://127.0.0.1:{ports['notifier']}",
         "UPR_SMTP_HOST": "127.0.0.1",
         "UPR_SMTP_PORT": str(mailbox.port),
         "UPR_WEBHOOK_ALLOWLIST": "127.0.0.1",
@@ -235,6 +239,14 @@ def test_imported_recommendation_gets_evidence_alerts_and_a_cited_report_entry(s
     by_email = system.upr("subscriptions", "add", "--channel", "email", "--email", PARTNER_EMAIL,
                           "--kind", "new_evidence", "--theme", THEME)
     assert by_email["outcome"] != "rejected", by_email
+    # Nothing goes to the address until it confirms (double opt-in): the partner follows the link.
+    wait_until("the confirmation email", lambda: bool(system.mailbox.confirmations), timeout=60, every=0.2)
+    confirmation = system.mailbox.confirmations[0].get_body(preferencelist=("plain",))
+    assert confirmation is not None
+    link = re.search(r"http://\S+/confirm\?token=\S+", confirmation.get_content())
+    assert link is not None
+    with urllib.request.urlopen(link.group(0), timeout=10) as answer:
+        assert answer.status == 200
     by_webhook = system.upr("subscriptions", "add", "--channel", "webhook", "--url", system.webhook.url,
                             "--kind", "new_evidence", "--theme", THEME)
     assert by_webhook["outcome"] != "rejected", by_webhook

@@ -33,7 +33,8 @@ def cli() -> typer.Typer:
 
 async def upr(settings: NotifierSettings, *args: str) -> Any:
     env = {"UPR_KAFKA_BOOTSTRAP": settings.kafka_bootstrap, "UPR_MONGODB_URI": settings.mongodb_uri,
-           "UPR_MONGODB_DB": settings.mongodb_db, "UPR_TOPIC_PREFIX": settings.topic_prefix}
+           "UPR_MONGODB_DB": settings.mongodb_db, "UPR_TOPIC_PREFIX": settings.topic_prefix,
+           "UPR_NOTIFIER_SECRET": settings.notifier_secret}
     # The commands run their own event loop: give them a thread.
     return await asyncio.to_thread(CliRunner().invoke, cli(), list(args), env=env)
 

@@ -39,7 +39,9 @@ BACKEND_SERVICES = ("tracker", "ingest", "notifier", "ui")
 FASTSTREAM_SERVICES = ("tracker", "ingest", "notifier")
 # What an operator puts in .env for the variables the file demands (${VAR:?...}).
 OPERATOR_ENV = {"UPR_NOTIFIER_SECRET": "a-long-random-secret-from-env", "UPR_SMTP_HOST": "smtp.example.org",
-                "UPR_UI_SESSION_SECRET": "another-long-random-secret-from-env"}
+                "UPR_UI_SESSION_SECRET": "another-long-random-secret-from-env",
+                "UPR_NOTIFIER_SECRETS_KEY": "a-fernet-key-from-env", "UPR_PUBLIC_UI_URL": "https://upr.example.org",
+                "UPR_PUBLIC_NOTIFIER_URL": "https://alerts.upr.example.org"}
 
 _VARIABLE = re.compile(r"\$\{(?P<name>\w+)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}|\$(?P<plain>\w+)")
 
@@ -361,6 +363,11 @@ def test_secrets_must_come_from_the_operator_not_from_the_file() -> None:
     placeholder = notifier_cls.model_fields["notifier_secret"].default
     assert environment("notifier")["UPR_NOTIFIER_SECRET"] != placeholder
     assert environment("notifier")["UPR_NOTIFIER_SECRET"] == OPERATOR_ENV["UPR_NOTIFIER_SECRET"]
+    # Issue 13, row 8: the key for webhook secrets and the public URLs in alert links are required.
+    for name in ("UPR_NOTIFIER_SECRETS_KEY", "UPR_PUBLIC_NOTIFIER_URL", "UPR_PUBLIC_UI_URL"):
+        with pytest.raises(MissingVariable, match=name):
+            environment("notifier", {k: v for k, v in OPERATOR_ENV.items() if k != name})
+        assert environment("notifier")[name] == OPERATOR_ENV[name]
     # The UI's session cookies: without a configured secret each replica would sign its own.
     with pytest.raises(MissingVariable, match="UPR_UI_SESSION_SECRET"):
         environment("ui", {k: v for k, v in OPERATOR_ENV.items() if k != "UPR_UI_SESSION_SECRET"})

@@ -22,6 +22,7 @@ from contracts.events import (
     Role,
     SubscriptionCancelledV1,
     SubscriptionRequestedV1,
+    SubscriptionRequestedV2,
     make_event,
 )
 from contracts.settings import CommonSettings
@@ -73,8 +74,20 @@ async def list_subscriptions(settings: CommonSettings) -> list[dict[str, Any]]:
         await repo.close()
 
 
+def _webhook_secret(doc: dict[str, Any]) -> str | None:
+    """The signing secret, decrypted with the notifier's key (stored encrypted at rest)."""
+    from services.notifier.adapters.secret_box import SecretBox
+    from services.notifier.settings import NotifierSettings, webhook_secrets_key
+
+    if not doc.get("secret_enc") and not doc.get("secret"):
+        return None
+    return SecretBox(webhook_secrets_key(NotifierSettings())).secret_of(doc)
+
+
 def _public(doc: dict[str, Any], show_secret: bool) -> dict[str, Any]:
-    shown = {k: v for k, v in doc.items() if show_secret or k != "secret"}
+    shown = {k: v for k, v in doc.items() if k not in ("secret", "secret_enc")}
+    if show_secret and (secret := _webhook_secret(doc)):
+        shown["secret"] = secret
     shown["subscription_id"] = shown.pop("_id")
     return json.loads(json.dumps(shown, default=str))  # type: ignore[no-any-return]
 
@@ -94,8 +107,9 @@ def _report(outcome: dict[str, Any] | None, doc: dict[str, Any] | None, json_out
                                "subscription": _public(doc or {"_id": None}, show_secret)}, ensure_ascii=False))
         return
     typer.echo(f"{outcome.get('outcome')}: {(doc or {}).get('_id')}")
-    if doc and doc.get("secret") and show_secret:
-        typer.echo(f"webhook secret (verify X-UPR-Signature with it; keep it private): {doc['secret']}")
+    secret = _webhook_secret(doc) if doc and show_secret else None
+    if secret:
+        typer.echo(f"webhook secret (verify X-UPR-Signature with it; keep it private): {secret}")
 
 
 def register(app: typer.Typer) -> None:
@@ -115,6 +129,9 @@ def register(app: typer.Typer) -> None:
         language: str = typer.Option("en", "--language", help="en or km"),
         stale_after_days: int = typer.Option(90, "--stale-after-days"),
         subscription_id: str | None = typer.Option(None, "--id", help="replace this subscription"),
+        coalition_partner: bool = typer.Option(
+            False, "--coalition-partner",
+            help="webhook (admins): this partner may receive coalition-only alerts; otherwise public data only"),
         owner: str | None = typer.Option(None, "--owner", help="default: the acting user"),
         username: str = typer.Option("admin", "--as", help="acting user"),
         role: Role = typer.Option(Role.ADMIN, "--role", help="acting user's role"),
@@ -124,7 +141,10 @@ def register(app: typer.Typer) -> None:
         """Subscribe; prints the subscription id (and, for a webhook, its signing secret)."""
         settings = CommonSettings()
         try:
-            request = SubscriptionRequestedV1(
+            model = SubscriptionRequestedV2 if coalition_partner else SubscriptionRequestedV1
+            extra: dict[str, Any] = {"coalition_partner": True} if coalition_partner else {}
+            request = model(
+                **extra,
                 subscription_id=subscription_id or f"sub-{uuid.uuid4().hex[:12]}", owner=owner or username,
                 channel=channel, email=email, webhook_url=url, frequency=frequency,
                 event_kinds=kinds,

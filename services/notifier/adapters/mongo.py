@@ -2,7 +2,12 @@
 
 - ``notifier_subscriptions``    one per subscription (``_id`` = subscription id), with its secret
 - ``notifier_deliveries``       the delivery log: ``_id`` = delivery id (unique by construction),
-                                status, attempts (status, response code, latency, error, at)
+                                status, who may send it until when (``holder``, ``next_attempt_at``),
+                                attempt counts and the last error
+- ``notifier_claims``           who won each round of a delivery's reservation (``_id`` = delivery id
+                                + ``#`` + its ``claim_seq``): the compare-and-set of the log (see claim)
+- ``notifier_attempts``         one per attempt (``_id`` = delivery id + attempt number): status,
+                                response code, latency, error, at (insert-only: cheap in bulk)
 - ``notifier_processed``        one per consumed message id, for idempotent consumption
 - ``notifier_recommendations``  its projection of tracker events: cycle, themes, last evidence
 - ``notifier_evidence``         evidence id -> recommendations, title (to announce approvals)
@@ -13,16 +18,26 @@ Only the subset FerretDB supports is used: no transactions, no positional operat
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import ASCENDING, AsyncMongoClient
+from pymongo import ASCENDING, AsyncMongoClient, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+DUPLICATE_KEY = 11000
+# Bulk writes and $in lists are cut into pieces of this many (FerretDB takes up to 1,000 per command).
+CHUNK = 500
+
+
+def _chunks(items: Sequence[Any]) -> list[Sequence[Any]]:
+    return [items[i:i + CHUNK] for i in range(0, len(items), CHUNK)]
 
 SUBSCRIPTIONS = "notifier_subscriptions"
 DELIVERIES = "notifier_deliveries"
+ATTEMPTS = "notifier_attempts"
+CLAIMS = "notifier_claims"
 PROCESSED = "notifier_processed"
 RECOMMENDATIONS = "notifier_recommendations"
 EVIDENCE = "notifier_evidence"
@@ -30,12 +45,18 @@ DEADLINES = "notifier_deadlines"
 
 INDEXES: dict[str, list[list[tuple[str, int]]]] = {
     SUBSCRIPTIONS: [[("status", ASCENDING)], [("owner", ASCENDING)]],
-    DELIVERIES: [
-        [("subscription_id", ASCENDING), ("status", ASCENDING)],
-        [("digest_id", ASCENDING)],
-        [("status", ASCENDING)],
-    ],
+    # One index serves every query on deliveries (equality on its first fields is answered from
+    # it): the retry loop (status, holder), a digest's alerts (status, holder None, subscription).
+    # Each index makes every write dearer, and deliveries are written twice each.
+    DELIVERIES: [[("status", ASCENDING), ("holder", ASCENDING), ("subscription_id", ASCENDING)]],
+    ATTEMPTS: [[("delivery_id", ASCENDING)]],
 }
+
+
+def _claim_key(doc: Mapping[str, Any]) -> str:
+    until = doc.get("next_attempt_at")
+    moment = until.isoformat(timespec="milliseconds") if isinstance(until, datetime) else "-"
+    return f"{doc['_id']}#{doc.get('holder')}#{moment}#{doc.get('status')}"
 
 
 def now() -> datetime:
@@ -60,6 +81,11 @@ class MongoNotifierRepository:
         for collection, specs in INDEXES.items():
             for keys in specs:
                 await self.db[collection].create_index(keys)
+        # Deliveries queued by a notifier older than the retry schedule: due now.
+        await self.db[DELIVERIES].update_many(
+            {"status": "queued", "next_attempt_at": {"$exists": False}},
+            {"$set": {"next_attempt_at": now(), "holder": "retry", "round_attempts": 0}},
+        )
 
     # --- idempotent consumption --------------------------------------------------------
 
@@ -99,22 +125,13 @@ class MongoNotifierRepository:
 
     # --- projection of tracker events ---------------------------------------------------
 
-    async def note_recommendation(self, rec_id: str, fields: dict[str, Any], at: datetime) -> None:
-        update: dict[str, Any] = {"$setOnInsert": {"first_seen_at": at}}
-        if fields:
-            update["$set"] = fields
-        await self.db[RECOMMENDATIONS].update_one({"_id": rec_id}, update, upsert=True)
-
-    async def note_evidence_time(self, rec_ids: Iterable[str], at: datetime) -> None:
-        """Move each recommendation's last-evidence time forward to ``at`` (never back)."""
-        for rec_id in rec_ids:
-            try:
-                await self.db[RECOMMENDATIONS].update_one(
-                    {"_id": rec_id, "$or": [{"last_evidence_at": None}, {"last_evidence_at": {"$lt": at}}]},
-                    {"$set": {"last_evidence_at": at}, "$setOnInsert": {"first_seen_at": at}}, upsert=True,
-                )
-            except DuplicateKeyError:
-                pass  # it exists with a later evidence time already
+    async def write_projection(
+        self, recommendations: Sequence[UpdateOne], evidence: Sequence[UpdateOne], deadlines: Sequence[UpdateOne]
+    ) -> None:
+        """A batch's projection changes, in order, one bulk write per collection."""
+        for collection, ops in ((RECOMMENDATIONS, recommendations), (EVIDENCE, evidence), (DEADLINES, deadlines)):
+            for piece in _chunks(ops):
+                await self.db[collection].bulk_write(list(piece), ordered=True)
 
     async def recommendations(self, rec_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         ids = sorted(set(rec_ids))
@@ -126,14 +143,11 @@ class MongoNotifierRepository:
     async def all_recommendations(self) -> list[dict[str, Any]]:
         return await self.db[RECOMMENDATIONS].find({}).to_list()
 
-    async def save_evidence(self, evidence_id: str, fields: dict[str, Any]) -> None:
-        await self.db[EVIDENCE].update_one({"_id": evidence_id}, {"$set": fields}, upsert=True)
-
-    async def evidence(self, evidence_id: str) -> dict[str, Any] | None:
-        return await self.db[EVIDENCE].find_one({"_id": evidence_id})
-
-    async def save_deadline(self, deadline_id: str, fields: dict[str, Any]) -> None:
-        await self.db[DEADLINES].update_one({"_id": deadline_id}, {"$set": fields}, upsert=True)
+    async def evidence_many(self, evidence_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        ids = sorted(set(evidence_ids))
+        if not ids:
+            return {}
+        return {str(d["_id"]): d for d in await self.db[EVIDENCE].find({"_id": {"$in": ids}}).to_list()}
 
     async def deadlines(self) -> list[dict[str, Any]]:
         return await self.db[DEADLINES].find({}).to_list()
@@ -142,30 +156,124 @@ class MongoNotifierRepository:
 
     async def add_delivery(self, doc: dict[str, Any]) -> bool:
         """Insert a delivery; False if it was already logged (the same alert, again)."""
-        try:
-            await self.db[DELIVERIES].insert_one(doc)
-        except DuplicateKeyError:
-            return False
-        return True
+        return bool(await self.insert_deliveries([doc]))
+
+    async def insert_deliveries(self, docs: Sequence[dict[str, Any]]) -> set[str]:
+        """Insert deliveries in one unordered write; returns the ids that were new (the others
+        were logged before: the same alert, again)."""
+        inserted: set[str] = set()
+        for piece in _chunks(docs):
+            ids = [str(d["_id"]) for d in piece]
+            try:
+                await self.db[DELIVERIES].insert_many(list(piece), ordered=False)
+            except BulkWriteError as exc:
+                errors = exc.details.get("writeErrors", [])
+                if any(e.get("code") != DUPLICATE_KEY for e in errors):
+                    raise
+                duplicates = {ids[e["index"]] for e in errors}
+                inserted.update(i for i in ids if i not in duplicates)
+            else:
+                inserted.update(ids)
+        return inserted
 
     async def delivery(self, delivery_id: str) -> dict[str, Any] | None:
         return await self.db[DELIVERIES].find_one({"_id": delivery_id})
 
+    async def deliveries_by_id(self, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        wanted = sorted(set(ids))
+        if not wanted:
+            return {}
+        return {str(d["_id"]): d for d in await self.db[DELIVERIES].find({"_id": {"$in": wanted}}).to_list()}
+
     async def set_delivery(self, delivery_id: str, fields: dict[str, Any]) -> None:
         await self.db[DELIVERIES].update_one({"_id": delivery_id}, {"$set": fields})
-
-    async def record_attempt(
-        self, delivery_id: str, attempt: dict[str, Any], fields: dict[str, Any] | None = None
-    ) -> None:
-        """Append an attempt and, in the same write, change the delivery's status if given."""
-        update: dict[str, Any] = {"$push": {"attempts": attempt}, "$inc": {"attempt_count": 1}}
-        if fields:
-            update["$set"] = fields
-        await self.db[DELIVERIES].update_one({"_id": delivery_id}, update)
 
     async def deliveries(self, query: dict[str, Any]) -> list[dict[str, Any]]:
         return await self.db[DELIVERIES].find(query).sort("created_at", ASCENDING).to_list()
 
-    async def set_deliveries(self, ids: list[str], fields: dict[str, Any]) -> None:
+    async def set_deliveries(
+        self, ids: list[str], fields: dict[str, Any], query: Mapping[str, Any] | None = None
+    ) -> None:
+        """One write for many deliveries given the same fields (cheaper than one per delivery)."""
+        for piece in _chunks(ids):
+            await self.db[DELIVERIES].update_many({"_id": {"$in": list(piece)}, **(query or {})}, {"$set": fields})
+
+    async def update_deliveries(self, updates: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        """Different fields for each delivery, in one bulk write."""
+        for piece in _chunks(updates):
+            await self.db[DELIVERIES].bulk_write(
+                [UpdateOne({"_id": did}, {"$set": fields}) for did, fields in piece], ordered=False)
+
+    async def claim(
+        self, ids: Sequence[str], query: Mapping[str, Any], fields: Mapping[str, Any], token: str,
+    ) -> list[dict[str, Any]]:
+        """Compare-and-set on many deliveries at once: those of ``ids`` still matching ``query``
+        get ``holder = token`` (plus ``fields``); returns the ones this call won.
+
+        A conditional update is no compare-and-set on FerretDB: it reads, then writes, so two
+        claimers that read the same document both "won" (measured: a few rounds in a hundred
+        with four claimers) and the delivery went out twice. A unique ``_id`` is what it does
+        enforce: each claimer inserts a claim named after the state it read (delivery id,
+        holder, reservation, status); of those that read the same state only one insert lands,
+        and only that one moves the delivery on (on condition that it is still in that state)."""
+        if not ids:
+            return []
+        candidates = await self.db[DELIVERIES].find({"_id": {"$in": list(ids)}, **query}).to_list()
+        if not candidates:
+            return []
+        at = now()
+        rounds = {_claim_key(d): d for d in candidates}
+        keys = list(rounds)
+        lost: set[str] = set()
+        try:
+            await self.db[CLAIMS].insert_many(
+                [{"_id": key, "delivery_id": rounds[key]["_id"], "holder": token, "at": at} for key in keys],
+                ordered=False)
+        except BulkWriteError as exc:
+            for error in exc.details.get("writeErrors", []):
+                if error.get("code") != DUPLICATE_KEY:
+                    raise
+                lost.add(keys[int(error["index"])])
+        won = [d for key, d in rounds.items() if key not in lost]
+        if not won:
+            return []
+        await self.db[DELIVERIES].bulk_write([
+            UpdateOne({"_id": d["_id"], "holder": d.get("holder"), "next_attempt_at": d.get("next_attempt_at"),
+                       "status": d.get("status")}, {"$set": {**fields, "holder": token}})
+            for d in won], ordered=False)
+        # Claims are kept (one small document per retry or take-over): a state once claimed
+        # must stay claimed for a claimer that read it long ago.
+        return await self.db[DELIVERIES].find({"_id": {"$in": [d["_id"] for d in won]}, "holder": token}).to_list()
+
+    async def due_deliveries(self, at: datetime, limit: int, holder: str | None = None) -> list[str]:
+        """Queued deliveries whose reservation or wait is over (the retry loop's work); only
+        those waiting for a retry when ``holder`` is "retry" (a cheaper query)."""
+        query: dict[str, Any] = {"status": "queued", "next_attempt_at": {"$lte": at}}
+        if holder is not None:
+            query = {"status": "queued", "holder": holder, "next_attempt_at": {"$lte": at}}
+        docs = await self.db[DELIVERIES].find(query, {"_id": 1}).limit(limit).to_list()
+        return [str(d["_id"]) for d in docs]
+
+    # --- attempts ------------------------------------------------------------------------
+
+    async def add_attempts(self, attempts: Sequence[dict[str, Any]]) -> None:
+        """Insert attempt records (``_id`` = delivery id + number: a repeated write adds nothing)."""
+        for piece in _chunks(attempts):
+            try:
+                await self.db[ATTEMPTS].insert_many(list(piece), ordered=False)
+            except BulkWriteError as exc:
+                if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
+                    raise
+
+    async def attempts(self, delivery_id: str) -> list[dict[str, Any]]:
+        return await self.db[ATTEMPTS].find({"delivery_id": delivery_id}).sort("number", ASCENDING).to_list()
+
+    async def subscriptions_by_id(self, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        wanted = sorted(set(ids))
+        if not wanted:
+            return {}
+        return {str(d["_id"]): d for d in await self.db[SUBSCRIPTIONS].find({"_id": {"$in": wanted}}).to_list()}
+
+    async def set_subscriptions(self, ids: list[str], fields: dict[str, Any], query: Mapping[str, Any]) -> None:
         if ids:
-            await self.db[DELIVERIES].update_many({"_id": {"$in": ids}}, {"$set": fields})
+            await self.db[SUBSCRIPTIONS].update_many({"_id": {"$in": ids}, **query}, {"$set": fields})

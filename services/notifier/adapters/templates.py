@@ -51,6 +51,18 @@ class EmailTemplates:
             html=self.env.get_template(f"{lang}/alert.html.j2").render(context),
         )
 
+    def render_confirmation(
+        self, *, language: str, email: str, confirm_url: str, unsubscribe_url: str, days: int = 3,
+    ) -> RenderedEmail:
+        """The double opt-in email: one link that confirms the address."""
+        lang = language if language in LANGUAGES else "en"
+        context = {"email": email, "confirm_url": confirm_url, "unsubscribe_url": unsubscribe_url, "days": days}
+        return RenderedEmail(
+            subject=" ".join(self.env.get_template(f"{lang}/confirm_subject.txt.j2").render(context).split()),
+            text=self.env.get_template(f"{lang}/confirm.txt.j2").render(context),
+            html=self.env.get_template(f"{lang}/confirm.html.j2").render(context),
+        )
+
     @staticmethod
     def _prepare(item: Mapping[str, Any], lang: str) -> dict[str, Any]:
         details = {str(k): str(v) for k, v in dict(item.get("details") or {}).items()}

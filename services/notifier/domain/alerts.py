@@ -21,7 +21,13 @@ from contracts.events import (
     ReviewState,
     StatusChangedV1,
     ThemesTaggedV1,
+    Visibility,
 )
+
+# Who may read an alert. Public: anyone (viewers, partners' systems). Coalition: coalition
+# members, CNCC reviewers and admins, and partners an admin marked as coalition.
+PUBLIC = "public"
+COALITION = "coalition"
 
 
 class AlertKind(StrEnum):
@@ -48,6 +54,9 @@ class EvidenceFacts:
     recommendation_ids: tuple[str, ...]
     title: str
     review_state: str
+    visibility: str = Visibility.COALITION.value
+    # Held for safeguarding (the tracker flagged text that may identify a child): never announced.
+    held: bool = True
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,7 @@ class Alert:
     recommendation_ids: tuple[str, ...]
     details: dict[str, str] = field(default_factory=dict)
     cycle: int | None = None  # for alerts about a cycle rather than recommendations
+    audience: str = PUBLIC  # who may read it (PUBLIC or COALITION)
 
 
 def alerts_for(
@@ -72,8 +82,8 @@ def alerts_for(
     payload: Contract,
     evidence: Mapping[str, EvidenceFacts] | None = None,
 ) -> list[Alert]:
-    """The alerts one tracker event raises. Pending, held or rejected evidence raises none:
-    until a reviewer approves it, it may identify a child."""
+    """The alerts one tracker event raises. Pending, rejected or safeguarding-held evidence
+    raises none (it may identify a child); coalition-only evidence raises a coalition alert."""
     evidence = evidence or {}
     if event_type == "recommendation.updated" and isinstance(payload, RecommendationUpdatedV1):
         if not payload.created:
@@ -81,14 +91,15 @@ def alerts_for(
         return [Alert(AlertKind.NEW_RECOMMENDATION, f"recommendation:{payload.recommendation_id}",
                       (payload.recommendation_id,), {"position": payload.position.value})]
     if event_type == "evidence.added" and isinstance(payload, EvidenceAddedV1):
-        if payload.review_state != ReviewState.APPROVED:
+        if payload.review_state != ReviewState.APPROVED or payload.safeguarding_flags:
             return []
-        return [_new_evidence(payload.evidence_id, tuple(payload.recommendation_ids), payload.title)]
+        return [_new_evidence(payload.evidence_id, tuple(payload.recommendation_ids), payload.title,
+                              payload.visibility.value)]
     if event_type == "evidence.reviewed" and isinstance(payload, EvidenceReviewedV1 | EvidenceReviewedV2):
         facts = evidence.get(payload.evidence_id)
-        if payload.decision != "approved" or facts is None:
+        if payload.decision != "approved" or facts is None or facts.held:
             return []
-        return [_new_evidence(facts.evidence_id, facts.recommendation_ids, facts.title)]
+        return [_new_evidence(facts.evidence_id, facts.recommendation_ids, facts.title, facts.visibility)]
     if event_type == "status.changed" and isinstance(payload, StatusChangedV1):
         details = {
             "assessor": payload.assessor.value,
@@ -111,9 +122,10 @@ def alerts_for(
     return []
 
 
-def _new_evidence(evidence_id: str, recommendation_ids: tuple[str, ...], title: str) -> Alert:
+def _new_evidence(evidence_id: str, recommendation_ids: tuple[str, ...], title: str, visibility: str) -> Alert:
+    audience = PUBLIC if visibility == Visibility.PUBLIC.value else COALITION
     return Alert(AlertKind.NEW_EVIDENCE, f"evidence:{evidence_id}", recommendation_ids,
-                 {"title": title, "evidence_id": evidence_id})
+                 {"title": title, "evidence_id": evidence_id}, audience=audience)
 
 
 def cycle_of(recommendation_id: str) -> int | None:

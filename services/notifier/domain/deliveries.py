@@ -18,11 +18,20 @@ _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://upr-tracker/notifier/delive
 
 
 class DeliveryStatus(StrEnum):
-    QUEUED = "queued"  # waiting to be sent, or being attempted (a crash mid-send resends: docs/webhooks.md)
+    QUEUED = "queued"  # to be sent, being sent, or waiting for its next attempt (``holder`` says which)
     QUEUED_FOR_DIGEST = "queued_for_digest"  # waiting for the subscription's next digest
     DELIVERED = "delivered"
     FAILED = "failed"  # every attempt failed; dead-lettered, `upr dlq replay` tries again
     SKIPPED = "skipped"  # the subscription was cancelled before the alert went out
+
+
+class Holder(StrEnum):
+    """Who may send a queued delivery until its ``next_attempt_at`` (after that: any notifier's
+    retry loop, which first claims it with a fresh token, a compare-and-set in the log)."""
+
+    REQUEST = "request"  # whoever consumes its notification.requested (a digest; no write needed to take it)
+    RETRY = "retry"  # nobody: it waits for its next attempt, then the retry loop claims it
+    # any other value: the token of the notifier sending it (the one that logged it, or claimed it)
 
 
 def delivery_id(alert_key: str, subscription_id: str, channel: Channel | str) -> str:
@@ -40,17 +49,24 @@ def should_send(status: str | None) -> bool:
     return status not in (DeliveryStatus.DELIVERED, DeliveryStatus.SKIPPED)
 
 
+def retry_delay(failed_attempts: int, base_s: float, cap_s: float, random: Callable[[], float]) -> float:
+    """The wait after the ``failed_attempts``-th failed try (1, 2 ...): exponential (base,
+    2*base, 4*base ... capped), with "equal jitter": half the step is fixed, half random, so
+    many failing endpoints do not retry in lock-step yet each wait stays within [step/2, step]."""
+    step: float = min(cap_s, base_s * (2 ** max(failed_attempts - 1, 0)))
+    return step / 2 + random() * step / 2
+
+
 def backoff_delays(
     attempts: int, base_s: float, cap_s: float, random: Callable[[], float]
 ) -> list[float]:
-    """Waits between ``attempts`` tries: exponential (base, 2*base, 4*base ... capped),
-    with "equal jitter": half the step is fixed, half random, so many failing endpoints
-    do not retry in lock-step yet each wait stays within [step/2, step]."""
-    delays = []
-    for n in range(max(attempts - 1, 0)):
-        step = min(cap_s, base_s * (2**n))
-        delays.append(step / 2 + random() * step / 2)
-    return delays
+    """Every wait between ``attempts`` tries (see :func:`retry_delay`)."""
+    return [retry_delay(n + 1, base_s, cap_s, random) for n in range(max(attempts - 1, 0))]
+
+
+def is_final_failure(round_attempts: int, max_attempts: int, permanent: bool) -> bool:
+    """After this failed attempt (the ``round_attempts``-th of its round), give up?"""
+    return permanent or round_attempts >= max_attempts
 
 
 def is_success(status_code: int) -> bool:

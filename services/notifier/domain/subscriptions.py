@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from email.utils import getaddresses
 
 from contracts.events import Actor, Channel, Role, SubscriptionRequestedV1
-from services.notifier.domain.alerts import SCHEDULED_KINDS, Alert, AlertKind, cycle_of
+from services.notifier.domain.alerts import COALITION, PUBLIC, SCHEDULED_KINDS, Alert, AlertKind, cycle_of
 
 ACTIVE = "active"
 FAILING = "failing"  # webhook deliveries are being dead-lettered; still matched, replay re-delivers
 CANCELLED = "cancelled"
+# An email subscription waits for its address to confirm (double opt-in): nothing is sent
+# to it but the confirmation email.
+PENDING = "pending_confirmation"
+LIVE = frozenset({ACTIVE, FAILING})
+
+# Roles that read coalition-only evidence (ui/read_model.can_see_evidence: cso members see
+# approved coalition evidence, reviewers and admins everything).
+COALITION_ROLES = frozenset({Role.CSO_MEMBER, Role.REVIEWER, Role.ADMIN})
 
 
 class NotAllowed(Exception):
@@ -45,6 +54,7 @@ class Subscription:
     language: str = "en"
     stale_after_days: int = 90
     status: str = ACTIVE
+    audience: str = PUBLIC  # what its alerts may carry: PUBLIC, or COALITION too
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -65,11 +75,40 @@ def check_may_manage(actor: Actor | None, channel: Channel, owner: str, existing
         raise NotAllowed(f"{actor.username} may only manage their own email subscriptions")
 
 
+def owner_role(actor: Actor, owner: str) -> Role:
+    """The role a subscription's alerts are read with: the actor's own when they subscribe
+    themselves; for someone else's subscription (an admin acting for them) the least one,
+    because the notifier does not know that person's role."""
+    return actor.role if actor.username == owner else Role.VIEWER
+
+
+def audience_for(channel: Channel, role: Role, coalition_partner: bool) -> str:
+    """Email: what the owner's role may read. Webhook: public data, unless an admin marked the
+    partner as coalition (only admins manage webhooks)."""
+    if channel == Channel.WEBHOOK:
+        return COALITION if coalition_partner else PUBLIC
+    return COALITION if role in COALITION_ROLES else PUBLIC
+
+
+def single_address(value: str | None) -> str:
+    """The one email address of a subscription, or InvalidSubscription saying why not."""
+    text = (value or "").strip()
+    if not text:
+        raise InvalidSubscription("an email subscription needs a valid email address")
+    addresses = [a for _, a in getaddresses([text]) if a]
+    if len(addresses) > 1 or any(c in text for c in ",;") or any(c.isspace() for c in text):
+        raise InvalidSubscription(f"one email address per subscription, not {text!r}: subscribe each address "
+                                  "on its own (each confirms by its own link)")
+    local, at, domain = text.rpartition("@")
+    if not at or not local or "." not in domain or any(c in text for c in "<>()[]\\\"") or text.count("@") != 1:
+        raise InvalidSubscription(f"{text!r} is not a valid email address")
+    return text
+
+
 def check_request(request: SubscriptionRequestedV1) -> None:
     """Refuse a request that could never deliver anything, with the reason in the user's words."""
     if request.channel == Channel.EMAIL:
-        if not request.email or "@" not in request.email.strip("@"):
-            raise InvalidSubscription("an email subscription needs a valid email address")
+        single_address(request.email)
         if request.webhook_url:
             raise InvalidSubscription("an email subscription may not carry a webhook_url")
     else:
@@ -106,6 +145,8 @@ def subscription_from(doc: Mapping[str, object]) -> Subscription:
         language=str(doc.get("language", "en")),
         stale_after_days=int(str(doc.get("stale_after_days", 90))),
         status=str(doc.get("status", ACTIVE)),
+        # Stored before audiences existed: public only (the safe reading).
+        audience=COALITION if doc.get("audience") == COALITION else PUBLIC,
     )
 
 
@@ -118,8 +159,10 @@ def matches(
 ) -> bool:
     """Does this subscription want this alert? Some recommendation of the alert must pass
     every filter the subscription sets (empty filter = everything)."""
-    if subscription.status == CANCELLED or alert.kind not in subscription.event_kinds:
+    if subscription.status not in LIVE or alert.kind not in subscription.event_kinds:
         return False
+    if alert.audience == COALITION and subscription.audience != COALITION:
+        return False  # coalition-only news never reaches a viewer or an outside system
     if alert.kind == AlertKind.DEADLINE:
         return not subscription.cycles or alert.cycle in subscription.cycles
     return any(_recommendation_passes(subscription, rec_id, recommendations)

@@ -51,7 +51,8 @@ def test_pending_or_rejected_evidence_raises_no_alert_because_it_may_identify_a_
 
 
 def test_evidence_approved_on_review_is_the_same_news_as_evidence_added_approved() -> None:
-    facts = {"ev-000001": EvidenceFacts("ev-000001", ("KHM-4-110.23",), "299 officers trained on OCSE", "pending")}
+    facts = {"ev-000001": EvidenceFacts("ev-000001", ("KHM-4-110.23",), "299 officers trained on OCSE", "pending",
+                                        "public", held=False)}
     [reviewed] = alerts_for(uuid.uuid4(), "evidence.reviewed",
                             EvidenceReviewedV1(evidence_id="ev-000001", decision="approved"), facts)
     [added] = alerts_for(EVENT, "evidence.added", evidence(ReviewState.APPROVED))
@@ -113,3 +114,40 @@ def test_deadline_alerts_match_on_the_cycle_only() -> None:
     alert = Alert(AlertKind.DEADLINE, "deadline:x", (), cycle=4)
     assert matches(subscription(cycles=frozenset({4}), themes=frozenset({"T08"})), alert, {})
     assert not matches(subscription(cycles=frozenset({3})), alert, {})
+
+
+# --- issue 13, row 4: alerts respect visibility ------------------------------------------
+
+
+def coalition_evidence(flags: list[str] | None = None) -> EvidenceAddedV1:
+    return EvidenceAddedV1(evidence_id="ev-000002", recommendation_ids=["KHM-4-110.23"],
+                           source_type=EvidenceSourceType.CSO_REPORT, title="Coalition shadow report position",
+                           visibility=Visibility.COALITION, review_state=ReviewState.APPROVED,
+                           safeguarding_flags=flags or [])
+
+
+def test_row4_coalition_only_evidence_reaches_coalition_subscriptions_only() -> None:
+    from services.notifier.domain.alerts import COALITION, PUBLIC
+
+    [alert] = alerts_for(EVENT, "evidence.added", coalition_evidence())
+    assert alert.audience == COALITION
+    assert matches(subscription(audience=COALITION), alert, {})  # a cso member, a reviewer, an admin
+    assert not matches(subscription(audience=PUBLIC), alert, {})  # a viewer
+    assert not matches(subscription(channel=Channel.WEBHOOK, email=None, webhook_url="https://p.example.org/h",
+                                    audience=PUBLIC), alert, {})  # a partner not marked coalition
+    [public] = alerts_for(EVENT, "evidence.added", evidence(ReviewState.APPROVED))
+    assert public.audience == PUBLIC and matches(subscription(audience=PUBLIC), public, {})
+
+
+def test_row4_evidence_held_for_safeguarding_never_raises_an_alert_even_once_approved() -> None:
+    assert alerts_for(EVENT, "evidence.added", coalition_evidence(flags=["age_with_name"])) == []
+    held = {"ev-000001": EvidenceFacts("ev-000001", ("KHM-4-110.23",), "Sokha, 12", "pending", "public", held=True)}
+    assert alerts_for(uuid.uuid4(), "evidence.reviewed",
+                      EvidenceReviewedV1(evidence_id="ev-000001", decision="approved"), held) == []
+
+
+def test_row4_a_subscription_waiting_for_its_confirmation_receives_nothing() -> None:
+    from services.notifier.domain.subscriptions import PENDING
+
+    [alert] = alerts_for(EVENT, "evidence.added", evidence(ReviewState.APPROVED))
+    assert not matches(subscription(status=PENDING), alert, {})

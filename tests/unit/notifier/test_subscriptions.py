@@ -56,3 +56,32 @@ def test_command_without_actor_is_refused() -> None:
 def test_requests_that_could_never_deliver_are_refused_with_a_reason(fields: dict[str, Any], reason: str) -> None:
     with pytest.raises(InvalidSubscription, match=reason):
         check_request(request(**fields))
+
+
+# --- issue 13, row 4 -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["a@x.org, b@y.org", "a@x.org;b@y.org", "a@x.org b@y.org",
+                                   "Dara <a@x.org>, b@y.org"])
+def test_row4_one_email_address_per_subscription_a_list_is_refused_with_a_clear_error(value: str) -> None:
+    from services.notifier.domain.subscriptions import InvalidSubscription, single_address
+
+    with pytest.raises(InvalidSubscription, match="one email address per subscription"):
+        single_address(value)
+    assert single_address(" dara@example.org ") == "dara@example.org"
+
+
+def test_row4_a_subscription_reads_with_its_owners_role() -> None:
+    from contracts.events import Actor, Channel, Role
+    from services.notifier.domain.alerts import COALITION, PUBLIC
+    from services.notifier.domain.subscriptions import audience_for, owner_role
+
+    viewer = Actor(username="dara", role=Role.VIEWER)
+    cso = Actor(username="sophea", role=Role.CSO_MEMBER)
+    admin = Actor(username="admin", role=Role.ADMIN)
+    assert audience_for(Channel.EMAIL, owner_role(viewer, "dara"), False) == PUBLIC
+    assert audience_for(Channel.EMAIL, owner_role(cso, "sophea"), False) == COALITION
+    # An admin subscribing someone else: that person's role is unknown, so the least one.
+    assert audience_for(Channel.EMAIL, owner_role(admin, "dara"), False) == PUBLIC
+    assert audience_for(Channel.WEBHOOK, owner_role(admin, "partner"), False) == PUBLIC
+    assert audience_for(Channel.WEBHOOK, owner_role(admin, "partner"), True) == COALITION

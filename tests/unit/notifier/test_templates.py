@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 from services.notifier.adapters.email import build_message
 from services.notifier.adapters.templates import EmailTemplates
-from services.notifier.adapters.tokens import InvalidToken, subscription_from_token, unsubscribe_url
 
 ITEM = {"kind": "new_evidence", "recommendation_ids": ["KHM-4-110.23"],
         "details": {"title": "Law <script>alert(1)</script> & decree"}, "url": "https://upr.example.org/?r=1"}
@@ -51,17 +48,6 @@ def test_status_change_uses_the_users_words_for_statuses() -> None:
             "details": {"assessor": "cncc", "before": "in_progress", "after": "fully_implemented"}}
     email = EmailTemplates().render(language="km", items=[item], subscription_id="s", unsubscribe_url="u")
     assert "កំពុងអនុវត្ត → បានអនុវត្តពេញលេញ" in email.text
-
-
-def test_unsubscribe_token_names_the_subscription_and_cannot_be_forged() -> None:
-    url = unsubscribe_url("https://upr.example.org/", "secret", "sub-000001")
-    token = url.split("token=")[1]
-    assert url.startswith("https://upr.example.org/unsubscribe?token=")
-    assert subscription_from_token("secret", token) == "sub-000001"
-    with pytest.raises(InvalidToken):
-        subscription_from_token("another-secret", token)
-    with pytest.raises(InvalidToken):
-        subscription_from_token("secret", token[:-2] + "xx")
 
 
 def test_message_is_multipart_with_a_stable_message_id_and_one_line_list_unsubscribe() -> None:
