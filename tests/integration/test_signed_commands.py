@@ -3,6 +3,7 @@ database, believe the actor and role inside a command only when UPR_COMMAND_KEY 
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -111,3 +112,26 @@ async def test_row2_unsigned_subscription_command_is_dead_lettered_by_the_notifi
     assert "unsigned subscription.requested" in dict(dead[0].headers)["x-dlq-reason"].decode()
     assert receipt["outcome"] == "rejected"
     assert await mongo_db.notifier_subscriptions.count_documents({}) == 0
+
+
+async def test_row1_upr_token_signs_the_role_stored_for_the_user_and_refuses_unknown_users(
+    mongodb_uri: str, mongo_db: Any,
+) -> None:
+    from datetime import UTC, datetime
+
+    from typer.testing import CliRunner
+
+    from contracts.auth import verify_token
+    from contracts.settings import CommonSettings
+    from upr.cli import app as cli
+
+    await mongo_db.users.insert_one({"_id": "sokha", "username": "sokha", "role": "reviewer", "organisation": "CNCC",
+                                     "password_hash": "x", "active": True, "created_at": datetime.now(UTC)})
+    env = {"UPR_MONGODB_URI": mongodb_uri, "UPR_MONGODB_DB": mongo_db.name, "UPR_ENV": "dev"}
+    result = CliRunner().invoke(cli, ["token", "sokha", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    token = json.loads(result.output)["token"]
+    principal = verify_token(CommonSettings().auth_secret, token)
+    assert (principal.actor.username, principal.actor.role) == ("sokha", Role.REVIEWER)
+    unknown = CliRunner().invoke(cli, ["token", "nobody"], env=env)
+    assert unknown.exit_code == 1 and "no user 'nobody'" in unknown.output
