@@ -22,17 +22,20 @@ from pymongo import AsyncMongoClient
 
 from contracts.events import Position, RecommendationImportedV1, RecommendingState, SourceRef, make_event
 from contracts.settings import CommonSettings
+from contracts.signing import sign
 from contracts.topics import Topics, ensure_topics
+
+_COMMAND_KEY = CommonSettings().command_key  # the tracker verifies what it stores
 
 
 def _event(n: int, import_id: str) -> Any:
-    return make_event(RecommendationImportedV1(
+    return sign(make_event(RecommendationImportedV1(
         recommendation_id=f"KHM-4-{100 + n // 1000}.{n % 1000 + 1}", country="KHM", cycle=4, session=46,
         paragraph=f"{100 + n // 1000}.{n % 1000 + 1}", position=Position.SUPPORTED,
         text=f"Strengthen the juvenile justice system and protect children in conflict with the law ({n})",
         recommending_states=[RecommendingState(code="SWE", name="Sweden")],
         source=SourceRef(format="bench", file_name="bench.csv", row=n + 2), import_id=import_id,
-    ), source="ingest", correlation_id=import_id)
+    ), source="ingest", correlation_id=import_id), _COMMAND_KEY)
 
 
 async def raw_kafka_rate(bootstrap: str, topic: str, events: list[Any]) -> float:

@@ -50,6 +50,7 @@ from contracts.events import (
     Visibility,
     make_event,
 )
+from contracts.signing import sign
 from contracts.topics import Topics, ensure_topics
 from services.notifier.adapters.secret_box import SecretBox
 from services.notifier.app import build_app
@@ -151,7 +152,8 @@ async def _bench(rate: float, seconds: float, steps: Sequence[float], step_secon
                                               channel=Channel.WEBHOOK, webhook_url=receiver.url,
                                               event_kinds=["new_evidence"])
             await producer.send_and_wait(topics.notifier_commands,
-                                         make_event(request, source="bench", actor=ADMIN).to_bytes())
+                                         sign(make_event(request, source="bench", actor=ADMIN),
+                                              settings.command_key).to_bytes())
             deadline = time.monotonic() + 30
             subscription = None
             while subscription is None and time.monotonic() < deadline:

@@ -20,8 +20,10 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     ValidationError,
     field_validator,
+    model_serializer,
 )
 
 # Largest accepted text field (a recommendation or a verbatim quote). Longer input is
@@ -174,6 +176,20 @@ class EventEnvelope(Contract):
     )
     actor: Actor | None = None
     payload: SafeDict
+    # Added without a new version: optional, and left out of the JSON when absent, so an
+    # unsigned envelope is byte for byte what it was before (contracts/signing.py).
+    signature: str | None = Field(
+        default=None, max_length=200,
+        description="hmac-sha256:<hex> over event_id, type, version, source, actor and payload "
+        "(required on commands and imported recommendations)",
+    )
+
+    @model_serializer(mode="wrap")
+    def _omit_missing_signature(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if data.get("signature") is None:
+            data.pop("signature", None)
+        return data
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json().encode("utf-8")

@@ -12,6 +12,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.topics import Topics
 
+# Placeholders that let a dev run (and the tests) work with no setup; refused in production.
+DEV_AUTH_SECRET = "dev-only-auth-secret-not-for-production"  # noqa: S105
+DEV_COMMAND_KEY = "dev-only-command-key-not-for-production"
+
 
 class CommonSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="UPR_", env_file=".env", extra="ignore")
@@ -26,6 +30,13 @@ class CommonSettings(BaseSettings):
     # checks (no placeholder secrets, no demo users). `make up`, `make demo` and the tests
     # set UPR_ENV=dev.
     env: Literal["dev", "production"] = "production"
+    # Signs the bearer tokens the services' HTTP APIs require (JWT, HS256): the UI, `upr token`
+    # and the services share it. Signs commands on Kafka (HMAC-SHA256): the UI, the CLI and the
+    # ingest sign, the tracker and the notifier verify. Placeholders only pass in dev mode.
+    auth_secret: str = DEV_AUTH_SECRET
+    command_key: str = DEV_COMMAND_KEY
+    # Lifetime of the tokens the UI and `upr token` issue (seconds).
+    auth_token_ttl_s: int = 300
 
     @property
     def dev_mode(self) -> bool:
@@ -53,3 +64,11 @@ def require_secret(settings: CommonSettings, name: str, value: str, placeholders
             f"{name} must be set to a random secret of at least {MIN_SECRET_BYTES} bytes "
             "(or set UPR_ENV=dev for a local, non-production run)"
         )
+
+
+def require_trust_secrets(settings: CommonSettings, *, tokens: bool = True, commands: bool = True) -> None:
+    """Outside dev mode, refuse to start with the placeholder token secret or command key."""
+    if tokens:
+        require_secret(settings, "UPR_AUTH_SECRET", settings.auth_secret, (DEV_AUTH_SECRET,))
+    if commands:
+        require_secret(settings, "UPR_COMMAND_KEY", settings.command_key, (DEV_COMMAND_KEY,))

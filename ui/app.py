@@ -27,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from contracts.settings import require_trust_secrets
 from ui import sessions
 from ui.settings import UISettings, get_settings
 
@@ -84,6 +85,9 @@ async def end_session(request: Request) -> Response:
                            secure=_secure(request, settings))
     return response
 
+
+# Production refuses to start with the placeholder token secret or command key (README "Who is trusted").
+require_trust_secrets(get_settings())
 
 app = st.App(
     str(WORKSPACE),

@@ -21,6 +21,8 @@ from aiokafka import AIOKafkaProducer
 
 from contracts.documents import ProcessedMessage
 from contracts.events import Actor, Contract, EventEnvelope, make_event
+from contracts.settings import require_trust_secrets
+from contracts.signing import sign
 
 SOURCE = "ui"
 
@@ -106,7 +108,9 @@ def send(payload: Contract, actor: Actor, *, to: str = "tracker", key: str | Non
 
     settings = get_settings()
     topic = settings.topics.notifier_commands if to == "notifier" else settings.topics.tracker_commands
-    envelope = make_event(payload, source=SOURCE, actor=actor)
+    # Signed for the logged-in user: the consumers believe the actor and role only with a signature.
+    require_trust_secrets(settings, tokens=False)
+    envelope = sign(make_event(payload, source=SOURCE, actor=actor), settings.command_key)
     key = key or _key(payload)
     command_bus(settings.kafka_bootstrap).publish(topic, envelope, key, timeout=settings.command_timeout_s)
     event_id = str(envelope.event_id)

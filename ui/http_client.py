@@ -8,7 +8,10 @@ from typing import Any
 
 import httpx
 
+from contracts.auth import bearer_header, issue_token, service_token
 from contracts.events import Actor
+from contracts.settings import require_trust_secrets
+from ui.settings import UISettings, get_settings
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,21 @@ def _call(method: str, url: str, *, timeout: float, **kwargs: Any) -> HttpResult
 
 
 def actor_header(actor: Actor) -> dict[str, str]:
-    return {"X-UPR-User": actor.model_dump_json()}
+    """A short-lived bearer token for the logged-in user: the services trust nothing else."""
+    settings = _settings()
+    return bearer_header(issue_token(settings.auth_secret, actor, ttl_s=settings.auth_token_ttl_s))
+
+
+def _service_header() -> dict[str, str]:
+    """For what the UI fetches on its own account (blank templates): a service token."""
+    settings = _settings()
+    return bearer_header(service_token(settings.auth_secret, "ui", ttl_s=settings.auth_token_ttl_s))
+
+
+def _settings() -> UISettings:
+    settings = get_settings()
+    require_trust_secrets(settings, commands=False)
+    return settings
 
 
 def upload_import(base_url: str, data: bytes, file_name: str, actor: Actor, *, format: str | None = None,
@@ -56,7 +73,7 @@ def upload_import(base_url: str, data: bytes, file_name: str, actor: Actor, *, f
 
 
 def template(base_url: str, name: str) -> HttpResult:
-    return _call("GET", f"{base_url.rstrip('/')}/templates/{name}", timeout=10.0)
+    return _call("GET", f"{base_url.rstrip('/')}/templates/{name}", timeout=10.0, headers=_service_header())
 
 
 def report(base_url: str, country: str, cycle: int, *, format: str, as_of: str, language: str,

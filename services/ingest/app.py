@@ -18,6 +18,7 @@ from prometheus_client import make_asgi_app
 from contracts.asgi import ServiceApp
 from contracts.events import EventEnvelope
 from contracts.logs import configure_logging
+from contracts.settings import require_trust_secrets
 from contracts.topics import ensure_topics
 from services.ingest.adapters.http import http_api
 from services.ingest.settings import IngestSettings
@@ -26,6 +27,7 @@ from services.ingest.settings import IngestSettings
 def build_app(settings: IngestSettings | None = None) -> ServiceApp:
     settings = settings or IngestSettings()
     configure_logging(settings.log_level, json_output=settings.log_json)
+    require_trust_secrets(settings)
     topics = settings.topics
     broker = KafkaBroker(settings.kafka_bootstrap, acks="all", enable_idempotence=True, client_id="upr-ingest",
                          log_level=logging.DEBUG)
@@ -41,7 +43,7 @@ def build_app(settings: IngestSettings | None = None) -> ServiceApp:
 
     return ServiceApp(
         broker,
-        http_api=http_api(settings),
+        http_api=http_api(settings), auth_secret=settings.auth_secret,
         asgi_routes=[("/health", make_ping_asgi(broker, timeout=5.0)), ("/metrics", make_asgi_app())],
         on_startup=[on_startup],
         specification=AsyncAPI(title="UPR Tracker: ingest", version="1.0.0",

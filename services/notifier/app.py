@@ -49,6 +49,8 @@ from contracts.messaging import (
     producer_compression,
 )
 from contracts.observability import DEAD_LETTERED, EVENTS_CONSUMED, FAILURES
+from contracts.settings import require_trust_secrets
+from contracts.signing import verify
 from contracts.topics import ensure_topics
 from services.notifier import handlers
 from services.notifier.adapters.email import SmtpConfig, SmtpMailer
@@ -62,6 +64,8 @@ from services.notifier.inbox import NotifierInbox
 from services.notifier.settings import NotifierSettings, refuse_insecure, webhook_secrets_key
 
 SERVICE = "notifier"
+# Links in emails, authenticated by the signed token they carry, not by a bearer token.
+PUBLIC_PATHS = ("/unsubscribe", "/confirm")
 log = logging.getLogger("upr.notifier")
 
 
@@ -71,6 +75,7 @@ def build_app(
     settings = settings or NotifierSettings()
     refuse_insecure(settings)  # outside dev mode: no placeholder or short secrets (issue 13)
     configure_logging(settings.log_level, json_output=settings.log_json)
+    require_trust_secrets(settings)
     topics = settings.topics
     # Prefixed like the topics, so deployments (and test runs) sharing a broker never share a group.
     group = f"{settings.topic_prefix}{t.NOTIFIER_GROUP}"
@@ -187,6 +192,7 @@ def build_app(
             EVENTS_CONSUMED.labels(SERVICE, envelope.type, "duplicate").inc()
             return
         _check_size(message.body)
+        verify(envelope, settings.command_key)  # unsigned or forged: dead-lettered, nothing changes
         _, payload = parse_event(envelope.model_dump(mode="json"))
         if isinstance(payload, SubscriptionRequestedV1):
             outcome = await handlers.subscription_requested(envelope, payload, deps)
@@ -268,7 +274,8 @@ def build_app(
 
     app = ServiceApp(
         broker,
-        http_api=unsubscribe_api(deps),
+        # Every other path needs a bearer token; the unsubscribe link carries its own signed token.
+        http_api=unsubscribe_api(deps), auth_secret=settings.auth_secret, public_paths=PUBLIC_PATHS,
         asgi_routes=[
             ("/health", make_ping_asgi(broker, timeout=5.0)),
             ("/metrics", make_asgi_app()),

@@ -27,6 +27,7 @@ from contracts.messaging import (
     producer_compression,
 )
 from contracts.observability import DEAD_LETTERED, FAILURES, report_consumer_lag
+from contracts.settings import require_trust_secrets
 from contracts.topics import ensure_topics
 from services.tracker import handlers
 from services.tracker.adapters.examples import ExamplesCache
@@ -44,6 +45,7 @@ def build_app(
 ) -> ServiceApp:
     settings = settings or TrackerSettings()
     configure_logging(settings.log_level, json_output=settings.log_json)
+    require_trust_secrets(settings)
     topics = settings.topics
     repo = MongoTrackerRepository.connect(settings.mongodb_uri, settings.mongodb_db, settings.instance_id)
     examples = ExamplesCache(repo, refresh_s=settings.examples_refresh_s)
@@ -74,7 +76,8 @@ def build_app(
             await repo.mark_processed(str(envelope.event_id), consumer=SERVICE, type_=envelope.type,
                                       correlation_id=envelope.correlation_id, outcome="rejected", error=reason)
 
-    inbox = TrackerInbox(deps, publish, dead_letter, on_correction=examples.invalidate)
+    inbox = TrackerInbox(deps, publish, dead_letter, command_key=settings.command_key,
+                         on_correction=examples.invalidate)
 
     async def expire_parked() -> None:
         """Commands still waiting after the timeout refer to recommendations that do not exist."""
@@ -128,7 +131,9 @@ def build_app(
 
     return ServiceApp(
         broker,
-        http_api=http_api(settings),
+        http_api=http_api(settings), auth_secret=settings.auth_secret,
+        # The read API serves anonymous callers the public projection (domain/publication.py).
+        public_prefixes=("/api/v1/",),
         asgi_routes=[
             ("/health", make_ping_asgi(broker, timeout=5.0)),
             ("/metrics", make_asgi_app()),

@@ -3,8 +3,8 @@
 A batch (up to ``batch_max_records`` records, possibly from several partitions) is handled
 in the order it was read:
 
-- a record that can never succeed (not an envelope, unknown type or version, invalid
-  payload, a command the sender may not give) goes to the dead-letter topic alone, with a
+- a record that can never succeed (not an envelope, unsigned or wrongly signed, unknown
+  type or version, invalid payload, a command the sender may not give) goes to the dead-letter topic alone, with a
   "rejected" receipt, and the rest of the batch goes on;
 - consecutive ``recommendation.imported`` records are applied together
   (:func:`handlers.recommendations_imported`: one read and one bulk write per collection),
@@ -38,6 +38,7 @@ from contracts.events import (
 )
 from contracts.messaging import PERMANENT_ERRORS, Rejected
 from contracts.observability import EVENTS_CONSUMED, HANDLE_SECONDS
+from contracts.signing import verify
 from services.tracker import handlers
 
 SERVICE = "tracker"
@@ -58,9 +59,10 @@ class Received:
 
 class TrackerInbox:
     def __init__(
-        self, deps: handlers.Deps, publish: Publish, dead_letter: DeadLetter,
+        self, deps: handlers.Deps, publish: Publish, dead_letter: DeadLetter, *, command_key: str,
         on_correction: Callable[[], None] = lambda: None,
     ) -> None:
+        self.command_key = command_key
         self.deps = deps
         self.publish = publish
         self.dead_letter = dead_letter
@@ -87,6 +89,8 @@ class TrackerInbox:
     async def _read(self, record: Any) -> Received | None:
         try:
             envelope, payload = parse_event(record.value or b"")  # size, JSON, envelope, payload: once
+            # Before anything else: the actor and role inside are believed only when signed.
+            verify(envelope, self.command_key)
             if envelope.type not in handlers.HANDLERS:
                 raise Rejected(f"the tracker does not handle {envelope.type!r}")
             return Received(record, envelope, payload)

@@ -26,7 +26,7 @@ from aiokafka import AIOKafkaProducer
 from pymongo import MongoClient
 from pymongo.database import Database
 
-from contracts.events import Position, RecommendationImportedV1, RecommendingState, SourceRef, make_event
+from contracts.events import Position, RecommendationImportedV1, RecommendingState, SourceRef
 from contracts.topics import Topics, ensure_topics
 from tests.e2e.conftest import (
     PASSWORDS,
@@ -39,6 +39,7 @@ from tests.e2e.conftest import (
     wait_for_session_cookie,
     wait_http,
 )
+from tests.integration.helpers import signed_event
 from ui.auth import ensure_demo_users
 from ui.sessions import session_id_from_cookie
 
@@ -77,7 +78,7 @@ async def publish_imports(topics: Topics) -> None:
                 source=SourceRef(format="test", file_name="e2e.csv", row=row), import_id="e2e-import",
             )
             await producer.send_and_wait(topics.recommendations_imported,
-                                         make_event(payload, source="ingest").to_bytes(), key=rec_id.encode())
+                                         signed_event(payload, source="ingest").to_bytes(), key=rec_id.encode())
     finally:
         await producer.stop()
 

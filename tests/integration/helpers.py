@@ -10,7 +10,9 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from contracts.events import EventEnvelope
+from contracts.events import Contract, EventEnvelope, make_event
+from contracts.settings import CommonSettings
+from contracts.signing import sign
 
 
 async def send(producer: AIOKafkaProducer, topic: str, event: EventEnvelope | bytes, key: bytes = b"k") -> None:
@@ -59,3 +61,11 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+COMMAND_KEY = CommonSettings().command_key  # the dev key the services under test verify with
+
+
+def signed_event(payload: Contract, **fields: Any) -> EventEnvelope:
+    """An envelope signed as the UI, the CLI or the ingest signs it (contracts.signing)."""
+    return sign(make_event(payload, **fields), COMMAND_KEY)

@@ -23,10 +23,9 @@ from contracts.events import (
     RecommendationImportedV1,
     RecommendingState,
     SourceRef,
-    make_event,
 )
 from contracts.topics import Topics
-from tests.integration.helpers import envelopes, free_port, read_topic, wait_for
+from tests.integration.helpers import envelopes, free_port, read_topic, signed_event, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -77,7 +76,8 @@ def recommendation(n: int) -> RecommendationImportedV1:
 def tracker_env(kafka_bootstrap: str, mongodb_uri: str, topics: Topics, mongo_db: Any) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("UPR_")}
     env.update(UPR_KAFKA_BOOTSTRAP=kafka_bootstrap, UPR_MONGODB_URI=mongodb_uri, UPR_MONGODB_DB=mongo_db.name,
-               UPR_TOPIC_PREFIX=topics.prefix, UPR_LOG_LEVEL="WARNING")
+               UPR_TOPIC_PREFIX=topics.prefix, UPR_LOG_LEVEL="WARNING",
+               UPR_ENV="dev")  # placeholder token secret and command key, as the test process has
     return env
 
 
@@ -101,7 +101,7 @@ async def test_tracker_killed_mid_stream_loses_and_duplicates_nothing(
     tracker_process: TrackerProcess, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any,
     kafka_bootstrap: str,
 ) -> None:
-    events = [make_event(recommendation(n), source="ingest", correlation_id="imp-fault") for n in range(EVENTS)]
+    events = [signed_event(recommendation(n), source="ingest", correlation_id="imp-fault") for n in range(EVENTS)]
     tracker_process.start()
     await publish_all(producer, topics.recommendations_imported, events)
 
@@ -136,8 +136,8 @@ async def test_tracker_recovers_by_itself_when_kafka_and_mongodb_restart_under_l
 ) -> None:
     if os.environ.get("UPR_FAULT_RESTART_SERVERS", "1") != "1":
         pytest.skip("server restarts disabled (UPR_FAULT_RESTART_SERVERS=0)")
-    first = [make_event(recommendation(n), source="ingest") for n in range(300)]
-    second = [make_event(recommendation(n), source="ingest") for n in range(300, 600)]
+    first = [signed_event(recommendation(n), source="ingest") for n in range(300)]
+    second = [signed_event(recommendation(n), source="ingest") for n in range(300, 600)]
     tracker_process.start()
     await publish_all(producer, topics.recommendations_imported, first)
 
@@ -174,7 +174,7 @@ async def test_unreachable_mongodb_is_a_clear_error_and_the_message_waits(
     db_name = f"test_{uuid.uuid4().hex[:8]}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("UPR_")}
     env.update(UPR_KAFKA_BOOTSTRAP=kafka_bootstrap, UPR_MONGODB_URI=f"mongodb://127.0.0.1:{free_port()}",
-               UPR_MONGODB_DB=db_name, UPR_TOPIC_PREFIX=topics.prefix)
+               UPR_MONGODB_DB=db_name, UPR_TOPIC_PREFIX=topics.prefix, UPR_ENV="dev")
     broken = TrackerProcess(env, tmp_path / "broken.log")
     broken.start()
     try:
@@ -185,7 +185,7 @@ async def test_unreachable_mongodb_is_a_clear_error_and_the_message_waits(
         assert "Traceback" in log or "refused" in log.lower()
     finally:
         broken.stop()
-    event = make_event(recommendation(1), source="ingest")
+    event = signed_event(recommendation(1), source="ingest")
     await publish_all(producer, topics.recommendations_imported, [event])
     env["UPR_MONGODB_URI"] = mongodb_uri
     healthy = TrackerProcess(env, tmp_path / "healthy.log")
@@ -249,7 +249,7 @@ async def test_tracker_killed_between_its_bulk_writes_and_the_receipts_repairs_t
     """The kill lands after a batch's recommendations were written in bulk but before their
     receipts: the redelivered batch must neither lose nor repeat a version, an audit entry or
     an announcement."""
-    events = [make_event(recommendation(n), source="ingest", correlation_id="imp-bulk") for n in range(EVENTS)]
+    events = [signed_event(recommendation(n), source="ingest", correlation_id="imp-bulk") for n in range(EVENTS)]
     tracker_process.start()
     await publish_all(producer, topics.recommendations_imported, events)
 
@@ -285,7 +285,7 @@ async def test_a_poison_record_in_a_batch_is_dead_lettered_alone(
     """Good and bad records in one partition, published before the tracker starts so they
     arrive in one batch: the bad ones go to the dead-letter topic with a reason, every good
     one is stored, and the batch is committed (a restart does not bring the bad ones back)."""
-    good = [make_event(recommendation(n), source="ingest", correlation_id="imp-poison") for n in range(40)]
+    good = [signed_event(recommendation(n), source="ingest", correlation_id="imp-poison") for n in range(40)]
     unknown_version = good[0].model_dump(mode="json") | {"event_id": str(uuid.uuid4()), "version": 99}
     bad_payload = good[1].model_dump(mode="json") | {"event_id": str(uuid.uuid4())}
     bad_payload["payload"] = {**bad_payload["payload"], "cycle": "fourth"}

@@ -28,7 +28,6 @@ from contracts.events import (
     Role,
     SubscriptionRequestedV1,
     Visibility,
-    make_event,
 )
 from contracts.topics import NOTIFIER_GROUP, Topics
 from services.notifier.adapters.secret_box import SecretBox, derived_key
@@ -36,7 +35,7 @@ from services.notifier.app import build_app, run_scheduled_jobs
 from services.notifier.domain.deliveries import delivery_id
 from services.notifier.receiver import WebhookReceiver
 from services.notifier.settings import NotifierSettings
-from tests.integration.helpers import free_port, read_topic, send, wait_for
+from tests.integration.helpers import free_port, read_topic, send, signed_event, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -118,7 +117,7 @@ async def subscribe(
     **fields: Any,
 ) -> dict[str, Any]:
     request = SubscriptionRequestedV1(**{"owner": actor.username, "event_kinds": ["new_evidence"], **fields})
-    await send(producer, topics.notifier_commands, make_event(request, source="test", actor=actor))
+    await send(producer, topics.notifier_commands, signed_event(request, source="test", actor=actor))
 
     async def stored() -> Any:
         return await mongo_db.notifier_subscriptions.find_one({"_id": request.subscription_id})
@@ -139,7 +138,7 @@ def evidence_added(evidence_id: str = "ev-000001", rec: str = "KHM-4-110.23",
 
 
 def tracker_event(payload: Contract, event_type: str | None = None) -> EventEnvelope:
-    return make_event(payload, source="tracker", actor=ADMIN, event_type=event_type)
+    return signed_event(payload, source="tracker", actor=ADMIN, event_type=event_type)
 
 
 async def email_and_webhook_subscriptions(
@@ -319,12 +318,12 @@ async def test_malformed_and_oversized_messages_are_dead_lettered_and_service_ke
     mail_catcher, _ = smtp_server
     # A viewer may not add a webhook; an email subscription without an address is refused.
     bad = [
-        make_event(SubscriptionRequestedV1(subscription_id="sub-bad-01", owner="dara", channel=Channel.WEBHOOK,
+        signed_event(SubscriptionRequestedV1(subscription_id="sub-bad-01", owner="dara", channel=Channel.WEBHOOK,
                                            webhook_url="https://partner.example.org/hook",
                                            event_kinds=["new_evidence"]), source="test", actor=DARA),
-        make_event(SubscriptionRequestedV1(subscription_id="sub-bad-02", owner="dara", channel=Channel.EMAIL,
+        signed_event(SubscriptionRequestedV1(subscription_id="sub-bad-02", owner="dara", channel=Channel.EMAIL,
                                            event_kinds=["new_evidence"]), source="test", actor=DARA),
-        make_event(SubscriptionRequestedV1(subscription_id="sub-bad-03", owner="admin", channel=Channel.WEBHOOK,
+        signed_event(SubscriptionRequestedV1(subscription_id="sub-bad-03", owner="admin", channel=Channel.WEBHOOK,
                                            webhook_url="http://169.254.169.254/latest/meta-data",
                                            event_kinds=["new_evidence"]), source="test", actor=ADMIN),
     ]

@@ -11,12 +11,12 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from contracts.events import Actor, CyclePublicationSetV1, Role, make_event
+from contracts.events import Actor, CyclePublicationSetV1, Role
 from contracts.topics import Topics
 from services.tracker.adapters.http import http_api
 from services.tracker.app import build_app
 from services.tracker.settings import TrackerSettings
-from tests.integration.helpers import send, wait_for
+from tests.integration.helpers import send, signed_event, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -127,7 +127,7 @@ async def test_reviewers_publish_a_cycle_and_a_cso_member_cannot(
     member = Actor(username="sokha", role=Role.CSO_MEMBER)
     reviewer = Actor(username="dara", role=Role.REVIEWER)
     async with tracker:
-        refused = make_event(CyclePublicationSetV1(country="KHM", cycle=4, published=True),
+        refused = signed_event(CyclePublicationSetV1(country="KHM", cycle=4, published=True),
                              source="ui", actor=member)
         await send(producer, topics.tracker_commands, refused)
 
@@ -136,7 +136,7 @@ async def test_reviewers_publish_a_cycle_and_a_cso_member_cannot(
         await wait_for(rejected)
         assert (await api.get("/api/v1/recommendations")).json()["items"] == []
 
-        await send(producer, topics.tracker_commands, make_event(
+        await send(producer, topics.tracker_commands, signed_event(
             CyclePublicationSetV1(country="KHM", cycle=4, published=True), source="ui", actor=reviewer))
 
         async def published() -> bool:

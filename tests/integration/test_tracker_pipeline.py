@@ -18,12 +18,11 @@ from contracts.events import (
     RecommendingState,
     Role,
     SourceRef,
-    make_event,
 )
 from contracts.topics import Topics
 from services.tracker.app import build_app
 from services.tracker.settings import TrackerSettings
-from tests.integration.helpers import read_topic, send, wait_for
+from tests.integration.helpers import read_topic, send, signed_event, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -50,7 +49,7 @@ async def tracker(kafka_bootstrap: str, mongodb_uri: str, topics: Topics, mongo_
 async def test_same_imported_event_delivered_twice_leaves_one_document(
     tracker: Any, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any
 ) -> None:
-    event = make_event(imported(), source="ingest")
+    event = signed_event(imported(), source="ingest")
     await send(producer, topics.recommendations_imported, event)
     await send(producer, topics.recommendations_imported, event)
 
@@ -69,9 +68,9 @@ async def test_same_imported_event_delivered_twice_leaves_one_document(
 async def test_changed_position_on_reimport_becomes_new_version_with_history(
     tracker: Any, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any, kafka_bootstrap: str
 ) -> None:
-    await send(producer, topics.recommendations_imported, make_event(imported(), source="ingest"))
+    await send(producer, topics.recommendations_imported, signed_event(imported(), source="ingest"))
     await send(producer, topics.recommendations_imported,
-               make_event(imported(position=Position.NOTED), source="ingest"))
+               signed_event(imported(position=Position.NOTED), source="ingest"))
 
     async def two_versions() -> bool:
         return await mongo_db.recommendation_versions.count_documents({}) == 2
@@ -88,7 +87,7 @@ async def test_changed_position_on_reimport_becomes_new_version_with_history(
 async def test_unknown_event_version_goes_to_dead_letter_topic_and_service_keeps_going(
     tracker: Any, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any, kafka_bootstrap: str
 ) -> None:
-    good = make_event(imported(), source="ingest")
+    good = signed_event(imported(), source="ingest")
     future = good.model_copy(update={"version": 99, "event_id": uuid.uuid4()})
     await send(producer, topics.recommendations_imported, future)
     await send(producer, topics.recommendations_imported, b"\xff\xfe not json")
@@ -109,9 +108,9 @@ async def test_cso_member_cannot_give_the_cncc_status(
     tracker: Any, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any
 ) -> None:
     from contracts.events import AssessmentSubmittedV1, Assessor, ImplementationStatus
-    await send(producer, topics.recommendations_imported, make_event(imported(), source="ingest"))
+    await send(producer, topics.recommendations_imported, signed_event(imported(), source="ingest"))
     cso = Actor(username="dara", role=Role.CSO_MEMBER, organisation="Child Rights Coalition")
-    command = make_event(AssessmentSubmittedV1(
+    command = signed_event(AssessmentSubmittedV1(
         assessment_id="as-000001", recommendation_id="KHM-4-110.23", assessor=Assessor.CNCC,
         status=ImplementationStatus.FULLY_IMPLEMENTED), source="ui", actor=cso)
     await send(producer, topics.tracker_commands, command)
@@ -127,7 +126,7 @@ async def test_cso_member_cannot_give_the_cncc_status(
 def evidence_for(rec_id: str, evidence_id: str) -> Any:
     from contracts.events import EvidenceSourceType, EvidenceSubmittedV1
     reviewer = Actor(username="vanna", role=Role.REVIEWER, organisation="CNCC")
-    return make_event(EvidenceSubmittedV1(evidence_id=evidence_id, recommendation_ids=[rec_id],
+    return signed_event(EvidenceSubmittedV1(evidence_id=evidence_id, recommendation_ids=[rec_id],
                                           source_type=EvidenceSourceType.STATISTICS, title="Birth registration 2025"),
                       source="ui", actor=reviewer)
 
@@ -144,7 +143,7 @@ async def test_evidence_sent_before_its_recommendation_is_applied_once_it_is_imp
     assert "waiting for recommendation(s) KHM-4-110.23" in receipt["error"]
     assert await mongo_db.evidence.count_documents({}) == 0
 
-    await send(producer, topics.recommendations_imported, make_event(imported(), source="ingest"))
+    await send(producer, topics.recommendations_imported, signed_event(imported(), source="ingest"))
 
     async def applied() -> Any:
         return await mongo_db.evidence.find_one({"_id": "ev-early-01"})
@@ -181,7 +180,7 @@ async def test_two_trackers_in_one_group_share_the_partitions_and_store_each_rec
     first, second = build_app(settings("tracker-a")), build_app(settings("tracker-b"))
     async with first, second:
         await asyncio.sleep(3)  # both members joined: partitions are split between them
-        events = [make_event(imported(f"KHM-4-120.{n}", f"Protect children from trafficking ({n})"), source="ingest")
+        events = [signed_event(imported(f"KHM-4-120.{n}", f"Protect children from trafficking ({n})"), source="ingest")
                   for n in range(1, 121)]
         for event in events:
             await producer.send(topics.recommendations_imported, event.to_bytes(),

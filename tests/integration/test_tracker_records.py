@@ -27,12 +27,11 @@ from contracts.events import (
     SourceRef,
     ThemeCorrectionRequestedV1,
     Visibility,
-    make_event,
 )
 from contracts.topics import Topics
 from services.tracker.app import build_app
 from services.tracker.settings import TrackerSettings
-from tests.integration.helpers import envelopes, read_topic, send, wait_for
+from tests.integration.helpers import envelopes, read_topic, send, signed_event, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -68,7 +67,7 @@ async def test_tracker_keeps_tags_evidence_assessments_and_history(
 ) -> None:
     app = build_app(tracker_settings(kafka_bootstrap, mongodb_uri, mongo_db.name, topics))
     async with app:
-        first = make_event(rec("KHM-4-110.23", CHILD_LAW), source="ingest")
+        first = signed_event(rec("KHM-4-110.23", CHILD_LAW), source="ingest")
         await send(producer, topics.recommendations_imported, first)
         await processed(mongo_db, first)
 
@@ -81,13 +80,13 @@ async def test_tracker_keeps_tags_evidence_assessments_and_history(
         assert doc["tagger_version"]
 
         # A CSO member corrects the tags: adds T06, removes T02.
-        fix = make_event(ThemeCorrectionRequestedV1(recommendation_id="KHM-4-110.23", add=["T06"], remove=["T02"],
+        fix = signed_event(ThemeCorrectionRequestedV1(recommendation_id="KHM-4-110.23", add=["T06"], remove=["T02"],
                                                     comment="about violence"), source="ui", actor=CSO)
         await send(producer, topics.tracker_commands, fix)
         await processed(mongo_db, fix)
 
         # Corrected text is re-imported and re-tagged: the people's correction survives.
-        again = make_event(rec("KHM-4-110.23", CHILD_LAW + " by 2026"), source="ingest")
+        again = signed_event(rec("KHM-4-110.23", CHILD_LAW + " by 2026"), source="ingest")
         await send(producer, topics.recommendations_imported, again)
         assert (await processed(mongo_db, again))["outcome"] == "updated"
         doc = await mongo_db.recommendations.find_one({"_id": "KHM-4-110.23"})
@@ -95,7 +94,7 @@ async def test_tracker_keeps_tags_evidence_assessments_and_history(
         assert doc["version"] == 2
 
         # Evidence with provenance, by a CSO member: stored, waiting for review.
-        evidence = make_event(EvidenceSubmittedV1(
+        evidence = signed_event(EvidenceSubmittedV1(
             evidence_id="ev-law-2025", recommendation_ids=["KHM-4-110.23"], source_type=EvidenceSourceType.LAW_DECREE,
             title="Draft Child Protection Law sent to the Council of Ministers", url="https://example.org/cpl",
             published_on=date(2025, 6, 1), quote="ច្បាប់ស្តីពីការការពារកុមារ was approved in principle",
@@ -109,18 +108,18 @@ async def test_tracker_keeps_tags_evidence_assessments_and_history(
         assert ev["review_state"] == "pending"
 
         # A CNCC reviewer approves it; the announcement says what it is about.
-        review = make_event(EvidenceReviewRequestedV1(evidence_id="ev-law-2025", decision="approved",
+        review = signed_event(EvidenceReviewRequestedV1(evidence_id="ev-law-2025", decision="approved",
                                                       comment="checked"), source="ui", actor=CNCC)
         await send(producer, topics.tracker_commands, review)
         await processed(mongo_db, review)
         assert (await mongo_db.evidence.find_one({"_id": "ev-law-2025"}))["review_state"] == "approved"
 
         # Both assessments; they differ, and that is queryable.
-        cso = make_event(AssessmentSubmittedV1(
+        cso = signed_event(AssessmentSubmittedV1(
             assessment_id="as-cso-0001", recommendation_id="KHM-4-110.23", assessor=Assessor.CSO,
             status=ImplementationStatus.IN_PROGRESS, rationale="law still a draft", evidence_ids=["ev-law-2025"]),
             source="ui", actor=CSO)
-        cncc = make_event(AssessmentSubmittedV1(
+        cncc = signed_event(AssessmentSubmittedV1(
             assessment_id="as-cncc-0001", recommendation_id="KHM-4-110.23", assessor=Assessor.CNCC,
             status=ImplementationStatus.PARTIALLY_IMPLEMENTED, evidence_ids=["ev-law-2025"]),
             source="ui", actor=CNCC)
@@ -153,16 +152,16 @@ async def test_replaying_the_topics_rebuilds_the_same_state(
     kafka_bootstrap: str, mongodb_uri: str, topics: Topics, mongo_db: Any, producer: AIOKafkaProducer
 ) -> None:
     commands = [
-        (topics.recommendations_imported, make_event(rec("KHM-4-110.23", CHILD_LAW), source="ingest")),
-        (topics.recommendations_imported, make_event(rec("KHM-4-110.40", BIRTH_REG), source="ingest")),
+        (topics.recommendations_imported, signed_event(rec("KHM-4-110.23", CHILD_LAW), source="ingest")),
+        (topics.recommendations_imported, signed_event(rec("KHM-4-110.40", BIRTH_REG), source="ingest")),
         (topics.recommendations_imported,
-         make_event(rec("KHM-4-110.40", BIRTH_REG, Position.NOTED), source="ingest")),
-        (topics.tracker_commands, make_event(ThemeCorrectionRequestedV1(
+         signed_event(rec("KHM-4-110.40", BIRTH_REG, Position.NOTED), source="ingest")),
+        (topics.tracker_commands, signed_event(ThemeCorrectionRequestedV1(
             recommendation_id="KHM-4-110.40", add=["T19"]), source="ui", actor=CSO)),
-        (topics.tracker_commands, make_event(EvidenceSubmittedV1(
+        (topics.tracker_commands, signed_event(EvidenceSubmittedV1(
             evidence_id="ev-birth-01", recommendation_ids=["KHM-4-110.40", "KHM-4-110.23"],
             source_type=EvidenceSourceType.STATISTICS, title="Birth registration rate 2025"), source="ui", actor=CNCC)),
-        (topics.tracker_commands, make_event(AssessmentSubmittedV1(
+        (topics.tracker_commands, signed_event(AssessmentSubmittedV1(
             assessment_id="as-cncc-0002", recommendation_id="KHM-4-110.40", assessor=Assessor.CNCC,
             status=ImplementationStatus.IN_PROGRESS, evidence_ids=["ev-birth-01"]), source="ui", actor=CNCC)),
     ]
@@ -205,19 +204,19 @@ async def test_a_correction_improves_the_suggestion_for_a_similar_recommendation
         update={"examples_refresh_s": 3600.0})  # the cache would hide the correction for an hour
     text = "Guarantee access to education for children living in remote floating villages of Tonle Sap"
     async with build_app(settings):
-        first = make_event(rec("KHM-4-110.61", text), source="ingest")
+        first = signed_event(rec("KHM-4-110.61", text), source="ingest")
         await send(producer, topics.recommendations_imported, first)
         await processed(mongo_db, first)
         before = await mongo_db.recommendations.find_one({"_id": "KHM-4-110.61"})
         assert "T19" not in before["themes"]
 
-        fix = make_event(ThemeCorrectionRequestedV1(recommendation_id="KHM-4-110.61", add=["T19"],
+        fix = signed_event(ThemeCorrectionRequestedV1(recommendation_id="KHM-4-110.61", add=["T19"],
                                                     comment="children in remote, vulnerable communities"),
                          source="ui", actor=CSO)
         await send(producer, topics.tracker_commands, fix)
         await processed(mongo_db, fix)
 
-        similar = make_event(rec("KHM-4-110.62", text + " and Kampong Chhnang"), source="ingest")
+        similar = signed_event(rec("KHM-4-110.62", text + " and Kampong Chhnang"), source="ingest")
         await send(producer, topics.recommendations_imported, similar)
         await processed(mongo_db, similar)
     doc = await mongo_db.recommendations.find_one({"_id": "KHM-4-110.62"})

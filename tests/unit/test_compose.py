@@ -40,7 +40,11 @@ FASTSTREAM_SERVICES = ("tracker", "ingest", "notifier")
 # What an operator puts in .env for the variables the file demands (${VAR:?...}).
 OPERATOR_ENV = {"UPR_NOTIFIER_SECRET": "a-long-random-secret-from-env", "UPR_SMTP_HOST": "smtp.example.org",
                 "UPR_UI_SESSION_SECRET": "another-long-random-secret-from-env",
-                "UPR_NOTIFIER_SECRETS_KEY": "a-fernet-key-from-env", "UPR_PUBLIC_UI_URL": "https://upr.example.org",
+                "UPR_NOTIFIER_SECRETS_KEY": "a-fernet-key-from-env",
+                "UPR_AUTH_SECRET": "a-token-secret-of-at-least-32-bytes-from-env",
+                "UPR_COMMAND_KEY": "a-command-key-of-at-least-32-bytes-from-env",
+                "MONGO_ROOT_PASSWORD": "root-password-from-env", "MONGO_APP_PASSWORD": "app-password-from-env",
+                "UPR_PUBLIC_UI_URL": "https://upr.example.org",
                 "UPR_PUBLIC_NOTIFIER_URL": "https://alerts.upr.example.org"}
 
 _VARIABLE = re.compile(r"\$\{(?P<name>\w+)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}|\$(?P<plain>\w+)")
@@ -179,7 +183,7 @@ def test_kafka_is_a_single_kraft_node_that_never_creates_topics_by_itself() -> N
 
 
 def test_mongo_keeps_its_data_in_a_volume_and_requires_a_login() -> None:
-    env = environment("mongo", {})
+    env = environment("mongo")
     assert env["MONGO_INITDB_ROOT_USERNAME"] and env["MONGO_INITDB_ROOT_PASSWORD"]
     assert any(str(v).endswith(":/data/db") for v in SERVICES["mongo"]["volumes"])
     check = " ".join(SERVICES["mongo"]["healthcheck"]["test"])
@@ -191,7 +195,7 @@ def test_mongo_keeps_its_data_in_a_volume_and_requires_a_login() -> None:
 
 
 def test_the_services_log_in_to_mongo_as_the_app_user_the_database_creates() -> None:
-    mongo_env = environment("mongo", {})
+    mongo_env = environment("mongo")
     script = COMPOSE["configs"]["mongo-app-user"]["content"]
     assert "createUser" in script and "readWrite" in script
     for service in BACKEND_SERVICES:
@@ -358,7 +362,7 @@ def test_the_ui_calls_each_service_by_its_compose_name_and_port() -> None:
 
 def test_secrets_must_come_from_the_operator_not_from_the_file() -> None:
     with pytest.raises(MissingVariable, match="UPR_NOTIFIER_SECRET"):
-        environment("notifier", {"UPR_SMTP_HOST": "smtp.example.org"})
+        environment("notifier", {k: v for k, v in OPERATOR_ENV.items() if k != "UPR_NOTIFIER_SECRET"})
     notifier_cls = settings_class("notifier")
     placeholder = notifier_cls.model_fields["notifier_secret"].default
     assert environment("notifier")["UPR_NOTIFIER_SECRET"] != placeholder
@@ -372,6 +376,27 @@ def test_secrets_must_come_from_the_operator_not_from_the_file() -> None:
     with pytest.raises(MissingVariable, match="UPR_UI_SESSION_SECRET"):
         environment("ui", {k: v for k, v in OPERATOR_ENV.items() if k != "UPR_UI_SESSION_SECRET"})
     assert environment("ui")["UPR_UI_SESSION_SECRET"] == OPERATOR_ENV["UPR_UI_SESSION_SECRET"]
+
+
+# Issue 13 row 8: no secret, database password or public address has a default in the file.
+REQUIRED_FROM_OPERATOR = {
+    "notifier": ("UPR_AUTH_SECRET", "UPR_COMMAND_KEY", "MONGO_APP_PASSWORD", "UPR_NOTIFIER_SECRET",
+                 "UPR_PUBLIC_UI_URL", "UPR_PUBLIC_NOTIFIER_URL"),
+    "tracker": ("UPR_AUTH_SECRET", "UPR_COMMAND_KEY", "MONGO_APP_PASSWORD"),
+    "ingest": ("UPR_AUTH_SECRET", "UPR_COMMAND_KEY", "MONGO_APP_PASSWORD"),
+    "ui": ("UPR_AUTH_SECRET", "UPR_COMMAND_KEY", "MONGO_APP_PASSWORD", "UPR_UI_SESSION_SECRET"),
+    "mongo": ("MONGO_ROOT_PASSWORD", "MONGO_APP_PASSWORD"),
+}
+
+
+@pytest.mark.parametrize("service", list(REQUIRED_FROM_OPERATOR))
+def test_row8_compose_requires_every_secret_password_and_public_url(service: str) -> None:
+    for variable in REQUIRED_FROM_OPERATOR[service]:
+        with pytest.raises(MissingVariable, match=variable):
+            environment(service, {k: v for k, v in OPERATOR_ENV.items() if k != variable})
+    env = environment(service)
+    for value in env.values():  # nothing left over from the old local-only defaults
+        assert "local-only" not in str(value)
 
 
 def test_an_unset_smtp_login_stays_unset_rather_than_empty() -> None:

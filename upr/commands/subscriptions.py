@@ -25,7 +25,8 @@ from contracts.events import (
     SubscriptionRequestedV2,
     make_event,
 )
-from contracts.settings import CommonSettings
+from contracts.settings import CommonSettings, require_trust_secrets
+from contracts.signing import sign
 
 KINDS = ("new_evidence", "status_change", "disagreement", "tag_correction", "deadline", "stale", "new_recommendation")
 
@@ -33,7 +34,9 @@ KINDS = ("new_evidence", "status_change", "disagreement", "tag_correction", "dea
 async def publish_command(settings: CommonSettings, payload: Contract, actor: Actor) -> str:
     from aiokafka import AIOKafkaProducer
 
-    event = make_event(payload, source="cli", actor=actor)
+    # Signed with the key in the operator's environment: whoever holds it may act as anyone.
+    require_trust_secrets(settings, tokens=False)
+    event = sign(make_event(payload, source="cli", actor=actor), settings.command_key)
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True)
     await producer.start()
     try:

@@ -7,18 +7,20 @@ import json
 import tempfile
 from pathlib import Path
 
-from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from contracts.events import Actor
+from contracts.auth import forbidden_unless, principal
+from contracts.events import Role
 from services.ingest.domain import FORMATS
 from services.ingest.domain.templates import write_evidence_template, write_recommendation_template
 from services.ingest.importer import run_import
 from services.ingest.settings import IngestSettings
 
+# The roles whose UI has the Import page (ui/pages_registry.py).
+IMPORTERS = (Role.REVIEWER, Role.ADMIN)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -33,11 +35,11 @@ def http_api(settings: IngestSettings) -> Starlette:
             cycle = int(params["cycle"]) if params.get("cycle") else None
         except ValueError:
             return _error(400, "cycle", "cycle must be a number")
-        try:
-            header = request.headers.get("x-upr-user")
-            actor = Actor.model_validate_json(header) if header else None
-        except ValidationError:
-            return _error(400, "X-UPR-User", "invalid user header")
+        # The importing user is the one the bearer token names (RequireToken checked it).
+        refused = forbidden_unless(request, IMPORTERS, "import files")
+        if refused is not None:
+            return refused
+        actor = principal(request).actor
         declared = int(request.headers.get("content-length") or 0)
         if declared > settings.max_upload_bytes:
             return _error(413, None, f"file of {declared} bytes exceeds the limit of {settings.max_upload_bytes}")

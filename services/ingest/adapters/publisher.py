@@ -24,7 +24,8 @@ from contracts.events import (
     make_event,
 )
 from contracts.messaging import producer_compression
-from contracts.settings import CommonSettings
+from contracts.settings import CommonSettings, require_trust_secrets
+from contracts.signing import sign
 
 SOURCE = "ingest"
 
@@ -47,6 +48,7 @@ class KafkaImportPublisher:
     """One producer for a whole import: batched sends, then one flush."""
 
     def __init__(self, settings: CommonSettings) -> None:
+        require_trust_secrets(settings, tokens=False)  # the CLI signs too: no placeholder key in production
         self._settings = settings
         self._producer = AIOKafkaProducer(
             bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True,
@@ -65,6 +67,7 @@ class KafkaImportPublisher:
                       actor: Actor | None, progress: Callable[[int], None] | None = None) -> dict[str, int | None]:
         """Send every item; returns event id -> source row, for error reports."""
         topics = self._settings.topics
+        signing_key = self._settings.command_key
         rows: dict[str, int | None] = {}
         pending: list[asyncio.Future[Any]] = []
         for row, payload in items:
@@ -72,7 +75,8 @@ class KafkaImportPublisher:
                 topic, key = topics.recommendations_imported, payload.recommendation_id
             else:
                 topic, key = topics.tracker_commands, payload.recommendation_ids[0]
-            event = make_event(payload, source=SOURCE, correlation_id=import_id, actor=actor)
+            # Signed: the tracker stores only what the ingest (or the CLI on the host) vouches for.
+            event = sign(make_event(payload, source=SOURCE, correlation_id=import_id, actor=actor), signing_key)
             rows[str(event.event_id)] = row
             pending.append(await self._producer.send(
                 topic, event.to_bytes(), key=key.encode(), headers=[("content-type", b"application/json")]))

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
+from contracts.auth import COALITION_ROLES, forbidden_unless
 from services.tracker.adapters.read_api import read_api
 from services.tracker.reporting import (
     MEDIA_TYPES,
@@ -46,6 +47,11 @@ def http_api(settings: TrackerSettings) -> Starlette:
         language = q.get("language", "en")
         if language not in ("en", "km", "bilingual"):
             return JSONResponse({"error": "language must be en, km or bilingual"}, status_code=400)
+        coalition = q.get("coalition") == "1"
+        if coalition:  # coalition-only evidence: never to a viewer (or a service token)
+            refused = forbidden_unless(request, COALITION_ROLES, "read coalition-only evidence")
+            if refused is not None:
+                return refused
         fmt = cast(ReportFormat, fmt)
         language = cast(ReportLanguage, language)
         try:
@@ -56,7 +62,7 @@ def http_api(settings: TrackerSettings) -> Starlette:
         try:
             rendered = await asyncio.to_thread(
                 render_report, database(), fmt=fmt, country=request.path_params["country"].upper(), cycle=cycle,
-                as_of=as_of, language=language, include_coalition_only=q.get("coalition") == "1",
+                as_of=as_of, language=language, include_coalition_only=coalition,
                 all_recommendations=q.get("all") == "1",
             )
         except NoRecommendations as exc:

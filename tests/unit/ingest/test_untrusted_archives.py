@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
+from contracts.auth import RequireToken, issue_token
+from contracts.events import Actor, Role
 from services.ingest.adapters.http import http_api
 from services.ingest.domain import RowError, parse_file
 from services.ingest.importer import run_import
@@ -82,8 +84,12 @@ def test_archive_limits_come_from_the_settings(fixtures: Path) -> None:
 
 @pytest.mark.parametrize("name", MALICIOUS)
 def test_upload_of_a_malicious_file_answers_422_with_the_report(fixtures: Path, name: str) -> None:
-    client = TestClient(http_api(IngestSettings()), raise_server_exceptions=False)
-    response = client.post("/imports?dry_run=1", content=(fixtures / name).read_bytes(), headers={"x-filename": name})
+    settings = IngestSettings()
+    # As the service runs it: behind the token check, called by a reviewer.
+    client = TestClient(RequireToken(http_api(settings), secret=settings.auth_secret), raise_server_exceptions=False)
+    token = issue_token(settings.auth_secret, Actor(username="reviewer", role=Role.REVIEWER))
+    response = client.post("/imports?dry_run=1", content=(fixtures / name).read_bytes(),
+                           headers={"x-filename": name, "authorization": f"Bearer {token}"})
     assert response.status_code == 422, response.text
     body = response.json()
     assert body["imported"] == 0 and body["errors"][0]["row"] is None and body["errors"][0]["message"]
