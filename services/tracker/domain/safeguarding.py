@@ -159,3 +159,42 @@ def redact(fields: Mapping[str, str | None], flagged: Mapping[str, list[str]]) -
     (a URL by nothing: a placeholder is not a link)."""
     return {name: (None if name == "url" else HELD_TEXT) if name in flagged else value
             for name, value in fields.items()}
+
+
+# --- holds: what others see while a reviewer decides, and what each decision shows ----------
+
+
+class RedactionStillFlagged(ValueError):
+    """A reviewer's redacted text still looks like it identifies a child."""
+
+
+def decide(
+    decision: str, original: Mapping[str, str | None], flags: Mapping[str, list[str]], state: str,
+    redacted: Mapping[str, str],
+) -> tuple[dict[str, str | None], str, dict[str, str | None]]:
+    """A reviewer's decision on held text: (what the documents show, the new state, what the hold
+    entry keeps). ``release`` shows the original; ``redact`` shows the reviewer's text (checked
+    again) and keeps the original in the hold entry; ``erase`` removes the original there too."""
+    if decision == "release":
+        if state == "erased":
+            raise ValueError("the text was erased; there is nothing to release")
+        return dict(original), "released", dict(original)
+    if decision == "redact":
+        if state == "erased":
+            raise ValueError("the text was erased; there is nothing to redact")
+        unknown = sorted(set(redacted) - set(original))
+        if unknown:
+            raise ValueError(f"no held field {', '.join(unknown)}")
+        shown = {name: redacted.get(name, "" if name != "url" else None) if name in flags else value
+                 for name, value in original.items()}
+        still = flagged_fields({k: v for k, v in shown.items() if k in flags})
+        if still:
+            raise RedactionStillFlagged("the redacted text may still identify a child: " + "; ".join(
+                f"{name} ({', '.join(reasons)})" for name, reasons in still.items()))
+        return shown, "redacted", dict(original)
+    if decision == "erase":
+        erased: dict[str, str | None] = {name: ERASED_TEXT for name in original}
+        if state == "redacted":
+            return {}, "erased", erased  # the redacted text stays shown
+        return {name: (None if name == "url" else ERASED_TEXT) for name in flags}, "erased", erased
+    raise ValueError(f"unknown decision {decision!r}")
