@@ -269,9 +269,8 @@ async def themes_correction_requested(
         deps, envelope, "correction_comment", str(envelope.event_id), [payload.recommendation_id],
         payload.recommendation_id, {"comment": payload.comment},
         lambda fields: [_audit_place(envelope, "after.comment", "comment"),
-                        {"collection": "recommendations", "id": payload.recommendation_id,
-                         "guard": {"last_correction.hold_id": hold_id},
-                         "paths": {"last_correction.comment": "comment"}}])
+                        _place("recommendations", payload.recommendation_id, {"last_correction.comment": "comment"},
+                               guard={"last_correction.hold_id": hold_id})])
     await deps.repo.set_tags(payload.recommendation_id, {
         "themes_added_by_people": sorted(added), "themes_removed_by_people": sorted(removed),
         "corrected": bool(added or removed),  # indexed: the tagger's confirmed examples
@@ -302,8 +301,8 @@ async def evidence_submitted(envelope: EventEnvelope, payload: EvidenceSubmitted
                 "url": payload.url, "organisation": payload.organisation or actor.organisation}
         shown, flagged = await _hold(
             deps, envelope, "evidence", payload.evidence_id, payload.recommendation_ids, payload.evidence_id, text,
-            lambda fields: [{"collection": "evidence", "id": payload.evidence_id, "paths": {f: f for f in fields},
-                             "state_path": "safeguarding_state"}])
+            lambda fields: [_place("evidence", payload.evidence_id, {f: f for f in fields},
+                                   state="safeguarding_state")])
         flags = all_reasons(flagged)
         state = ReviewState.PENDING if rules.evidence_needs_review(actor, flags) else ReviewState.APPROVED
         doc = {
@@ -338,8 +337,8 @@ async def evidence_review_requested(
     shown, flagged = await _hold(
         deps, envelope, "review_comment", str(envelope.event_id), list(before["recommendation_ids"]),
         payload.evidence_id, {"comment": payload.comment},
-        lambda fields: [{"collection": "evidence", "id": payload.evidence_id, "guard": {"review_hold_id": hold_id},
-                         "paths": {"review_comment": "comment"}},
+        lambda fields: [_place("evidence", payload.evidence_id, {"review_comment": "comment"},
+                               guard={"review_hold_id": hold_id}),
                         _audit_place(envelope, "after.comment", "comment")])
     comment = str(shown["comment"] or "")
     # Approving held evidence releases it: the reviewer read it as written in the inbox.
@@ -385,12 +384,10 @@ async def assessment_submitted(
             deps, envelope, "assessment", payload.assessment_id, [payload.recommendation_id],
             payload.recommendation_id, {"rationale": payload.rationale},
             lambda fields: [
-                {"collection": "assessments", "id": payload.assessment_id, "paths": {"rationale": "rationale"},
-                 "state_path": "safeguarding_state"},
-                {"collection": "recommendations", "id": payload.recommendation_id,
-                 "guard": {f"{who}_assessment.assessment_id": payload.assessment_id},
-                 "paths": {f"{who}_assessment.rationale": "rationale"},
-                 "state_path": f"{who}_assessment.safeguarding_state"},
+                _place("assessments", payload.assessment_id, {"rationale": "rationale"}, state="safeguarding_state"),
+                _place("recommendations", payload.recommendation_id, {f"{who}_assessment.rationale": "rationale"},
+                       guard={f"{who}_assessment.assessment_id": payload.assessment_id},
+                       state=f"{who}_assessment.safeguarding_state"),
                 _audit_place(envelope, "after.rationale", "rationale"),
             ])
         stored = {
@@ -439,8 +436,7 @@ async def report_draft_saved(envelope: EventEnvelope, payload: ReportDraftSavedV
     draft_id = str(envelope.event_id)
     shown, flagged = await _hold(
         deps, envelope, "report_draft", draft_id, [], f"{payload.country}-{payload.cycle}", {"text": payload.text},
-        lambda fields: [{"collection": "report_drafts", "id": draft_id, "paths": {"text": "text"},
-                         "state_path": "safeguarding_state"}])
+        lambda fields: [_place("report_drafts", draft_id, {"text": "text"}, state="safeguarding_state")])
     version = await deps.repo.save_report_draft(draft_id, {
         **payload.model_dump(mode="json"), "text": shown["text"], "author": actor.model_dump(mode="json"),
         "at": envelope.occurred_at, "safeguarding_state": "held" if flagged else None,
@@ -455,9 +451,18 @@ async def report_draft_saved(envelope: EventEnvelope, payload: ReportDraftSavedV
 # --- safeguarding ----------------------------------------------------------------------
 
 
+def _place(collection: str, doc_id: str, paths: dict[str, str], *, guard: dict[str, Any] | None = None,
+           state: str | None = None) -> dict[str, Any]:
+    """Where held text shows: a document, its field paths (path -> held field) and, optionally, a
+    condition on it and the path of its safeguarding state. Stored as lists of small documents:
+    keys may not contain "." and FerretDB stores no nested arrays."""
+    return {"collection": collection, "id": doc_id, "paths": [{"path": p, "field": f} for p, f in paths.items()],
+            "guard": [{"path": p, "value": v} for p, v in (guard or {}).items()], "state_path": state}
+
+
 def _audit_place(envelope: EventEnvelope, path: str, name: str) -> dict[str, Any]:
     """The audit entry a command wrote (its first) as a place where held text shows."""
-    return {"collection": "audit_log", "id": f"{envelope.event_id}:0", "paths": {path: name}}
+    return _place("audit_log", f"{envelope.event_id}:0", {path: name})
 
 
 async def _hold(

@@ -345,13 +345,15 @@ class MongoTrackerRepository:
 
     async def show_held_text(self, places: Sequence[dict[str, Any]], values: dict[str, Any], state: str) -> None:
         """Write what held text now shows into every place it appears (field paths per document)."""
+        # Paths are stored as {"path", "field"} items: a document's keys may not contain "."
+        # (and FerretDB stores no nested arrays).
         for place in places:
-            fields = {path: values[name] for path, name in place["paths"].items() if name in values}
+            fields = {p["path"]: values[p["field"]] for p in place["paths"] if p["field"] in values}
             if place.get("state_path"):
                 fields[place["state_path"]] = state
             if fields:
-                await self.db[place["collection"]].update_one({"_id": place["id"], **place.get("guard", {})},
-                                                              {"$set": fields})
+                guard = {g["path"]: g["value"] for g in place.get("guard", [])}
+                await self.db[place["collection"]].update_one({"_id": place["id"], **guard}, {"$set": fields})
 
     # --- assessments -------------------------------------------------------------------
 
