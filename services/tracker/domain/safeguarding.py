@@ -79,7 +79,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("name_with_age", re.compile(rf"\b{_NAME}\s*(?:,|\()\s*(?:aged\s+)?\d{{1,2}}\b{_NOT_COUNT}")),
     # "sokha chan, 12", "dara (9)": a known name, lowercase or not
     ("name_with_age", re.compile(rf"(?:{_KNOWN_NAME})(?:\s+\w+){{0,2}}\s*[,(]\s*(?:aged\s+)?\d{{1,2}}(?!\d)"
-                                 rf"{_NOT_COUNT}")),
+                                 r"(?!\s*(?:-|–|to)\s*\d)(?!\s*%)")),
     # A clause that is just a few words and a number: "meng rith, 12."
     ("name_with_age", re.compile(r"(?:^|[.;:!?\n]\s*)(?i:[a-z]+(?:\s+[a-z]+){0,2}),\s*\d{1,2}\s*(?:[.,;)]|$)",
                                  re.MULTILINE)),

@@ -27,6 +27,7 @@ SHARED = Path(__file__).resolve().parents[3].parent / "shared"
     "a boy (11) from Prey Veng village",
     "dara (9) told the social worker",
     "meng rith, 12",
+    "sokha chan, 12 must not be named",
     "Born on May 3, 2012 in Siem Reap",
     "date of birth: 03/05/2012",
 ])
