@@ -13,10 +13,10 @@ from __future__ import annotations
 import re
 
 # Meaningful anywhere in a line.
-_SPECIAL = re.compile(r"([\\`*_{}\[\]()!|<~&$@]|:(?=[\w/+-]))")
+_SPECIAL = re.compile(r"([\\`*_{}\[\]()!|<>~&$@]|:(?=[\w/+-]))")
 # Meaningful only at the start of a line (headings, lists, quotes, rules, setext underlines),
 # so "Sub-decree" and "3.5 million" stay readable in the Markdown source.
-_LINE_START = re.compile(r"^(\s*)([-+=#>])", re.MULTILINE)
+_LINE_START = re.compile(r"^(\s*)([-+=#])", re.MULTILINE)
 _ORDERED = re.compile(r"^(\s*\d+)([.)])", re.MULTILINE)
 _WWW = re.compile(r"\b(www)\.", re.IGNORECASE)
 
