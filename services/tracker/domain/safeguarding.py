@@ -94,8 +94,10 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("village_with_age", re.compile(rf"{_AGE}.{{0,80}}?{_VILLAGE}|{_VILLAGE}.{{0,80}}?{_AGE}", re.DOTALL)),
     # A date of birth: "born 3 May 2012", "DOB 2012-05-03", "ថ្ងៃខែឆ្នាំកំណើត ០៣ ឧសភា ២០១២"
     ("date_of_birth", re.compile(rf"(?i:\bborn\s+(?:on\s+)?){_DAY}")),
-    ("date_of_birth", re.compile(r"(?:(?i:\bd\.?o\.?b\b\.?|\bdate\s+of\s+birth\b)|ថ្ងៃខែឆ្នាំកំណើត|កើតនៅថ្ងៃ|កើតថ្ងៃ)"
+    ("date_of_birth", re.compile(r"(?:(?i:\bd\.?o\.?b\b\.?|\bdate\s+of\s+birth\b)|កើតនៅថ្ងៃ|កើតថ្ងៃ)"
                                  r"\s*[:：៖ៈ-]?\s*(?:ទី\s*)?\d")),
+    # The Khmer form label "date of birth" itself: policy text says ការចុះបញ្ជីកំណើត (birth registration).
+    ("date_of_birth", re.compile(r"ថ្ងៃខែឆ្នាំកំណើត")),
     # Cambodian and international phone numbers: 012 345 678, +855 12 345 678
     ("phone_number", re.compile(r"(?:\+?855[\s-]?|\b0)\d{2}[\s-]?\d{3}[\s-]?\d{3,4}\b")),
     ("email_address", re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.-]+\b")),

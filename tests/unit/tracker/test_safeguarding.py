@@ -21,6 +21,7 @@ SHARED = Path(__file__).resolve().parents[3].parent / "shared"
     "born 3 May 2012",
     "DOB 2012-05-03",
     "ថ្ងៃខែឆ្នាំកំណើត ០៣ ឧសភា ២០១២",
+    "ថ្ងៃខែឆ្នាំកំណើតរបស់កុមារ",
     "ឈ្មោះ វណ្ណា អាយុ ៩ ឆ្នាំ",
     "អាយុ ១២ ឆ្នាំ នៅភូមិ",
     "the girl, aged 9, lives in Kok Chak village",
@@ -45,6 +46,7 @@ def test_row6_child_identifying_phrase_is_held(text: str) -> None:
     "Birth registration campaigns in 300 villages",
     "សុខាភិបាល អាយុ ១២ ឆ្នាំ",  # "health care", not the name Sokha
     "កុមារអាយុក្រោម ៥ ឆ្នាំ",  # children under five
+    "ការចុះបញ្ជីកំណើតដោយឥតគិតថ្លៃ",  # free birth registration
     "299 law-enforcement officers were trained on OCSE in 2023",
     "Birth registration reached 73% of children under 5 in 2022",
 ])
