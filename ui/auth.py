@@ -324,7 +324,8 @@ def login_form() -> None:
         limits = LoginLimits(max_failures=settings.login_max_failures, backoff_s=settings.login_backoff_s,
                              user_max_wait_s=settings.login_user_max_wait_s,
                              client_max_wait_s=settings.login_window_s, window_s=settings.login_window_s)
-        result = authenticate(db, username, password, client=_client_address(), limits=limits)
+        result = authenticate(db, username, password, client=_client_address(settings.login_client_header),
+                              limits=limits)
         if result.user is not None:
             from ui.sessions import start_session
 
@@ -338,12 +339,17 @@ def login_form() -> None:
             st.error(t("login_failed", lang))
 
 
-def _client_address() -> str | None:
-    """The browser's address as the server sees it (None when unknown, e.g. in tests): the
-    per-client login limit is skipped rather than shared by every unknown client."""
+def _client_address(header: str = "") -> str | None:
+    """The browser's address (None when unknown, e.g. in tests: the per-client limit is then
+    skipped rather than shared by every unknown client). Behind a reverse proxy every request
+    comes from the proxy, so ``header`` (UPR_LOGIN_CLIENT_HEADER, e.g. X-Forwarded-For, set only
+    when a trusted proxy writes it) names where the proxy puts the browser's address."""
     import streamlit as st
 
     try:
+        if header:
+            forwarded = st.context.headers.get(header) or ""
+            return forwarded.split(",")[0].strip() or None
         return st.context.ip_address or None
     except Exception:  # no request context
         return None

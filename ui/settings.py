@@ -20,6 +20,9 @@ class UISettings(CommonSettings):
     login_backoff_s: int = 2
     login_user_max_wait_s: int = 60
     login_window_s: int = 900
+    # Behind a trusted reverse proxy: the request header holding the browser's address
+    # (e.g. X-Forwarded-For); empty: the address the connection comes from.
+    login_client_header: str = ""
     page_size: int = 50
     # Login sessions (ui/sessions.py): the key that signs the session cookie (empty: a key made up
     # per process, so everyone logs in again after a restart), the idle timeout and the absolute
