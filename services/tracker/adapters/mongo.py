@@ -132,6 +132,20 @@ class MongoTrackerRepository:
             for keys, options in specs:
                 await self.db[collection].create_index(keys, **options)
         await self._mark_corrected_once()
+        await self._count_evidence_by_audience_once()
+
+    async def _count_evidence_by_audience_once(self) -> None:
+        """Data stored before counts per audience existed: count them once (until then a viewer
+        would see 0, never more than they may)."""
+        if await self.db[d.MIGRATIONS].find_one({"_id": "recommendations.evidence_count_by_audience"}) is not None:
+            return
+        ids = sorted({rid async for doc in self.db[d.EVIDENCE].find({}, {"recommendation_ids": 1})
+                      for rid in doc.get("recommendation_ids", [])})
+        await self.recount_evidence(ids)
+        try:
+            await self.db[d.MIGRATIONS].insert_one({"_id": "recommendations.evidence_count_by_audience", "at": now()})
+        except DuplicateKeyError:
+            pass
 
     async def _mark_corrected_once(self) -> None:
         """Data stored before the ``corrected`` flag existed: flag people's corrections once."""
