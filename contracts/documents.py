@@ -17,6 +17,9 @@ Collections (database ``UPR_MONGODB_DB``, default ``upr``):
 - ``cycles``            milestones and deadlines per (country, cycle)
 - ``report_drafts``     every saved version of an editable report section
 - ``users``             logins and roles (written by ``upr users`` and the admin page)
+- ``safeguarding_holds``  text that may identify a child, as written, while a reviewer decides
+                        (access-controlled: only reviewers and admins read it); the documents
+                        above show a placeholder instead until it is released or redacted
 """
 
 from __future__ import annotations
@@ -51,6 +54,10 @@ CYCLES = "cycles"
 REPORT_DRAFTS = "report_drafts"
 MIGRATIONS = "migrations"  # one-off data migrations already applied
 USERS = "users"
+SAFEGUARDING_HOLDS = "safeguarding_holds"
+# safeguarding_state of a document holding people's text: None (nothing flagged), "held" (a
+# placeholder is shown), "released" (a reviewer found it harmless), "redacted", "erased".
+HELD = "held"
 
 
 class Document(BaseModel):
@@ -65,6 +72,11 @@ class AssessmentSummary(Document):
     evidence_ids: list[str] = Field(default_factory=list)
     by: Actor
     at: datetime
+    safeguarding_state: str | None = None
+
+    @property
+    def held(self) -> bool:
+        return self.safeguarding_state == HELD
 
 
 class RecommendationDoc(Document):
@@ -99,7 +111,11 @@ class RecommendationDoc(Document):
     cso_status: ImplementationStatus | None = None
     cncc_status: ImplementationStatus | None = None
     disagreement: bool = False
+    # Evidence counts by who may see them: every item not rejected (reviewers and admins),
+    # approved and not held (coalition members), approved, public and not held (everyone).
     evidence_count: int = 0
+    evidence_count_coalition: int = 0
+    evidence_count_public: int = 0
     created_at: datetime
     updated_at: datetime
 
@@ -129,8 +145,14 @@ class EvidenceDoc(Document):
     language: Literal["en", "km"] = "en"
     review_state: ReviewState
     safeguarding_flags: list[str] = Field(default_factory=list)
+    safeguarding_state: str | None = None
     reviewed_by: Actor | None = None
     review_comment: str = ""
+
+    @property
+    def held(self) -> bool:
+        # Stored before holds had a state: flagged means held (as it always did for the report).
+        return self.safeguarding_state == HELD or (self.safeguarding_state is None and bool(self.safeguarding_flags))
 
 
 class AssessmentDoc(Document):
@@ -142,6 +164,11 @@ class AssessmentDoc(Document):
     evidence_ids: list[str] = Field(default_factory=list)
     by: Actor
     at: datetime
+    safeguarding_state: str | None = None
+
+    @property
+    def held(self) -> bool:
+        return self.safeguarding_state == HELD
 
 
 class AuditEntry(Document):
@@ -149,7 +176,8 @@ class AuditEntry(Document):
     at: datetime
     actor: Actor
     action: str  # e.g. "recommendation.updated", "themes.corrected", "evidence.added"
-    subject_type: Literal["recommendation", "evidence", "assessment", "cycle", "report", "user", "subscription"]
+    subject_type: Literal["recommendation", "evidence", "assessment", "cycle", "report", "user", "subscription",
+                          "safeguarding"]
     subject_id: str
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None
@@ -185,6 +213,11 @@ class ReportDraftDoc(Document):
     text: str
     author: Actor
     at: datetime
+    safeguarding_state: str | None = None
+
+    @property
+    def held(self) -> bool:
+        return self.safeguarding_state == HELD
 
 
 class UserDoc(Document):
@@ -196,3 +229,23 @@ class UserDoc(Document):
     password_hash: str
     active: bool = True
     created_at: datetime
+
+
+class SafeguardingHoldDoc(Document):
+    """Text held because it may identify a child: the original (only here), where it is shown
+    (``places``: collection, document id, field paths), and the reviewer's decision."""
+
+    hold_id: str  # "<kind>:<subject id>"
+    kind: Literal["evidence", "assessment", "review_comment", "correction_comment", "report_draft"]
+    subject_id: str
+    recommendation_ids: list[str] = Field(default_factory=list)
+    command_key: str = ""  # the Kafka key of the command that wrote it: decisions follow it in order
+    original: dict[str, str | None]  # field -> text as written ("[erased]" once erased)
+    flags: dict[str, list[str]]  # field -> reasons
+    places: list[dict[str, Any]] = Field(default_factory=list)
+    state: Literal["held", "released", "redacted", "erased"] = "held"
+    submitted_by: Actor
+    submitted_at: datetime
+    resolved_by: Actor | None = None
+    resolved_at: datetime | None = None
+    redacted: dict[str, str] = Field(default_factory=dict)

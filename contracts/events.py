@@ -446,6 +446,20 @@ class ReportDraftSavedV1(Contract):
     text: CleanText = Field(default="", max_length=50_000)
 
 
+# --- safeguarding ----------------------------------------------------------------------
+
+
+class SafeguardingReviewRequestedV1(Contract):
+    """Command: a reviewer decides on held text. ``release``: it does not identify a child, show
+    it; ``redact``: show ``redacted`` (field -> new text) instead, keeping the original only in the
+    hold entry; ``erase``: remove the original from the hold entry too."""
+
+    hold_id: str = Field(min_length=3, max_length=200)
+    decision: Literal["release", "redact", "erase"]
+    redacted: dict[str, CleanText] = Field(default_factory=dict, max_length=10)
+    comment: CleanText = Field(default="", max_length=2000)
+
+
 # --- subscriptions ---------------------------------------------------------------------
 
 
@@ -507,6 +521,7 @@ PAYLOADS: dict[tuple[str, int], type[Contract]] = {
     ("notification.delivered", 1): NotificationDeliveredV1,
     ("notification.failed", 1): NotificationFailedV1,
     ("report.draft_saved", 1): ReportDraftSavedV1,
+    ("safeguarding.review_requested", 1): SafeguardingReviewRequestedV1,
     ("subscription.requested", 1): SubscriptionRequestedV1,
     ("subscription.requested", 2): SubscriptionRequestedV2,
     ("subscription.cancelled", 1): SubscriptionCancelledV1,

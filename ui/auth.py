@@ -11,6 +11,7 @@ run, so hiding a menu entry is never the only protection.
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,7 +24,7 @@ from pymongo.errors import DuplicateKeyError
 from contracts.documents import USERS, UserDoc
 from contracts.events import Actor, Role
 
-LOGIN_ATTEMPTS = "login_attempts"  # the UI's own collection: failed logins per username
+LOGIN_ATTEMPTS = "login_attempts"  # the UI's own collection: failed logins per username and per client
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,100}$")
 MIN_PASSWORD = 8
 
@@ -112,7 +113,12 @@ def update_user(db: Database[dict[str, Any]], username: str, *, role: Role | Non
 
 
 def ensure_demo_users(db: Database[dict[str, Any]]) -> list[str]:
-    """Create the demo logins that are missing; returns the usernames created."""
+    """Create the demo logins that are missing; returns the usernames created. Their passwords
+    are public (README), so this refuses outside dev mode (``UPR_ENV=dev``), whoever calls it."""
+    from contracts.settings import CommonSettings
+
+    if not CommonSettings().dev_mode:
+        raise UserError("demo logins have public passwords: refused outside dev mode (set UPR_ENV=dev)")
     ensure_user_indexes(db)
     created = []
     for username, role, password, organisation in DEMO_USERS:
@@ -126,40 +132,86 @@ def ensure_demo_users(db: Database[dict[str, Any]]) -> list[str]:
     return created
 
 
-# --- login with a per-username rate limit ----------------------------------------------
+# --- login: the same work for every username, backoff per client and per username ----------
 
 
 @dataclass(frozen=True)
 class LoginResult:
     user: UserDoc | None
-    locked_minutes: int = 0
+    retry_after_s: int = 0  # > 0: refused without checking the password; try again after this
+
+
+@dataclass(frozen=True)
+class LoginLimits:
+    """Failures allowed before backing off, the first wait (doubling with each further failure),
+    the longest wait for one username (an attacker can only delay its real owner this long) and
+    for one client, and how long failures are remembered."""
+
+    max_failures: int = 5
+    backoff_s: int = 2
+    user_max_wait_s: int = 60
+    client_max_wait_s: int = 900
+    window_s: int = 900
+
+
+_dummy_hash: str | None = None
+
+
+def _dummy_password_hash() -> str:
+    """A hash of a random password: verified for unknown usernames so they cost what known ones do."""
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = hash_password(secrets.token_urlsafe(16))
+    return _dummy_hash
+
+
+def _last_failure(doc: dict[str, Any], now: datetime) -> datetime:
+    # Counters written before backoff existed have only "first_at".
+    return _aware(doc.get("last_at") or doc.get("first_at") or now)
+
+
+def _wait_s(doc: dict[str, Any] | None, limits: LoginLimits, cap_s: int, now: datetime) -> int:
+    if doc is None or int(doc.get("failures", 0)) < limits.max_failures:
+        return 0
+    wait = min(cap_s, limits.backoff_s * 2 ** (int(doc["failures"]) - limits.max_failures))
+    remaining = _last_failure(doc, now) + timedelta(seconds=wait) - now
+    return max(0, int(-(-remaining.total_seconds() // 1)))
 
 
 def authenticate(
-    db: Database[dict[str, Any]], username: str, password: str, *, max_failures: int = 5,
-    window_s: int = 900, now: datetime | None = None,
+    db: Database[dict[str, Any]], username: str, password: str, *, client: str | None = None,
+    limits: LoginLimits | None = None, now: datetime | None = None,
 ) -> LoginResult:
-    """Check a password. After ``max_failures`` failures within ``window_s`` the username is
-    locked for the rest of the window, whether the password is right or not."""
+    """Check a password. Failures are counted per username and per client (``client``: the
+    browser's address, when known) in MongoDB, so the limits hold across UI processes; past
+    ``max_failures`` the next try must wait, twice as long after each further failure. The real
+    user is never locked out for long: the username's wait is capped at ``user_max_wait_s``, and
+    a login from another client is not slowed by this client's failures. Unknown, disabled and
+    known usernames take the same path, an argon2 verification included (no timing tells them apart)."""
+    limits = limits or LoginLimits()
     now = now or datetime.now(UTC)
     username = username.strip()
-    attempts = db[LOGIN_ATTEMPTS].find_one({"_id": username})
-    if attempts is not None:
-        first = _aware(attempts["first_at"])
-        if now - first > timedelta(seconds=window_s):
-            db[LOGIN_ATTEMPTS].delete_one({"_id": username})
-            attempts = None
-        elif int(attempts.get("failures", 0)) >= max_failures:
-            remaining = first + timedelta(seconds=window_s) - now
-            return LoginResult(None, locked_minutes=max(1, int(remaining.total_seconds() // 60) + 1))
-    doc = db[USERS].find_one({"_id": username}) if USERNAME.match(username) else None
-    user = UserDoc.model_validate(doc) if doc else None
-    if user is not None and user.active and verify_password(user.password_hash, password):
-        db[LOGIN_ATTEMPTS].delete_one({"_id": username})
+    keys = {f"user:{username}": limits.user_max_wait_s}
+    if client:
+        keys[f"client:{client}"] = limits.client_max_wait_s
+    docs = {doc["_id"]: doc for doc in db[LOGIN_ATTEMPTS].find({"_id": {"$in": list(keys)}})}
+    for key, attempt in list(docs.items()):
+        if now - _last_failure(attempt, now) > timedelta(seconds=limits.window_s):
+            del docs[key]  # forgotten; the counter starts again below
+            db[LOGIN_ATTEMPTS].delete_one({"_id": key})
+    wait = max(_wait_s(docs.get(key), limits, cap, now) for key, cap in keys.items())
+    if wait:
+        return LoginResult(None, retry_after_s=wait)
+    found = db[USERS].find_one({"_id": username}) if USERNAME.match(username) else None
+    user = UserDoc.model_validate(found) if found else None
+    # Always one argon2 verification: against the user's hash, or a dummy one.
+    ok = verify_password(user.password_hash if user is not None else _dummy_password_hash(), password)
+    if user is not None and user.active and ok:
+        db[LOGIN_ATTEMPTS].delete_many({"_id": {"$in": list(keys)}})
         return LoginResult(user)
-    db[LOGIN_ATTEMPTS].update_one(
-        {"_id": username}, {"$inc": {"failures": 1}, "$setOnInsert": {"first_at": now}}, upsert=True
-    )
+    for key in keys:
+        db[LOGIN_ATTEMPTS].update_one({"_id": key}, {"$inc": {"failures": 1}, "$set": {"last_at": now}},
+                                      upsert=True)
     return LoginResult(None)
 
 
@@ -269,8 +321,11 @@ def login_form() -> None:
     if submitted:
         settings = get_settings()
         db = database()
-        result = authenticate(db, username, password, max_failures=settings.login_max_failures,
-                              window_s=settings.login_window_s)
+        limits = LoginLimits(max_failures=settings.login_max_failures, backoff_s=settings.login_backoff_s,
+                             user_max_wait_s=settings.login_user_max_wait_s,
+                             client_max_wait_s=settings.login_window_s, window_s=settings.login_window_s)
+        result = authenticate(db, username, password, client=_client_address(settings.login_client_header),
+                              limits=limits)
         if result.user is not None:
             from ui.sessions import start_session
 
@@ -278,23 +333,45 @@ def login_form() -> None:
             st.session_state[SESSION_KEY] = session_id
             st.session_state[COOKIE_ACTION] = ("start", handoff)
             st.rerun()
-        elif result.locked_minutes:
-            st.error(t("login_locked", lang, minutes=result.locked_minutes))
+        elif result.retry_after_s:
+            st.error(t("login_locked", lang, seconds=result.retry_after_s))
         else:
             st.error(t("login_failed", lang))
 
 
+def _client_address(header: str = "") -> str | None:
+    """The browser's address (None when unknown, e.g. in tests: the per-client limit is then
+    skipped rather than shared by every unknown client). Behind a reverse proxy every request
+    comes from the proxy, so ``header`` (UPR_LOGIN_CLIENT_HEADER, e.g. X-Forwarded-For, set only
+    when a trusted proxy writes it) names where the proxy puts the browser's address."""
+    import streamlit as st
+
+    try:
+        if header:
+            forwarded = st.context.headers.get(header) or ""
+            return forwarded.split(",")[0].strip() or None
+        return st.context.ip_address or None
+    except Exception:  # no request context
+        return None
+
+
 def logout() -> None:
-    """End this session on the server (every tab using it is logged out at its next click) and
-    have the page clear the cookie."""
+    """End this session on the server (every tab using it is logged out at its next click),
+    forget everything this tab held (form values, report previews, selections: the next person
+    at this browser starts clean; only the interface language stays) and have the page clear
+    the cookie."""
     import streamlit as st
 
     from ui.read_model import database
     from ui.sessions import revoke_session
 
-    session_id = st.session_state.pop(SESSION_KEY, None)
+    session_id = st.session_state.get(SESSION_KEY)
     if session_id:
         revoke_session(database(), str(session_id), "logout")
+    language_choice = st.session_state.get("language")
+    st.session_state.clear()
+    if language_choice:
+        st.session_state["language"] = language_choice
     st.session_state[COOKIE_ACTION] = ("end", "")
 
 

@@ -21,6 +21,7 @@ from aiokafka import AIOKafkaProducer
 
 from contracts.documents import ProcessedMessage
 from contracts.events import Actor, Contract, EventEnvelope, make_event
+from contracts.markdown import md_escape
 from contracts.settings import require_trust_secrets
 from contracts.signing import sign
 
@@ -137,4 +138,4 @@ def show_result(result: CommandResult, success: str) -> None:
     elif result.waiting:
         st.info("Sent. The tracker has not confirmed it yet; refresh in a moment to see it.")
     else:
-        st.error(f"Refused: {result.error or 'no reason given'}")
+        st.error(f"Refused: {md_escape(result.error or 'no reason given')}")

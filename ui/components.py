@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
 import streamlit as st
 
 from contracts.events import ImplementationStatus
+from contracts.markdown import md_escape
+
+__all__ = ["md_escape"]  # the one escaping helper (contracts/markdown.py), for every page
 
 # Static CSS only (no user data): a Khmer-capable font stack for the whole page.
 PAGE_CSS = """
@@ -34,14 +36,6 @@ SELECTED = "selected_recommendation"
 # is the older shape alert emails used, still accepted (it opens the detail page).
 DETAIL_PARAM = "id"
 LEGACY_RECOMMENDATION_PARAM = "recommendation"
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~<&$])")
-
-
-def md_escape(text: str | None) -> str:
-    """User text safe to pass to st.markdown: every Markdown character escaped, no HTML."""
-    if not text:
-        return ""
-    return _MD_SPECIAL.sub(r"\\\1", text)
 
 
 def status_label(status: ImplementationStatus | str | None) -> str:

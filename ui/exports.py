@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from contracts.documents import RecommendationDoc
+from contracts.events import Role
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -28,7 +29,10 @@ def neutralise(value: Any) -> Any:
     return value
 
 
-def rows(recommendations: Iterable[RecommendationDoc]) -> list[list[Any]]:
+def rows(recommendations: Iterable[RecommendationDoc], role: Role = Role.VIEWER) -> list[list[Any]]:
+    """Spreadsheet rows; ``evidence_count`` counts only the evidence ``role`` may see."""
+    from ui.read_model import evidence_count
+
     out = []
     for r in recommendations:
         record = {
@@ -38,22 +42,22 @@ def rows(recommendations: Iterable[RecommendationDoc]) -> list[list[Any]]:
             "position": r.position.value, "themes": ", ".join(r.themes),
             "cncc_status": r.cncc_status.value if r.cncc_status else "",
             "cso_status": r.cso_status.value if r.cso_status else "",
-            "disagreement": "yes" if r.disagreement else "", "evidence_count": r.evidence_count,
+            "disagreement": "yes" if r.disagreement else "", "evidence_count": evidence_count(r, role),
         }
         out.append([neutralise(record[c]) for c in COLUMNS])
     return out
 
 
-def to_csv(recommendations: Sequence[RecommendationDoc]) -> bytes:
+def to_csv(recommendations: Sequence[RecommendationDoc], role: Role = Role.VIEWER) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(COLUMNS)
-    writer.writerows(rows(recommendations))
+    writer.writerows(rows(recommendations, role))
     # UTF-8 with BOM so Excel shows Khmer correctly.
     return buffer.getvalue().encode("utf-8-sig")
 
 
-def to_xlsx(recommendations: Sequence[RecommendationDoc]) -> bytes:
+def to_xlsx(recommendations: Sequence[RecommendationDoc], role: Role = Role.VIEWER) -> bytes:
     # Imported here: openpyxl costs ~0.3 s, paid on the first export, not on the first
     # visit of every page that offers one.
     from openpyxl import Workbook
@@ -61,7 +65,7 @@ def to_xlsx(recommendations: Sequence[RecommendationDoc]) -> bytes:
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("recommendations")
     sheet.append(COLUMNS)
-    for row in rows(recommendations):
+    for row in rows(recommendations, role):
         sheet.append(["" if v is None else v for v in row])
     buffer = io.BytesIO()
     workbook.save(buffer)

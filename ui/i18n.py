@@ -20,8 +20,8 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "login_failed": {"en": "Wrong username or password.", "km": "ឈ្មោះអ្នកប្រើ ឬពាក្យសម្ងាត់មិនត្រឹមត្រូវ។"},
     "login_locked": {
-        "en": "Too many failed attempts for this username. Try again in {minutes} minutes.",
-        "km": "ព្យាយាមខុសច្រើនដងពេក។ សូមព្យាយាមម្តងទៀតក្នុងរយៈពេល {minutes} នាទី។",
+        "en": "Too many failed attempts. Try again in {seconds} seconds.",
+        "km": "ព្យាយាមខុសច្រើនដងពេក។ សូមព្យាយាមម្តងទៀតក្នុងរយៈពេល {seconds} វិនាទី។",
     },
     "not_allowed": {
         "en": "Your role ({role}) cannot open this page.",

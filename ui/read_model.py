@@ -29,6 +29,7 @@ from contracts.documents import (
     RecommendationDoc,
     RecommendationVersionDoc,
     ReportDraftDoc,
+    SafeguardingHoldDoc,
 )
 from contracts.events import Actor, ImplementationStatus, ReviewState, Role, Visibility
 
@@ -193,6 +194,17 @@ def evidence_by_id(db: Db, evidence_id: str) -> EvidenceDoc | None:
     return EvidenceDoc.model_validate(doc) if doc else None
 
 
+# --- safeguarding holds (reviewers and admins only: they hold text as written) ----------
+
+
+def holds(db: Db, user: Actor, states: tuple[str, ...] = ("held",)) -> list[SafeguardingHoldDoc]:
+    """Held text as written, oldest first; nobody but reviewers and admins may read it."""
+    if user.role not in (Role.REVIEWER, Role.ADMIN):
+        return []
+    cursor = db[d.SAFEGUARDING_HOLDS].find({"state": {"$in": list(states)}}).sort("submitted_at", 1)
+    return [SafeguardingHoldDoc.model_validate(doc) for doc in cursor]
+
+
 # --- assessments, audit, cycles, drafts ------------------------------------------------
 
 
@@ -288,7 +300,7 @@ class DashboardSummary:
     pending_evidence: int = 0
 
 
-def dashboard(db: Db, cycle: int | None = None) -> DashboardSummary:
+def dashboard(db: Db, cycle: int | None = None, role: Role = Role.VIEWER) -> DashboardSummary:
     """Progress by theme, position and status, and the CSO/CNCC disagreements, for one cycle or all."""
     query: dict[str, Any] = {} if cycle is None else {"cycle": cycle}
     fields = {"position": 1, "themes": 1, "cncc_status": 1, "cso_status": 1, "disagreement": 1,
@@ -316,9 +328,28 @@ def dashboard(db: Db, cycle: int | None = None) -> DashboardSummary:
     summary.by_status = dict(statuses)
     summary.by_cso_status = dict(cso)
     summary.by_theme_status = {k: dict(v) for k, v in sorted(theme_status.items())}
-    summary.evidence_total = db[d.EVIDENCE].count_documents({"review_state": ReviewState.APPROVED.value})
-    summary.pending_evidence = db[d.EVIDENCE].count_documents({"review_state": ReviewState.PENDING.value})
+    # Counted as ``role`` may see evidence: a viewer's figure must not reveal coalition-only,
+    # pending or held items (issue 13 row 15).
+    approved: dict[str, Any] = {"review_state": ReviewState.APPROVED.value}
+    if role == Role.VIEWER:
+        approved["visibility"] = Visibility.PUBLIC.value
+    fields = {"safeguarding_flags": 1, "safeguarding_state": 1}
+    summary.evidence_total = sum(1 for doc in db[d.EVIDENCE].find(approved, fields) if not _held(doc))
+    if role in (Role.REVIEWER, Role.ADMIN):
+        summary.pending_evidence = db[d.EVIDENCE].count_documents({"review_state": ReviewState.PENDING.value})
     return summary
+
+
+def _held(doc: dict[str, Any]) -> bool:
+    state = doc.get("safeguarding_state")
+    return state == d.HELD or (state is None and bool(doc.get("safeguarding_flags")))
+
+
+def evidence_count(rec: RecommendationDoc, role: Role) -> int:
+    """A recommendation's evidence count as ``role`` may see it (the tracker keeps one per audience)."""
+    if role in (Role.REVIEWER, Role.ADMIN):
+        return rec.evidence_count
+    return rec.evidence_count_coalition if role == Role.CSO_MEMBER else rec.evidence_count_public
 
 
 def deadlines(db: Db, today: date) -> list[dict[str, Any]]:

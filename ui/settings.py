@@ -12,15 +12,23 @@ class UISettings(CommonSettings):
     notifier_url: str = "http://127.0.0.1:8003"
     # How long a page waits for the tracker to confirm a command before saying "still working".
     command_timeout_s: float = 15.0
-    # Login rate limit: this many failures per username within the window locks it for the window.
+    # Login rate limit (ui/auth.py): after this many failures per username and per client, each next
+    # try waits login_backoff_s, doubling per further failure, up to login_user_max_wait_s for a
+    # username (its real owner is never locked out for longer) and login_window_s for a client;
+    # failures older than login_window_s are forgotten.
     login_max_failures: int = 5
+    login_backoff_s: int = 2
+    login_user_max_wait_s: int = 60
     login_window_s: int = 900
+    # Behind a trusted reverse proxy: the request header holding the browser's address
+    # (e.g. X-Forwarded-For); empty: the address the connection comes from.
+    login_client_header: str = ""
     page_size: int = 50
     # Login sessions (ui/sessions.py): the key that signs the session cookie (empty: a key made up
     # per process, so everyone logs in again after a restart), the idle timeout and the absolute
     # lifetime, and whether the cookie is Secure (None: when the request came over HTTPS).
     ui_session_secret: str = ""
-    ui_session_idle_s: int = 3 * 24 * 3600
+    ui_session_idle_s: int = 3600
     ui_session_max_age_s: int = 14 * 24 * 3600
     ui_cookie_secure: bool | None = None
 

@@ -30,6 +30,7 @@ from contracts.events import (
     RecommendationUpdatedV1,
     ReportDraftSavedV1,
     ReviewState,
+    SafeguardingReviewRequestedV1,
     StatusChangedV1,
     ThemeCorrectionRequestedV1,
     ThemesTaggedV1,
@@ -39,7 +40,7 @@ from contracts.messaging import Rejected
 from services.tracker.adapters.mongo import MongoTrackerRepository
 from services.tracker.domain import status as rules
 from services.tracker.domain.recommendations import decide_import
-from services.tracker.domain.safeguarding import safeguarding_flags
+from services.tracker.domain.safeguarding import HELD_TEXT, all_reasons, decide, flagged_fields, redact
 from services.tracker.domain.themes import effective_themes
 
 
@@ -264,18 +265,25 @@ async def themes_correction_requested(
     # A person's latest word on a theme wins over their earlier one and over the tagger.
     added = (added | set(payload.add)) - set(payload.remove)
     removed = (removed | set(payload.remove)) - set(payload.add)
+    hold_id = f"correction_comment:{envelope.event_id}"
+    shown, flagged = await _hold(
+        deps, envelope, "correction_comment", str(envelope.event_id), [payload.recommendation_id],
+        payload.recommendation_id, {"comment": payload.comment},
+        lambda fields: [_audit_place(envelope, "after.comment", "comment"),
+                        _place("recommendations", payload.recommendation_id, {"last_correction.comment": "comment"},
+                               guard={"last_correction.hold_id": hold_id})])
     await deps.repo.set_tags(payload.recommendation_id, {
         "themes_added_by_people": sorted(added), "themes_removed_by_people": sorted(removed),
         "corrected": bool(added or removed),  # indexed: the tagger's confirmed examples
-        "last_correction": {"by": actor.model_dump(mode="json"), "comment": payload.comment,
-                            "at": envelope.occurred_at},
+        "last_correction": {"by": actor.model_dump(mode="json"), "comment": shown["comment"],
+                            "at": envelope.occurred_at, "hold_id": hold_id if flagged else None},
     })
     stored = {**rec, "themes_added_by_people": sorted(added), "themes_removed_by_people": sorted(removed)}
     tagged = await _retag(deps, payload.recommendation_id, stored, rec["text"],
                           rec.get("source_themes", []), rec.get("sdgs", []))
     await _audit(deps, envelope, 0, "themes.corrected", "recommendation", payload.recommendation_id,
                  {"themes": rec.get("themes", [])},
-                 {"themes": [t.id for t in tagged.themes], "comment": payload.comment})
+                 {"themes": [t.id for t in tagged.themes], "comment": shown["comment"]})
     return Outcome("updated", [("themes.tagged", tagged)])
 
 
@@ -290,22 +298,28 @@ async def evidence_submitted(envelope: EventEnvelope, payload: EvidenceSubmitted
         raise WaitingFor(unknown)
     existing = await deps.repo.evidence(payload.evidence_id)
     if existing is None:
-        flags = safeguarding_flags(payload.title, payload.quote, payload.document_reference)
+        text = {"title": payload.title, "quote": payload.quote, "document_reference": payload.document_reference,
+                "url": payload.url, "organisation": payload.organisation or actor.organisation}
+        shown, flagged = await _hold(
+            deps, envelope, "evidence", payload.evidence_id, payload.recommendation_ids, payload.evidence_id, text,
+            lambda fields: [_place("evidence", payload.evidence_id, {f: f for f in fields},
+                                   state="safeguarding_state")])
+        flags = all_reasons(flagged)
         state = ReviewState.PENDING if rules.evidence_needs_review(actor, flags) else ReviewState.APPROVED
         doc = {
-            **payload.model_dump(mode="json"), "submitted_by": actor.model_dump(mode="json"),
+            **payload.model_dump(mode="json"), **shown, "submitted_by": actor.model_dump(mode="json"),
             "submitted_at": envelope.occurred_at, "review_state": state.value, "safeguarding_flags": flags,
-            "organisation": payload.organisation or actor.organisation,
+            "safeguarding_state": "held" if flagged else None,
         }
         await deps.repo.insert_evidence(doc)
         existing = doc
     await deps.repo.recount_evidence(payload.recommendation_ids)
     await _audit(deps, envelope, 0, "evidence.added", "evidence", payload.evidence_id, None,
-                 {"title": payload.title, "recommendation_ids": payload.recommendation_ids,
+                 {"title": existing["title"], "recommendation_ids": payload.recommendation_ids,
                   "review_state": existing["review_state"]})
     added = EvidenceAddedV1(
         evidence_id=payload.evidence_id, recommendation_ids=payload.recommendation_ids,
-        source_type=payload.source_type, title=payload.title, published_on=payload.published_on,
+        source_type=payload.source_type, title=existing["title"], published_on=payload.published_on,
         organisation=existing.get("organisation"), visibility=payload.visibility,
         review_state=ReviewState(existing["review_state"]),
         safeguarding_flags=list(existing.get("safeguarding_flags", [])),
@@ -320,16 +334,31 @@ async def evidence_review_requested(
     before = await deps.repo.evidence(payload.evidence_id)
     if before is None:
         raise Rejected(f"unknown evidence {payload.evidence_id}")
+    hold_id = f"review_comment:{envelope.event_id}"
+    shown, flagged = await _hold(
+        deps, envelope, "review_comment", str(envelope.event_id), list(before["recommendation_ids"]),
+        payload.evidence_id, {"comment": payload.comment},
+        lambda fields: [_place("evidence", payload.evidence_id, {"review_comment": "comment"},
+                               guard={"review_hold_id": hold_id}),
+                        _audit_place(envelope, "after.comment", "comment")])
+    comment = str(shown["comment"] or "")
+    # Approving held evidence releases it: the reviewer read it as written in the inbox.
+    if payload.decision == "approved" and before.get("safeguarding_state") == "held":
+        held = await deps.repo.hold(f"evidence:{payload.evidence_id}")
+        if held is not None:
+            await _resolve(deps, envelope, held, "release", {}, actor, n=1)
+            before = {**before, **{k: v for k, v in held["original"].items()}}
     await deps.repo.update_evidence(payload.evidence_id, {
         "review_state": payload.decision, "reviewed_by": actor.model_dump(mode="json"),
-        "review_comment": payload.comment, "reviewed_at": envelope.occurred_at,
+        "review_comment": comment, "reviewed_at": envelope.occurred_at,
+        "review_hold_id": hold_id if flagged else None,
     })
     await deps.repo.recount_evidence(list(before["recommendation_ids"]))
     await _audit(deps, envelope, 0, f"evidence.{payload.decision}", "evidence", payload.evidence_id,
                  {"review_state": before["review_state"]},
-                 {"review_state": payload.decision, "comment": payload.comment})
+                 {"review_state": payload.decision, "comment": comment})
     reviewed = EvidenceReviewedV2(
-        evidence_id=payload.evidence_id, decision=payload.decision, comment=payload.comment,
+        evidence_id=payload.evidence_id, decision=payload.decision, comment=comment,
         recommendation_ids=list(before["recommendation_ids"]), source_type=before["source_type"],
         title=before["title"], published_on=before.get("published_on"), organisation=before.get("organisation"),
         visibility=before["visibility"],
@@ -351,15 +380,27 @@ async def assessment_submitted(
             if await deps.repo.evidence(evidence_id) is None:
                 raise Rejected(f"assessment cites unknown evidence {evidence_id}")
         before = rec.get(f"{payload.assessor.value}_status")
+        who = payload.assessor.value
+        shown, flagged = await _hold(
+            deps, envelope, "assessment", payload.assessment_id, [payload.recommendation_id],
+            payload.recommendation_id, {"rationale": payload.rationale},
+            lambda fields: [
+                _place("assessments", payload.assessment_id, {"rationale": "rationale"}, state="safeguarding_state"),
+                _place("recommendations", payload.recommendation_id, {f"{who}_assessment.rationale": "rationale"},
+                       guard={f"{who}_assessment.assessment_id": payload.assessment_id},
+                       state=f"{who}_assessment.safeguarding_state"),
+                _audit_place(envelope, "after.rationale", "rationale"),
+            ])
         stored = {
-            **payload.model_dump(mode="json"), "by": actor.model_dump(mode="json"),
-            "at": envelope.occurred_at, "status_before": before,
+            **payload.model_dump(mode="json"), "rationale": shown["rationale"], "by": actor.model_dump(mode="json"),
+            "at": envelope.occurred_at, "status_before": before, "safeguarding_state": "held" if flagged else None,
         }
         await deps.repo.insert_assessment(stored)
         other = rec.get("cncc_status" if payload.assessor.value == "cso" else "cso_status")
         cso = payload.status.value if payload.assessor.value == "cso" else other
         cncc = payload.status.value if payload.assessor.value == "cncc" else other
-        summary = {k: stored[k] for k in ("assessment_id", "status", "rationale", "evidence_ids", "by", "at")}
+        summary = {k: stored[k] for k in ("assessment_id", "status", "rationale", "evidence_ids", "by", "at",
+                                          "safeguarding_state")}
         await deps.repo.set_tags(payload.recommendation_id, {
             f"{payload.assessor.value}_status": payload.status.value,
             f"{payload.assessor.value}_assessment": summary,
@@ -367,7 +408,7 @@ async def assessment_submitted(
         })
         await _audit(deps, envelope, 0, f"assessment.{payload.assessor.value}", "recommendation",
                      payload.recommendation_id, {"status": before}, {"status": payload.status.value,
-                     "rationale": payload.rationale, "evidence_ids": payload.evidence_ids})
+                     "rationale": shown["rationale"], "evidence_ids": payload.evidence_ids})
     rec = await deps.repo.recommendation(payload.recommendation_id) or rec
     if stored.get("status_before") == payload.status.value:
         return Outcome("stored")
@@ -403,13 +444,87 @@ async def cycle_publication_set(envelope: EventEnvelope, payload: CyclePublicati
 
 async def report_draft_saved(envelope: EventEnvelope, payload: ReportDraftSavedV1, deps: Deps) -> Outcome:
     actor = _permit(envelope, rules.CAN_EDIT_REPORT, "edit the report")
-    version = await deps.repo.save_report_draft(str(envelope.event_id), {
-        **payload.model_dump(mode="json"), "author": actor.model_dump(mode="json"), "at": envelope.occurred_at,
+    draft_id = str(envelope.event_id)
+    shown, flagged = await _hold(
+        deps, envelope, "report_draft", draft_id, [], f"{payload.country}-{payload.cycle}", {"text": payload.text},
+        lambda fields: [_place("report_drafts", draft_id, {"text": "text"}, state="safeguarding_state")])
+    version = await deps.repo.save_report_draft(draft_id, {
+        **payload.model_dump(mode="json"), "text": shown["text"], "author": actor.model_dump(mode="json"),
+        "at": envelope.occurred_at, "safeguarding_state": "held" if flagged else None,
     })
     await _audit(deps, envelope, 0, "report.draft_saved", "report",
                  f"{payload.country}-{payload.cycle}:{payload.section}", None,
                  {"version": version, "language": payload.language})
-    return Outcome("stored", [("report.draft_saved", payload)])
+    announced = payload if not flagged else payload.model_copy(update={"text": HELD_TEXT})
+    return Outcome("stored", [("report.draft_saved", announced)])
+
+
+# --- safeguarding ----------------------------------------------------------------------
+
+
+def _place(collection: str, doc_id: str, paths: dict[str, str], *, guard: dict[str, Any] | None = None,
+           state: str | None = None) -> dict[str, Any]:
+    """Where held text shows: a document, its field paths (path -> held field) and, optionally, a
+    condition on it and the path of its safeguarding state. Stored as lists of small documents:
+    keys may not contain "." and FerretDB stores no nested arrays."""
+    return {"collection": collection, "id": doc_id, "paths": [{"path": p, "field": f} for p, f in paths.items()],
+            "guard": [{"path": p, "value": v} for p, v in (guard or {}).items()], "state_path": state}
+
+
+def _audit_place(envelope: EventEnvelope, path: str, name: str) -> dict[str, Any]:
+    """The audit entry a command wrote (its first) as a place where held text shows."""
+    return _place("audit_log", f"{envelope.event_id}:0", {path: name})
+
+
+async def _hold(
+    deps: Deps, envelope: EventEnvelope, kind: str, subject_id: str, recommendation_ids: list[str],
+    command_key: str, text: dict[str, str | None], places: Callable[[list[str]], list[dict[str, Any]]],
+) -> tuple[dict[str, str | None], dict[str, list[str]]]:
+    """Check people's text; what may identify a child is kept, as written, only in a hold entry
+    (reviewers and admins) and the documents get a placeholder. Returns (text to store, flagged fields)."""
+    flagged = flagged_fields(text)
+    if not flagged:
+        return dict(text), {}
+    await deps.repo.insert_hold({
+        "hold_id": f"{kind}:{subject_id}", "kind": kind, "subject_id": subject_id,
+        "recommendation_ids": recommendation_ids, "command_key": command_key,
+        "original": {name: text[name] for name in flagged}, "flags": flagged, "places": places(sorted(flagged)),
+        "state": "held", "submitted_by": _actor(envelope).model_dump(mode="json"), "submitted_at": envelope.occurred_at,
+    })
+    return redact(text, flagged), flagged
+
+
+async def _resolve(
+    deps: Deps, envelope: EventEnvelope, hold: dict[str, Any], decision: str, redacted: dict[str, str],
+    actor: Actor, *, n: int = 0, comment: str = "",
+) -> None:
+    try:
+        shown, state, keep = decide(decision, hold["original"], hold["flags"], hold["state"], redacted)
+    except ValueError as exc:
+        raise Rejected(str(exc)) from None
+    await deps.repo.show_held_text(hold["places"], shown, state)
+    await deps.repo.update_hold(hold["_id"], {
+        "state": state, "original": keep, "resolved_by": actor.model_dump(mode="json"),
+        "resolved_at": envelope.occurred_at, **({"redacted": redacted} if decision == "redact" else {}),
+    })
+    if hold["kind"] == "evidence":
+        await deps.repo.recount_evidence(list(hold.get("recommendation_ids", [])))
+    await _audit(deps, envelope, n, f"safeguarding.{decision}", "safeguarding", hold["_id"],
+                 {"state": hold["state"]}, {"state": state, "fields": sorted(hold["flags"]), "comment": comment})
+
+
+async def safeguarding_review_requested(
+    envelope: EventEnvelope, payload: SafeguardingReviewRequestedV1, deps: Deps
+) -> Outcome:
+    """A reviewer releases, redacts or erases held text."""
+    actor = _permit(envelope, rules.CAN_REVIEW, "review held text")
+    hold = await deps.repo.hold(payload.hold_id)
+    if hold is None:
+        raise Rejected(f"unknown hold {payload.hold_id}")
+    if flagged_fields({"comment": payload.comment}):
+        raise Rejected("comment: it may identify a child; say why without naming anyone")
+    await _resolve(deps, envelope, hold, payload.decision, dict(payload.redacted), actor, comment=payload.comment)
+    return Outcome("updated")
 
 
 # --- helpers ---------------------------------------------------------------------------
@@ -444,4 +559,5 @@ HANDLERS: dict[str, Handler] = {
     "cycle.deadline_set": cycle_deadline_set,
     "cycle.publication_set": cycle_publication_set,
     "report.draft_saved": report_draft_saved,
+    "safeguarding.review_requested": safeguarding_review_requested,
 }

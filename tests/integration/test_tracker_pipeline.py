@@ -150,7 +150,11 @@ async def test_evidence_sent_before_its_recommendation_is_applied_once_it_is_imp
     await wait_for(applied)
     doc = await mongo_db.recommendations.find_one({"_id": "KHM-4-110.23"})
     assert doc["evidence_count"] == 1
-    assert await mongo_db.parked_messages.count_documents({}) == 0
+
+    async def unparked() -> bool:
+        # The parked copy is removed after the evidence is stored: wait for it, do not race it.
+        return await mongo_db.parked_messages.count_documents({}) == 0
+    await wait_for(unparked, what="the parked command removed")
 
 
 async def test_evidence_for_a_recommendation_that_never_comes_is_dead_lettered_with_the_reason(

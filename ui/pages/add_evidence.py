@@ -18,6 +18,15 @@ from ui.pages_registry import roles_for
 # Cambodia ratified the Convention on the Rights of the Child in 1992: older sources are not evidence here.
 EARLIEST_SOURCE = date(1990, 1, 1)
 
+# Who reads what, as the code decides it: say it plainly, never "coalition only" (issue 13 row 7).
+VISIBILITY_NOTE = (
+    "Who reads it: CNCC reviewers and admins read and review every item, coalition-only or public, "
+    "from the moment it is submitted; you always see your own. Once a reviewer approves it, "
+    "coalition-only evidence is shown to coalition (CSO) members and cited only in reports made for "
+    "the coalition; public evidence is shown to everyone, including viewers, and cited in the public "
+    "report. Until then (and while text is held for safeguarding) nobody else sees it."
+)
+
 user = require_role(*roles_for("add_evidence"))
 lang = language()
 db = rm.database()
@@ -46,10 +55,13 @@ with st.form("evidence", clear_on_submit=False):
     quote = st.text_area("Verbatim quote from the source", key="ev_quote", max_chars=5000)
     organisation = st.text_input("Organisation", value=user.organisation or "", key="ev_organisation",
                                  max_chars=200)
+    # Worded after the real rules (ui/read_model.can_see_evidence, the report's evidence_exclusion):
+    # CNCC reviewers and admins read and review every item, whatever its visibility.
     visibility = st.radio("Who may see it", [Visibility.COALITION.value, Visibility.PUBLIC.value],
-                          format_func=lambda v: {"coalition": "Coalition members only",
+                          format_func=lambda v: {"coalition": "Coalition and CNCC reviewers",
                                                  "public": "Everyone (public)"}[v],
                           horizontal=True, key="ev_visibility")
+    st.caption(VISIBILITY_NOTE)
     ev_language = st.radio("Language of the quote", ["en", "km"],
                            format_func=lambda v: {"en": "English", "km": "ខ្មែរ (Khmer)"}[v],
                            horizontal=True, key="ev_language")

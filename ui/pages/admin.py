@@ -9,7 +9,7 @@ from contracts.events import Role
 from ui import auth, sessions
 from ui import read_model as rm
 from ui.auth import language, require_role
-from ui.components import theme_ids, theme_label
+from ui.components import md_escape, theme_ids, theme_label
 from ui.i18n import t
 from ui.pages_registry import roles_for
 from ui.settings import get_settings
@@ -44,9 +44,9 @@ with users_tab:
                 auth.add_user(db, username.strip(), role, password, organisation=organisation.strip() or None,
                               email=email.strip() or None)
             except auth.UserError as exc:
-                st.error(str(exc))
+                st.error(md_escape(str(exc)))
             else:
-                st.success(f"User {username.strip()} added.")
+                st.success(f"User {md_escape(username.strip())} added.")
                 st.rerun()
 
     with st.form("change_user"):
@@ -60,7 +60,7 @@ with users_tab:
             else:
                 auth.update_user(db, who, role=None if new_role == "(unchanged)" else Role(new_role),
                                  active=None if active == "(unchanged)" else active == "active")
-                st.success(f"User {who} updated.")
+                st.success(f"User {md_escape(who)} updated.")
 
     with st.form("sign_out"):
         st.write(t("sign_out_everywhere", lang))

@@ -30,7 +30,7 @@ rec_id = st.text_input("Recommendation id", value=selected_recommendation() or "
 rec = rm.recommendation(db, rec_id) if rec_id else None
 if rec is None:
     st.info("Type a recommendation id (or open one from the Recommendations page)." if not rec_id
-            else f"No recommendation {rec_id!r}.")
+            else f"No recommendation “{md_escape(rec_id[:100])}”.")
     st.stop()
 assert rec is not None
 select_recommendation(rec.recommendation_id)

@@ -8,6 +8,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from contracts.events import Role
 from ui import read_model as rm
 from ui.auth import language, require_role
 from ui.components import STATUS_LABELS, open_recommendation, status_label, theme_label
@@ -22,19 +23,19 @@ st.title(t("dashboard", lang))
 
 
 @st.cache_data(ttl=30, show_spinner="Counting ...")
-def _summary(db_name: str, cycle: int | None) -> rm.DashboardSummary:
-    return rm.dashboard(db, cycle)
+def _summary(db_name: str, cycle: int | None, role: str) -> rm.DashboardSummary:
+    return rm.dashboard(db, cycle, Role(role))
 
 
 cycle = st.selectbox(t("cycle", lang), [None, *rm.CYCLES],
                      format_func=lambda c: "All cycles" if c is None else f"Cycle {c}", key="dash_cycle")
-summary = _summary(db.name, cycle)
+summary = _summary(db.name, cycle, user.role.value)
 
 cols = st.columns(5)
 cols[0].metric(t("recommendations", lang), summary.total)
 cols[1].metric("Child-related", summary.child_related)
 cols[2].metric("Supported", summary.by_position.get("Supported", 0))
-cols[3].metric("Evidence (approved)", summary.evidence_total)
+cols[3].metric("Evidence (approved)" if user.role != Role.VIEWER else "Evidence (public)", summary.evidence_total)
 cols[4].metric(t("disagreement", lang), len(summary.disagreements))
 
 st.subheader(t("deadline", lang))

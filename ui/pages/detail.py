@@ -32,7 +32,8 @@ st.title(t("detail", lang))
 choices = dict(rm.recommendation_choices(db))
 wanted_id = selected_recommendation()
 if wanted_id and wanted_id not in choices:
-    st.warning(f"No recommendation {wanted_id!r}. Pick one below.")
+    # The id comes from the address: shown as literal text, never as Markdown (a crafted link).
+    st.warning(f"No recommendation “{md_escape(wanted_id[:100])}”. Pick one below.")
     wanted_id = None
 if st.session_state.get("detail_pick_for") != wanted_id or "detail_pick" not in st.session_state:
     st.session_state["detail_pick"] = wanted_id  # arrived with another id: the picker shows it
@@ -48,7 +49,7 @@ if not chosen:
     st.stop()
 rec = rm.recommendation(db, chosen)
 if rec is None:
-    st.warning(f"No recommendation {chosen!r}.")
+    st.warning(f"No recommendation “{md_escape(chosen[:100])}”.")
     st.stop()
 assert rec is not None
 select_recommendation(rec.recommendation_id)
@@ -114,7 +115,7 @@ with evidence_tab:
             badge = ""
             if item.review_state == ReviewState.PENDING:
                 badge = ":orange-badge[" + t("pending_review", lang) + "]"
-                if item.safeguarding_flags:
+                if item.held:
                     badge += " :red-badge[held: safeguarding]"
             elif item.review_state == ReviewState.REJECTED:
                 badge = ":red-badge[rejected]"

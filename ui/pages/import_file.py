@@ -7,6 +7,7 @@ import streamlit as st
 
 from ui import http_client
 from ui.auth import language, require_role
+from ui.components import md_escape
 from ui.i18n import t
 from ui.pages_registry import roles_for
 from ui.settings import get_settings
@@ -39,7 +40,7 @@ with st.expander("Download a template"):
                 st.download_button(f"Save {name}", data=result.content, file_name=name, key=f"tpl_save_{name}",
                                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
             else:
-                st.error(f"Could not get the template: {result.error}")
+                st.error(f"Could not get the template: {md_escape(result.error)}")
 
 with st.form("import"):
     upload = st.file_uploader("File", type=["csv", "xlsx", "docx", "txt"], key="import_file")
@@ -61,15 +62,15 @@ if submitted:
         if len(data) > limit_mb * 1024 * 1024:
             st.error(f"This file is larger than {limit_mb} MB.")
         else:
-            with st.spinner(f"Importing {upload.name} ..."):
+            with st.spinner(f"Importing {md_escape(upload.name)} ..."):
                 result = http_client.upload_import(
                     settings.ingest_url, data, upload.name, user.actor, format=fmt or None,
                     cycle=int(cycle) or None, country=country.strip().upper() or None)
             body = _report_or_none(result)
             if result.status is None:
-                st.error(f"The import service is not reachable: {result.error}")
+                st.error(f"The import service is not reachable: {md_escape(result.error)}")
             elif body is None:
-                st.error(f"The import failed: {result.error}")
+                st.error(f"The import failed: {md_escape(result.error)}")
             else:  # a report, also when the whole file was refused (its errors say why)
                 st.session_state["last_import_report"] = body
 
@@ -79,7 +80,7 @@ if report:
     cols = st.columns(5)
     for column, key in zip(cols, ("rows", "imported", "updated", "unchanged", "rejected"), strict=True):
         column.metric(key.capitalize(), report.get(key, 0))
-    st.caption(f"Format: {report.get('format', '?')}")
+    st.caption(f"Format: {md_escape(report.get('format', '?'))}")
     errors = report.get("errors") or []
     if errors:
         st.error(f"{len(errors)} row(s) need attention:")

@@ -63,7 +63,7 @@ else:
         "recommending states": ", ".join(s.name for s in r.recommending_states),
         "position": r.position.value, "themes": ", ".join(r.themes),
         "CNCC status": status_label(r.cncc_status), "CSO status": status_label(r.cso_status),
-        "evidence": r.evidence_count,
+        "evidence": rm.evidence_count(r, user.role),
     } for r in items])
     picked = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="single-row",
                           key=f"rec_table_{page}", width="stretch")
@@ -87,8 +87,8 @@ position_note.caption(f"{total} recommendation(s) match; showing {first + 1 if i
 
 name = f"recommendations-{total}"
 left, right = st.columns(2)
-left.download_button("Export CSV", data=lambda: exports.to_csv(rm.list_recommendations(db, flt)),
+left.download_button("Export CSV", data=lambda: exports.to_csv(rm.list_recommendations(db, flt), user.role),
                      file_name=f"{name}.csv", mime="text/csv", key="export_csv", disabled=total == 0)
-right.download_button("Export XLSX", data=lambda: exports.to_xlsx(rm.list_recommendations(db, flt)),
+right.download_button("Export XLSX", data=lambda: exports.to_xlsx(rm.list_recommendations(db, flt), user.role),
                       file_name=f"{name}.xlsx", key="export_xlsx", disabled=total == 0,
                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

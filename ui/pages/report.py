@@ -12,7 +12,7 @@ from contracts.events import CycleDeadlineSetV1, CyclePublicationSetV1, ReportDr
 from ui import commands, http_client
 from ui import read_model as rm
 from ui.auth import language, require_role
-from ui.components import theme_ids, theme_label
+from ui.components import md_escape, theme_ids, theme_label
 from ui.i18n import t
 from ui.pages_registry import roles_for
 from ui.settings import get_settings
@@ -42,7 +42,7 @@ with preview_tab:
         if result.ok:
             st.session_state["report_md"] = result.content.decode("utf-8", "replace")
         else:
-            st.error(f"The report could not be built: {result.error}")
+            st.error(f"The report could not be built: {md_escape(result.error)}")
     if st.session_state.get("report_md"):
         with st.container(border=True, height=700):
             st.markdown(st.session_state["report_md"])  # Markdown only; HTML is never rendered
@@ -61,6 +61,9 @@ with edit_tab:
     draft_language = st.radio("Text language", ["en", "km"], horizontal=True, key="report_draft_language")
     drafts = rm.report_drafts(db, COUNTRY, cycle)
     latest = rm.latest_drafts(drafts).get((section, draft_language))
+    if latest is not None and latest.held:
+        st.warning("The latest version of this section may identify a child and is held: the report shows a "
+                   "placeholder until a reviewer releases or redacts it (Review inbox).")
     with st.form("report_draft"):
         text = st.text_area("Text", value=latest.text if latest else "", height=300,
                             key=f"report_text_{section}_{draft_language}_{latest.version if latest else 0}")
@@ -88,7 +91,7 @@ with export_tab:
                 st.download_button(f"Save {label}", data=result.content, mime=mime, key=f"report_save_{fmt}",
                                    file_name=f"upr-midterm-{COUNTRY}-{cycle}-{as_of_text}.{fmt}")
             else:
-                st.error(f"The report could not be built: {result.error}")
+                st.error(f"The report could not be built: {md_escape(result.error)}")
 
 with milestones_tab:
     for row in rm.deadlines(db, datetime.now(UTC).date()):

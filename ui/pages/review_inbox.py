@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from contracts.events import EvidenceReviewRequestedV1
+from contracts.events import EvidenceReviewRequestedV1, SafeguardingReviewRequestedV1
 from ui import commands
 from ui import read_model as rm
 from ui.auth import language, require_role
@@ -29,7 +29,9 @@ for item in pending:
                    f" · by {md_escape(item.submitted_by.username)} ({md_escape(item.organisation or '')})"
                    f" · {item.submitted_at:%Y-%m-%d} · {item.visibility.value}")
         if item.safeguarding_flags:
-            st.error("Safeguarding: may identify a child (" + ", ".join(item.safeguarding_flags) + ")")
+            st.error("Safeguarding: may identify a child (" + ", ".join(item.safeguarding_flags) + ")"
+                     + (". The text as written is under 'Held text' below; approving releases it."
+                        if item.held else ""))
         if item.quote:
             st.markdown("> " + md_escape(item.quote))
         if item.document_reference:
@@ -49,6 +51,56 @@ for item in pending:
             commands.show_result(result, f"Evidence {decision}.")
             if result.ok:
                 st.rerun()
+
+KINDS = {"evidence": "Evidence", "assessment": "Assessment rationale", "review_comment": "Review comment",
+         "correction_comment": "Tag correction comment", "report_draft": "Report draft"}
+
+held = rm.holds(db, user.actor)
+st.subheader(f"Held text ({len(held)})")
+st.caption("Text that may identify a child. Until you decide, everyone else (viewers, exports, reports, "
+           "alerts) sees a placeholder. Release: it does not identify a child. Redact: replace it with your "
+           "text (the original is kept only here, for reviewers and admins). Erase: remove the original "
+           "from here too.")
+if not held:
+    st.caption("Nothing held.")
+for hold in held:
+    with st.container(border=True):
+        where = ", ".join(hold.recommendation_ids) or hold.subject_id
+        st.markdown(f"**{KINDS.get(hold.kind, hold.kind)}** · {md_escape(where)} · by "
+                    f"{md_escape(hold.submitted_by.username)} · {hold.submitted_at:%Y-%m-%d}")
+        redacted: dict[str, str] = {}
+        for name, text in hold.original.items():
+            st.error(f"{md_escape(name)}: " + ", ".join(hold.flags.get(name, [])))
+            st.text(text or "")  # as written, never rendered as Markdown
+            redacted[name] = st.text_area(f"Redacted {name}", key=f"redact_{hold.hold_id}_{name}",
+                                          max_chars=5000)
+        release, redact, erase, _ = st.columns([1, 1, 1, 3])
+        decision = None
+        if release.button("Release", key=f"release_{hold.hold_id}"):
+            decision = "release"
+        if redact.button("Redact", key=f"redact_{hold.hold_id}", type="primary"):
+            decision = "redact"
+        if erase.button("Erase", key=f"erase_{hold.hold_id}"):
+            decision = "erase"
+        if decision is not None:
+            result = commands.send(SafeguardingReviewRequestedV1(
+                hold_id=hold.hold_id, decision=decision,
+                redacted={k: v for k, v in redacted.items() if v.strip()} if decision == "redact" else {},
+            ), user.actor, key=hold.command_key or None)
+            commands.show_result(result, f"Held text: {decision} done.")
+            if result.ok:
+                st.rerun()
+
+resolved = rm.holds(db, user.actor, ("redacted", "released"))
+if resolved:
+    with st.expander(f"Released or redacted originals ({len(resolved)})"):
+        for hold in resolved:
+            cols = st.columns([5, 1])
+            cols[0].caption(f"{KINDS.get(hold.kind, hold.kind)} · {md_escape(hold.subject_id)} · {hold.state}")
+            if cols[1].button("Erase original", key=f"erase_done_{hold.hold_id}"):
+                commands.show_result(commands.send(SafeguardingReviewRequestedV1(
+                    hold_id=hold.hold_id, decision="erase"), user.actor, key=hold.command_key or None),
+                    "Original erased.")
 
 st.subheader("Recent tag corrections")
 corrections = rm.recent_tag_corrections(db)

@@ -12,7 +12,7 @@ from contracts.events import Channel, SubscriptionCancelledV1, SubscriptionReque
 from ui import commands
 from ui import read_model as rm
 from ui.auth import get_user, language, require_role
-from ui.components import theme_ids, theme_label
+from ui.components import md_escape, theme_ids, theme_label
 from ui.i18n import t
 from ui.pages_registry import roles_for
 
@@ -61,7 +61,7 @@ with st.form("subscription"):
                 frequency=frequency, event_kinds=kinds, themes=themes, language=alert_language,
             )
         except ValidationError as exc:
-            st.error("Please check the form: " + describe(exc))
+            st.error("Please check the form: " + md_escape(describe(exc)))
         else:
             if channel == "email" and not payload.email:
                 st.error("Please give an email address.")

@@ -67,10 +67,21 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"{u.username:20} {u.role.value:11} {u.organisation or '':30}{state}")
 
     @users_app.command("demo")
-    def demo() -> None:
-        """Create the demo logins (viewer, cso, reviewer, admin) if missing; used by `make demo`."""
+    def demo(
+        dev: bool = typer.Option(False, "--dev", help="required: these passwords are public (README)"),
+    ) -> None:
+        """Create the demo logins (viewer, cso, reviewer, admin) if missing; used by `make demo`.
+        Their passwords are in the README, so this needs --dev and refuses outside dev mode (UPR_ENV=dev)."""
         from ui.auth import DEMO_USERS, ensure_demo_users
 
+        if not dev:
+            typer.echo("error: the demo logins have public passwords; pass --dev to create them "
+                       "(local runs only)", err=True)
+            raise typer.Exit(2)
+        if not CommonSettings().dev_mode:
+            typer.echo("error: refusing to create demo logins outside dev mode; set UPR_ENV=dev for a "
+                       "local, non-production run", err=True)
+            raise typer.Exit(2)
         created = ensure_demo_users(_db())
         for username, role, password, _ in DEMO_USERS:
             mark = "created" if username in created else "exists"

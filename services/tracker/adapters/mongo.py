@@ -50,6 +50,7 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict[str, Any]]]] = {
         ([("country", ASCENDING), ("cycle", ASCENDING), ("section", ASCENDING), ("version", DESCENDING)], {}),
     ],
     d.USERS: [([("username", ASCENDING)], {"unique": True})],
+    d.SAFEGUARDING_HOLDS: [([("state", ASCENDING), ("submitted_at", ASCENDING)], {})],
 }
 
 
@@ -72,6 +73,7 @@ def _recommendation_fields(
         "recommendation_id": recommendation_id, "created_at": at, "child_related": False,
         "themes": [], "theme_tags": [], "themes_added_by_people": [],
         "themes_removed_by_people": [], "disagreement": False, "evidence_count": 0,
+        "evidence_count_coalition": 0, "evidence_count_public": 0,
         "cso_status": None, "cncc_status": None,
     }
     return fields, defaults
@@ -104,6 +106,12 @@ async def insert_many_once(collection: AsyncCollection[dict[str, Any]], docs: Se
                 raise
 
 
+def _held(evidence: dict[str, Any]) -> bool:
+    # The same rule as EvidenceDoc.held, on a raw document.
+    state = evidence.get("safeguarding_state")
+    return state == d.HELD or (state is None and bool(evidence.get("safeguarding_flags")))
+
+
 class MongoTrackerRepository:
     def __init__(self, db: AsyncDatabase[dict[str, Any]], instance: str = "") -> None:
         self.db = db
@@ -124,6 +132,20 @@ class MongoTrackerRepository:
             for keys, options in specs:
                 await self.db[collection].create_index(keys, **options)
         await self._mark_corrected_once()
+        await self._count_evidence_by_audience_once()
+
+    async def _count_evidence_by_audience_once(self) -> None:
+        """Data stored before counts per audience existed: count them once (until then a viewer
+        would see 0, never more than they may)."""
+        if await self.db[d.MIGRATIONS].find_one({"_id": "recommendations.evidence_count_by_audience"}) is not None:
+            return
+        ids = sorted({rid async for doc in self.db[d.EVIDENCE].find({}, {"recommendation_ids": 1})
+                      for rid in doc.get("recommendation_ids", [])})
+        await self.recount_evidence(ids)
+        try:
+            await self.db[d.MIGRATIONS].insert_one({"_id": "recommendations.evidence_count_by_audience", "at": now()})
+        except DuplicateKeyError:
+            pass
 
     async def _mark_corrected_once(self) -> None:
         """Data stored before the ``corrected`` flag existed: flag people's corrections once."""
@@ -308,12 +330,44 @@ class MongoTrackerRepository:
         )
 
     async def recount_evidence(self, recommendation_ids: list[str]) -> None:
+        """Count each recommendation's evidence per audience (see RecommendationDoc): a viewer's
+        count must not reveal that pending, held or coalition-only evidence exists."""
         # Counted, not incremented: a redelivered message cannot double it.
         for rec_id in recommendation_ids:
-            count = await self.db[d.EVIDENCE].count_documents(
-                {"recommendation_ids": rec_id, "review_state": {"$ne": "rejected"}}
-            )
-            await self.db[d.RECOMMENDATIONS].update_one({"_id": rec_id}, {"$set": {"evidence_count": count}})
+            fields = {"review_state": 1, "visibility": 1, "safeguarding_flags": 1, "safeguarding_state": 1}
+            items = [doc async for doc in self.db[d.EVIDENCE].find({"recommendation_ids": rec_id}, fields)]
+            shown = [e for e in items if e.get("review_state") == "approved" and not _held(e)]
+            await self.db[d.RECOMMENDATIONS].update_one({"_id": rec_id}, {"$set": {
+                "evidence_count": sum(1 for e in items if e.get("review_state") != "rejected"),
+                "evidence_count_coalition": len(shown),
+                "evidence_count_public": sum(1 for e in shown if e.get("visibility") == "public"),
+            }})
+
+    # --- safeguarding holds ------------------------------------------------------------
+
+    async def insert_hold(self, doc: dict[str, Any]) -> None:
+        try:
+            await self.db[d.SAFEGUARDING_HOLDS].insert_one({"_id": doc["hold_id"], **doc})
+        except DuplicateKeyError:
+            pass  # a redelivery
+
+    async def hold(self, hold_id: str) -> dict[str, Any] | None:
+        return await self.db[d.SAFEGUARDING_HOLDS].find_one({"_id": hold_id})
+
+    async def update_hold(self, hold_id: str, fields: dict[str, Any]) -> None:
+        await self.db[d.SAFEGUARDING_HOLDS].update_one({"_id": hold_id}, {"$set": fields})
+
+    async def show_held_text(self, places: Sequence[dict[str, Any]], values: dict[str, Any], state: str) -> None:
+        """Write what held text now shows into every place it appears (field paths per document)."""
+        # Paths are stored as {"path", "field"} items: a document's keys may not contain "."
+        # (and FerretDB stores no nested arrays).
+        for place in places:
+            fields = {p["path"]: values[p["field"]] for p in place["paths"] if p["field"] in values}
+            if place.get("state_path"):
+                fields[place["state_path"]] = state
+            if fields:
+                guard = {g["path"]: g["value"] for g in place.get("guard", [])}
+                await self.db[place["collection"]].update_one({"_id": place["id"], **guard}, {"$set": fields})
 
     # --- assessments -------------------------------------------------------------------
 

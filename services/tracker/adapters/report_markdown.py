@@ -1,9 +1,15 @@
-"""The mid-term report as Markdown (GitHub-flavoured: pipe tables, "[3]" links to sources)."""
+"""The mid-term report as Markdown (GitHub-flavoured: pipe tables, "[3]" links to sources).
+
+Every piece of people's text (recommendation texts, rationales, evidence, drafts, names of
+organisations) goes through :func:`contracts.markdown.md_escape`: it renders as typed, so a
+rationale cannot carry an image, a link, HTML or formatting into the report."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
+from contracts.markdown import md_escape as esc
 from services.tracker.domain.report import (
     OTHER_CHAPTER_ID,
     STATS_COLUMNS,
@@ -13,9 +19,12 @@ from services.tracker.domain.report import (
     StatusStatement,
 )
 
+# A source link is written only for a plain http(s) address; anything else is shown as text.
+_PLAIN_URL = re.compile(r"^https?://[A-Za-z0-9._~:/?#\[\]@!$&'*+,;=%-]+$")
+
 
 def _cell(value: object) -> str:
-    return str(value).replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+    return esc(value).replace("\r", " ").replace("\n", " ")
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
@@ -31,7 +40,7 @@ def _cites(numbers: Sequence[int]) -> str:
 def _editable(texts: Sequence[EditableText]) -> list[str]:
     lines: list[str] = []
     for text in texts:
-        lines += [f"_{text.text}_" if text.is_placeholder else text.text, ""]
+        lines += [f"_{esc(text.text)}_" if text.is_placeholder else esc(text.text), ""]
     return lines
 
 
@@ -47,22 +56,22 @@ def _status(label: str, statement: StatusStatement, differ: bool) -> str:
     else:
         line += "; no evidence submitted"
     if statement.rationale:
-        line += f". _{statement.rationale}_"
+        line += f". _{esc(statement.rationale)}_"
     return line
 
 
 def _entry(report: MidTermReport, entry: RecommendationEntry) -> list[str]:
     h = report.headings
     lines = [
-        f"#### {entry.label}",
+        f"#### {esc(entry.label)}",
         "",
-        f"**{h['paragraph']}:** {entry.reference} · `{entry.recommendation_id}`",
+        f"**{h['paragraph']}:** {esc(entry.reference)} · {esc(entry.recommendation_id)}",
         "",
     ]
-    lines += [f"> {entry.text}", ""]
+    lines += [f"> {esc(entry.text)}", ""]
     if entry.text_km:
-        lines += [f"**{h['text_km']}:** {entry.text_km}", ""]
-    lines.append(f"- **{h['recommending_states']}:** {', '.join(entry.recommending_states) or 'not recorded'}")
+        lines += [f"**{h['text_km']}:** {esc(entry.text_km)}", ""]
+    lines.append(f"- **{h['recommending_states']}:** {esc(', '.join(entry.recommending_states)) or 'not recorded'}")
     lines.append(f"- **{h['position']}:** {entry.position_label}")
     if len(entry.themes) > 1:
         lines.append(f"- **{h['themes']}:** {', '.join(entry.themes)}")
@@ -76,8 +85,8 @@ def _entry(report: MidTermReport, entry: RecommendationEntry) -> list[str]:
         details = ", ".join(
             p for p in (c.source_type_label, c.organisation, c.published_on and c.published_on.isoformat()) if p
         )
-        quote = f": “{c.quote}”" if c.quote else ""
-        lines.append(f"  - {c.title} ({details}){quote} {_cites([number])}")
+        quote = f": “{esc(c.quote)}”" if c.quote else ""
+        lines.append(f"  - {esc(c.title)} ({esc(details)}){quote} {_cites([number])}")
     return [*lines, ""]
 
 
@@ -113,7 +122,7 @@ def export_markdown(report: MidTermReport) -> str:
         if chapter.cross_references:
             out += [f"#### {h['also_in_theme']}", ""]
             out += [
-                f"- **{e.label}** (see {e.chapter_id}; CNCC: {e.cncc.status_label}; CSO: {e.cso.status_label})"
+                f"- **{esc(e.label)}** (see {e.chapter_id}; CNCC: {e.cncc.status_label}; CSO: {e.cso.status_label})"
                 for e in chapter.cross_references
             ] + [""]
         if chapter.chapter_id != OTHER_CHAPTER_ID:
@@ -130,22 +139,22 @@ def export_markdown(report: MidTermReport) -> str:
         out += ["No recommendation covered by this report was noted; all were supported.", ""]
     for e in report.noted_revisited:
         out.append(
-            f"- **{e.reference}:** {e.text} (full entry under {e.chapter_id}). "
+            f"- **{esc(e.reference)}:** {esc(e.text)} (full entry under {e.chapter_id}). "
             f"CNCC: {e.cncc.status_label} {_cites(e.cncc.citations) or '(no evidence submitted)'}; "
             f"CSO: {e.cso.status_label} {_cites(e.cso.citations) or '(no evidence submitted)'}"
         )
     out += ["", f"## {h['priorities']}", "", *_editable(report.priorities)]
     out += [f"## {h['sources']}", ""]
     for c in report.citations:
-        parts = [p for p in (c.organisation, c.source_type_label) if p]
+        parts = [esc(p) for p in (c.organisation, c.source_type_label) if p]
         parts.append(c.published_on.isoformat() if c.published_on else "undated")
         if c.document_reference:
-            parts.append(c.document_reference)
-        line = f'<a id="source-{c.number}"></a>{c.number}. **{c.title}**. {", ".join(parts)}.'
+            parts.append(esc(c.document_reference))
+        line = f'<a id="source-{c.number}"></a>{c.number}. **{esc(c.title)}**. {", ".join(parts)}.'
         if c.url:
-            line += f" <{c.url}>"
+            line += f" <{c.url}>" if _PLAIN_URL.match(c.url) else f" {esc(c.url)}"
         if c.quote:
-            line += f" “{c.quote}”"
+            line += f" “{esc(c.quote)}”"
         out += [line, ""]
     out += [f"## {h['annex_matrix']}", ""]
     out += _table(

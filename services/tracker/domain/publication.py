@@ -14,6 +14,7 @@ import binascii
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from contracts.documents import HELD
 from contracts.events import Position, ReviewState, Visibility
 from contracts.public_api import PublicEvidenceV1, PublicRecommendationDetailV1, PublicRecommendationV1
 
@@ -28,9 +29,14 @@ def evidence_is_public(evidence: Mapping[str, Any]) -> bool:
     return (
         evidence.get("review_state") == ReviewState.APPROVED.value
         and evidence.get("visibility") == Visibility.PUBLIC.value
-        and not evidence.get("safeguarding_flags")
-        and not evidence.get("held")
+        and not _held(evidence)
     )
+
+
+def _held(document: Mapping[str, Any]) -> bool:
+    # As contracts.documents.EvidenceDoc.held: stored before holds had a state, flagged means held.
+    state = document.get("safeguarding_state")
+    return state == HELD or (state is None and bool(document.get("safeguarding_flags")))
 
 
 def recommendation_is_public(recommendation: Mapping[str, Any], published_cycles: Iterable[int]) -> bool:

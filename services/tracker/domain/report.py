@@ -311,7 +311,7 @@ def evidence_exclusion(item: EvidenceDoc, *, as_of: date, include_coalition_only
     """Why an evidence item may not appear in the report, or None when it may."""
     if item.review_state != ReviewState.APPROVED:
         return "not_approved"
-    if item.safeguarding_flags:
+    if item.held:
         return "safeguarding_hold"
     if item.visibility != Visibility.PUBLIC and not include_coalition_only:
         return "coalition_only"
@@ -338,6 +338,7 @@ def _latest_assessments(
                 evidence_ids=item.evidence_ids,
                 by=item.by,
                 at=item.at,
+                safeguarding_state=item.safeguarding_state,
             )
         return latest
     # No history given: the latest copies on the recommendations, if made by the cut-off.
@@ -484,7 +485,8 @@ def assemble_report(
             status=summary.status,
             status_label=status_label(summary.status.value),
             assessed_on=summary.at.date(),
-            rationale=summary.rationale,
+            # Held text (it may identify a child) never reaches the report, whoever reads it.
+            rationale="" if summary.held else summary.rationale,
             citations=cited,
             citations_from_recommendation=from_rec,
         )
@@ -495,6 +497,21 @@ def assemble_report(
         for draft_language in wanted:
             draft = latest_drafts.get((section, draft_language))
             if draft is None or not draft.text.strip():
+                continue
+            if draft.held:
+                texts.append(
+                    EditableText(
+                        section=section,
+                        language=draft.language,
+                        text=f"[Held for safeguarding review: the latest text of the section '{section}' "
+                        "may identify a child and waits for a reviewer.]",
+                        version=draft.version,
+                        edited_at=draft.at,
+                        is_placeholder=True,
+                    )
+                )
+                if lang != "bilingual":
+                    break
                 continue
             texts.append(
                 EditableText(

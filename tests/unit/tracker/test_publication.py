@@ -30,6 +30,9 @@ def evidence(ev_id: str, *, state: str = "approved", visibility: str = "public",
     (evidence("e3", state="rejected"), False),
     (evidence("e4", visibility="coalition"), False),
     (evidence("e5", flags=("name_with_age",)), False),
+    ({**evidence("e6", flags=("name_with_age",)), "safeguarding_state": "held"}, False),
+    ({**evidence("e7", flags=("name_with_age",)), "safeguarding_state": "released"}, True),
+    ({**evidence("e8", flags=("name_with_age",)), "safeguarding_state": "redacted"}, True),
 ])
 def test_only_approved_public_unflagged_evidence_is_public(item: dict[str, Any], public: bool) -> None:
     assert pub.evidence_is_public(item) is public
