@@ -102,6 +102,12 @@ class RecommendationDoc(Document):
     evidence_count: int = 0
     created_at: datetime
     updated_at: datetime
+    # One recommendation from several sources (docs/imports.md): the ids it had before an
+    # id upgrade (still resolved everywhere), what each source (file format) said, and the
+    # fields two sources disagree on: field -> {source: value}.
+    aliases: list[str] = Field(default_factory=list)
+    sources: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    conflicts: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
 class RecommendationVersionDoc(Document):

@@ -129,8 +129,20 @@ def count_recommendations(db: Db, f: RecommendationFilter) -> int:
 
 
 def recommendation(db: Db, recommendation_id: str) -> RecommendationDoc | None:
+    """By id, or by an id it had before two sources were merged (links made earlier keep working)."""
     doc = db[d.RECOMMENDATIONS].find_one({"_id": recommendation_id})
+    if doc is None:
+        doc = db[d.RECOMMENDATIONS].find_one({"aliases": recommendation_id})
     return RecommendationDoc.model_validate(doc) if doc else None
+
+
+def _names(db: Db, recommendation_id: str) -> list[str]:
+    """Every id a recommendation was stored under: evidence and assessments may use an old one."""
+    doc = db[d.RECOMMENDATIONS].find_one(
+        {"$or": [{"_id": recommendation_id}, {"aliases": recommendation_id}]}, {"aliases": 1})
+    if doc is None:
+        return [recommendation_id]
+    return list(dict.fromkeys([str(doc["_id"]), recommendation_id, *(doc.get("aliases") or [])]))
 
 
 def recommendation_ids(db: Db) -> list[str]:
@@ -150,7 +162,8 @@ def recommendation_choices(db: Db) -> list[tuple[str, str]]:
 
 
 def versions(db: Db, recommendation_id: str) -> list[RecommendationVersionDoc]:
-    cursor = db[d.RECOMMENDATION_VERSIONS].find({"recommendation_id": recommendation_id}).sort("version", 1)
+    cursor = db[d.RECOMMENDATION_VERSIONS].find(
+        {"recommendation_id": {"$in": _names(db, recommendation_id)}}).sort("version", 1)
     return [RecommendationVersionDoc.model_validate(doc) for doc in cursor]
 
 
@@ -171,7 +184,7 @@ def can_see_evidence(evidence: EvidenceDoc, user: Actor) -> bool:
 
 def evidence_for(db: Db, recommendation_id: str, user: Actor) -> list[EvidenceDoc]:
     """The evidence timeline of one recommendation as ``user`` may see it, newest first."""
-    cursor = db[d.EVIDENCE].find({"recommendation_ids": recommendation_id})
+    cursor = db[d.EVIDENCE].find({"recommendation_ids": {"$in": _names(db, recommendation_id)}})
     items = [EvidenceDoc.model_validate(doc) for doc in cursor]
     visible = [e for e in items if can_see_evidence(e, user)]
     return sorted(visible, key=lambda e: (e.published_on or e.submitted_at.date(), e.submitted_at),
@@ -192,7 +205,8 @@ def evidence_by_id(db: Db, evidence_id: str) -> EvidenceDoc | None:
 
 
 def assessments_for(db: Db, recommendation_id: str) -> list[AssessmentDoc]:
-    cursor = db[d.ASSESSMENTS].find({"recommendation_id": recommendation_id}).sort("at", DESCENDING)
+    cursor = db[d.ASSESSMENTS].find(
+        {"recommendation_id": {"$in": _names(db, recommendation_id)}}).sort("at", DESCENDING)
     return [AssessmentDoc.model_validate(doc) for doc in cursor]
 
 

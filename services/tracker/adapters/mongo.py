@@ -27,6 +27,7 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict[str, Any]]]] = {
         ([("disagreement", ASCENDING)], {}),
         ([("corrected", ASCENDING)], {}),
         ([("country", ASCENDING), ("cycle", ASCENDING), ("paragraph", ASCENDING)], {}),
+        ([("aliases", ASCENDING)], {}),  # old ids (before an id upgrade) still resolve
     ],
     d.RECOMMENDATION_VERSIONS: [
         ([("recommendation_id", ASCENDING), ("version", ASCENDING)], {"unique": True}),
@@ -197,11 +198,56 @@ class MongoTrackerRepository:
     # --- recommendations ---------------------------------------------------------------
 
     async def recommendation(self, recommendation_id: str) -> dict[str, Any] | None:
-        return await self.db[d.RECOMMENDATIONS].find_one({"_id": recommendation_id})
+        """By id, or by an old id it had before two sources were merged (an alias)."""
+        found = await self.db[d.RECOMMENDATIONS].find_one({"_id": recommendation_id})
+        if found is None:
+            found = await self.db[d.RECOMMENDATIONS].find_one({"aliases": recommendation_id})
+        return found
 
     async def recommendations(self, recommendation_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """Stored recommendations by id (one query per chunk of a batch)."""
-        return await find_in(self.db[d.RECOMMENDATIONS], "_id", sorted(set(recommendation_ids)))
+        """Stored recommendations by id, and those that have one of these ids as an alias
+        (by their own id): one query per chunk of a batch."""
+        found: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(sorted(set(recommendation_ids))):
+            ids = list(chunk)
+            async for doc in self.db[d.RECOMMENDATIONS].find({"$or": [{"_id": {"$in": ids}},
+                                                                      {"aliases": {"$in": ids}}]}):
+                found[doc["_id"]] = doc
+        return found
+
+    async def match_candidates(self, wanted: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Recommendations an imported row without a known id may be (one query per batch).
+
+        ``wanted``: ``country``, ``cycle``, ``codes`` (recommending states) and ``paragraphs``
+        (None for rows without one: any paragraph; else only these or none)."""
+        clauses: list[dict[str, Any]] = []
+        for want in wanted:
+            clause: dict[str, Any] = {"country": want["country"], "cycle": want["cycle"]}
+            if want.get("codes"):
+                clause["recommending_states.code"] = {"$in": sorted(want["codes"])}
+            if want.get("paragraphs") is not None:
+                clause["paragraph"] = {"$in": [None, *sorted(want["paragraphs"])]}
+            clauses.append(clause)
+        found: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(clauses, 50):
+            async for doc in self.db[d.RECOMMENDATIONS].find({"$or": list(chunk)}):
+                found[doc["_id"]] = doc
+        return [found[k] for k in sorted(found)]
+
+    async def retire(self, recommendation_ids: Sequence[str]) -> None:
+        """Remove the documents of ids upgraded to paragraph-based ones (their successor holds
+        them as aliases). Idempotent: a redelivery removes nothing more."""
+        if recommendation_ids:
+            await self.db[d.RECOMMENDATIONS].delete_many({"_id": {"$in": sorted(set(recommendation_ids))}})
+
+    async def resolve_ids(self, ids: Sequence[str]) -> dict[str, str]:
+        """Given ids (current or aliases) -> current ids, for those that exist."""
+        out: dict[str, str] = {}
+        for doc in (await self.recommendations(ids)).values():
+            for name in [doc["_id"], *(doc.get("aliases") or [])]:
+                if name in ids:
+                    out[name] = doc["_id"]
+        return out
 
     async def versions_from_events(self, event_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Versions stored by these messages, by message id: a redelivered batch re-announces them."""
@@ -224,6 +270,9 @@ class MongoTrackerRepository:
             "_id": f"{i['recommendation_id']}@{i['version']}", "recommendation_id": i["recommendation_id"],
             "version": i["version"], "snapshot": i["content"], "changes": i["changes"],
             "source_event_id": i["event_id"], "at": i["at"],
+            # Which source said this, and the id this version replaced (an id upgrade).
+            **({"source": i["base"]["source"]} if "source" in i.get("base", {}) else {}),
+            **({"retired": i["retired"]} if i.get("retired") else {}),
         } for i in items])
         # New recommendations are inserted (an insert costs a tenth of an upsert on the embedded
         # server); one stored meanwhile (a redelivery) falls back to the upsert, in order.
@@ -259,8 +308,8 @@ class MongoTrackerRepository:
         await insert_many_once(self.db[d.AUDIT_LOG], [{"_id": e["audit_id"], **e} for e in entries])
 
     async def existing_ids(self, ids: list[str]) -> set[str]:
-        cursor = self.db[d.RECOMMENDATIONS].find({"_id": {"$in": ids}}, {"_id": 1})
-        return {doc["_id"] async for doc in cursor}
+        """The given ids that resolve to a recommendation (their own id or an alias)."""
+        return set(await self.resolve_ids(ids))
 
     async def version_from_event(self, recommendation_id: str, event_id: str) -> dict[str, Any] | None:
         return await self.db[d.RECOMMENDATION_VERSIONS].find_one(
@@ -308,10 +357,16 @@ class MongoTrackerRepository:
         )
 
     async def recount_evidence(self, recommendation_ids: list[str]) -> None:
-        # Counted, not incremented: a redelivered message cannot double it.
+        # Counted, not incremented: a redelivered message cannot double it. Evidence attached
+        # under an old id (an alias) counts for the recommendation that id now is.
         for rec_id in recommendation_ids:
+            doc = await self.recommendation(rec_id)
+            if doc is None:
+                continue
+            rec_id = doc["_id"]
+            names = [rec_id, *(doc.get("aliases") or [])]
             count = await self.db[d.EVIDENCE].count_documents(
-                {"recommendation_ids": rec_id, "review_state": {"$ne": "rejected"}}
+                {"recommendation_ids": {"$in": names}, "review_state": {"$ne": "rejected"}}
             )
             await self.db[d.RECOMMENDATIONS].update_one({"_id": rec_id}, {"$set": {"evidence_count": count}})
 

@@ -32,7 +32,16 @@ class FakeRepo:
         return {i: self.receipts[i] for i in ids if i in self.receipts}
 
     async def recommendations(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        return {i: dict(self.recs[i]) for i in ids if i in self.recs}
+        return {k: {**v, "_id": k} for k, v in self.recs.items()
+                if k in ids or set(v.get("aliases") or []) & set(ids)}
+
+    async def match_candidates(self, wanted: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        places = {(w["country"], w["cycle"]) for w in wanted}
+        return [{**v, "_id": k} for k, v in sorted(self.recs.items()) if (v.get("country"), v.get("cycle")) in places]
+
+    async def retire(self, ids: Sequence[str]) -> None:
+        for i in ids:
+            self.recs.pop(i, None)
 
     async def versions_from_events(self, event_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         return {v["source_event_id"]: v for v in self.versions.values() if v["source_event_id"] in event_ids}
@@ -41,7 +50,7 @@ class FakeRepo:
         for i in items:
             self.versions.setdefault(f"{i['recommendation_id']}@{i['version']}", {
                 "recommendation_id": i["recommendation_id"], "version": i["version"], "changes": i["changes"],
-                "source_event_id": i["event_id"]})
+                "source_event_id": i["event_id"], "retired": i.get("retired") or []})
         if self.crash_after_history:
             raise ConnectionError("killed between the history and the recommendations")
         for i in items:
