@@ -319,7 +319,7 @@ def _ambiguous(payload: RecommendationImportedV1, match: Match) -> dict[str, Any
 
 def _merge_detail(payload: RecommendationImportedV1, rec_id: str, conflicts: Any) -> dict[str, Any]:
     detail: dict[str, Any] = {}
-    if rec_id != payload.recommendation_id:
+    if rec_id != payload.recommendation_id or conflicts:
         detail["recommendation_id"] = rec_id
     if conflicts:
         detail["conflicts"] = conflicts
