@@ -7,6 +7,8 @@ Collections (database ``UPR_MONGODB_DB``, default ``upr``):
 
 - ``recommendations``   one per recommendation id (``_id`` = recommendation_id)
 - ``recommendation_versions``  every version of a recommendation (history)
+- ``recommendation_aliases``  old id -> current id, after two sources were merged
+                        (``_id`` = the old id; looked up by ``_id``, which is indexed)
 - ``evidence``          one per evidence item (``_id`` = evidence_id)
 - ``assessments``       every assessment ever submitted (history); the latest per
                         (recommendation, assessor) is copied onto the recommendation
@@ -42,6 +44,7 @@ from contracts.events import (
 # Collection names, one place.
 RECOMMENDATIONS = "recommendations"
 RECOMMENDATION_VERSIONS = "recommendation_versions"
+RECOMMENDATION_ALIASES = "recommendation_aliases"
 EVIDENCE = "evidence"
 ASSESSMENTS = "assessments"
 AUDIT_LOG = "audit_log"

@@ -130,16 +130,22 @@ def count_recommendations(db: Db, f: RecommendationFilter) -> int:
 
 def recommendation(db: Db, recommendation_id: str) -> RecommendationDoc | None:
     """By id, or by an id it had before two sources were merged (links made earlier keep working)."""
-    doc = db[d.RECOMMENDATIONS].find_one({"_id": recommendation_id})
-    if doc is None:
-        doc = db[d.RECOMMENDATIONS].find_one({"aliases": recommendation_id})
+    doc = _find(db, recommendation_id)
     return RecommendationDoc.model_validate(doc) if doc else None
+
+
+def _find(db: Db, recommendation_id: str, projection: dict[str, int] | None = None) -> dict[str, Any] | None:
+    doc = db[d.RECOMMENDATIONS].find_one({"_id": recommendation_id}, projection)
+    if doc is None:  # an old id: lookups by _id only (indexed)
+        alias = db[d.RECOMMENDATION_ALIASES].find_one({"_id": recommendation_id})
+        if alias is not None:
+            doc = db[d.RECOMMENDATIONS].find_one({"_id": alias["recommendation_id"]}, projection)
+    return doc
 
 
 def _names(db: Db, recommendation_id: str) -> list[str]:
     """Every id a recommendation was stored under: evidence and assessments may use an old one."""
-    doc = db[d.RECOMMENDATIONS].find_one(
-        {"$or": [{"_id": recommendation_id}, {"aliases": recommendation_id}]}, {"aliases": 1})
+    doc = _find(db, recommendation_id, {"aliases": 1})
     if doc is None:
         return [recommendation_id]
     return list(dict.fromkeys([str(doc["_id"]), recommendation_id, *(doc.get("aliases") or [])]))

@@ -37,7 +37,7 @@ from contracts.events import (
 from contracts.messaging import Rejected
 from services.tracker.adapters.mongo import MongoTrackerRepository
 from services.tracker.domain import status as rules
-from services.tracker.domain.matching import Match, base_paragraph, find_match, state_codes
+from services.tracker.domain.matching import Match, base_paragraph, find_match
 from services.tracker.domain.merging import merge_import, new_meta
 from services.tracker.domain.recommendations import decide_import
 from services.tracker.domain.safeguarding import safeguarding_flags
@@ -165,6 +165,7 @@ async def recommendations_imported(batch: Sequence[Imported], deps: Deps) -> lis
     versions: list[dict[str, Any]] = []
     audits: list[dict[str, Any]] = []
     retired: list[str] = []
+    aliases: dict[str, str] = {}  # old id -> current id
     seen: set[str] = set()
     for item, event_id in zip(batch, event_ids, strict=True):
         payload = item.payload
@@ -184,7 +185,9 @@ async def recommendations_imported(batch: Sequence[Imported], deps: Deps) -> lis
             changes = [FieldChange(**c) for c in replay.get("changes", [])]
             tagged, _ = tag_recommendation(deps.tagger, examples, replay_id, stored, str(stored.get("text")),
                                            stored.get("source_themes", []), stored.get("sdgs", []))
-            retired.extend(replay.get("retired", []) or [])  # the crash may have come before the removal
+            # The crash may have come before the aliases or the removal of the old document.
+            retired.extend(replay.get("retired", []) or [])
+            aliases.update({alias: replay_id for alias in stored.get("aliases") or []})
             audits.append(_audit_entry(
                 item.envelope, 0, f"recommendation.{'created' if version == 1 else 'updated'}", "recommendation",
                 replay_id, None if version == 1 else {c.field: c.before for c in changes},
@@ -237,6 +240,7 @@ async def recommendations_imported(batch: Sequence[Imported], deps: Deps) -> lis
         ))
         if old_id:
             retired.append(old_id)
+        aliases.update({alias: rec_id for alias in meta["aliases"]})
         pool.put(rec_id, {**(existing or {}), **base, **content, "_id": rec_id, "version": version,
                           "content_hash": digest}, old_id)
         released = [rec_id] if existing is None or old_id else []
@@ -244,6 +248,7 @@ async def recommendations_imported(batch: Sequence[Imported], deps: Deps) -> lis
                                           meta["conflicts"], released + new_aliases))
     # One writer at a time: SQLite behind the embedded server serialises writes anyway.
     await deps.repo.save_versions(versions)  # history first, then the recommendations
+    await deps.repo.save_aliases(aliases)  # then the old ids that lead to them
     await deps.repo.retire(retired)  # then the documents of upgraded ids (their successors hold them)
     await deps.repo.audit_many(audits)
     return outcomes
@@ -289,24 +294,16 @@ def _place(doc: dict[str, Any]) -> tuple[Any, Any, Any]:
 
 
 def _candidate_queries(payloads: Sequence[RecommendationImportedV1]) -> list[dict[str, Any]]:
-    wanted: dict[tuple[str, int, bool], dict[str, Any]] = {}
+    """Per (country, cycle): the paragraphs asked for, or ``None`` when a row has none (any)."""
+    wanted: dict[tuple[str, int], dict[str, Any]] = {}
     for p in payloads:
         paragraph = base_paragraph(p.paragraph)
-        want = wanted.setdefault((p.country, p.cycle, paragraph is None), {
-            "country": p.country, "cycle": p.cycle, "codes": set(), "paragraphs": None if paragraph is None else set(),
-            "any_state": False})
-        if p.recommending_states:
-            want["codes"].update(state_codes(p.recommending_states))
-        else:
-            want["any_state"] = True
-        if paragraph is not None:
+        want = wanted.setdefault((p.country, p.cycle), {"country": p.country, "cycle": p.cycle, "paragraphs": set()})
+        if paragraph is None:
+            want["paragraphs"] = None
+        elif want["paragraphs"] is not None:
             want["paragraphs"].add(paragraph)
-    out = []
-    for want in wanted.values():
-        if want.pop("any_state"):
-            want["codes"] = set()
-        out.append(want)
-    return out
+    return list(wanted.values())
 
 
 def _ambiguous(payload: RecommendationImportedV1, match: Match) -> dict[str, Any]:

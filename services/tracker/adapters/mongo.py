@@ -17,6 +17,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from contracts import documents as d
+from services.tracker.domain.matching import base_paragraph
 
 INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict[str, Any]]]] = {
     d.RECOMMENDATIONS: [
@@ -27,7 +28,8 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict[str, Any]]]] = {
         ([("disagreement", ASCENDING)], {}),
         ([("corrected", ASCENDING)], {}),
         ([("country", ASCENDING), ("cycle", ASCENDING), ("paragraph", ASCENDING)], {}),
-        ([("aliases", ASCENDING)], {}),  # old ids (before an id upgrade) still resolve
+        # Match candidates: the base paragraph, "-" for none (a string: null is not pushed down).
+        ([("country", ASCENDING), ("cycle", ASCENDING), ("match_paragraph", ASCENDING)], {}),
     ],
     d.RECOMMENDATION_VERSIONS: [
         ([("recommendation_id", ASCENDING), ("version", ASCENDING)], {"unique": True}),
@@ -57,6 +59,7 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict[str, Any]]]] = {
 # Operations per bulk call: well under what any server takes in one command (MongoDB's
 # maxWriteBatchSize is 100,000; the embedded FerretDB is measured to 1,000 in bench/storage_bench.py).
 BULK_CHUNK = 500
+NO_PARAGRAPH = "-"  # ``match_paragraph`` of a recommendation without a paragraph number
 
 
 def now() -> datetime:
@@ -68,7 +71,8 @@ def _recommendation_fields(
     content_hash: str, at: datetime, **_: Any,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """What a stored version sets on the recommendation, and the defaults of a new one."""
-    fields = {**base, **content, "version": version, "content_hash": content_hash, "updated_at": at}
+    fields = {**base, **content, "version": version, "content_hash": content_hash, "updated_at": at,
+              "match_paragraph": base_paragraph(content.get("paragraph")) or NO_PARAGRAPH}
     defaults = {
         "recommendation_id": recommendation_id, "created_at": at, "child_related": False,
         "themes": [], "theme_tags": [], "themes_added_by_people": [],
@@ -125,6 +129,22 @@ class MongoTrackerRepository:
             for keys, options in specs:
                 await self.db[collection].create_index(keys, **options)
         await self._mark_corrected_once()
+        await self._set_match_paragraph_once()
+
+    async def _set_match_paragraph_once(self) -> None:
+        """Data stored before matching across sources: give every recommendation its
+        ``match_paragraph`` once, so the matcher finds it."""
+        if await self.db[d.MIGRATIONS].find_one({"_id": "recommendations.match_paragraph"}) is not None:
+            return
+        ops = [UpdateOne({"_id": doc["_id"]},
+                         {"$set": {"match_paragraph": base_paragraph(doc.get("paragraph")) or NO_PARAGRAPH}})
+               async for doc in self.db[d.RECOMMENDATIONS].find({}, {"paragraph": 1})]
+        for chunk in _chunks(ops):
+            await self.db[d.RECOMMENDATIONS].bulk_write(list(chunk), ordered=False)
+        try:
+            await self.db[d.MIGRATIONS].insert_one({"_id": "recommendations.match_paragraph", "at": now()})
+        except DuplicateKeyError:
+            pass
 
     async def _mark_corrected_once(self) -> None:
         """Data stored before the ``corrected`` flag existed: flag people's corrections once."""
@@ -201,38 +221,48 @@ class MongoTrackerRepository:
         """By id, or by an old id it had before two sources were merged (an alias)."""
         found = await self.db[d.RECOMMENDATIONS].find_one({"_id": recommendation_id})
         if found is None:
-            found = await self.db[d.RECOMMENDATIONS].find_one({"aliases": recommendation_id})
+            alias = await self.db[d.RECOMMENDATION_ALIASES].find_one({"_id": recommendation_id})
+            if alias is not None:
+                found = await self.db[d.RECOMMENDATIONS].find_one({"_id": alias["recommendation_id"]})
         return found
 
     async def recommendations(self, recommendation_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Stored recommendations by id, and those that have one of these ids as an alias
-        (by their own id): one query per chunk of a batch."""
-        found: dict[str, dict[str, Any]] = {}
-        for chunk in _chunks(sorted(set(recommendation_ids))):
-            ids = list(chunk)
-            async for doc in self.db[d.RECOMMENDATIONS].find({"$or": [{"_id": {"$in": ids}},
-                                                                      {"aliases": {"$in": ids}}]}):
-                found[doc["_id"]] = doc
+        (by their own id). Only ``_id`` lookups: one query per chunk and collection."""
+        wanted = sorted(set(recommendation_ids))
+        found = await find_in(self.db[d.RECOMMENDATIONS], "_id", wanted)
+        missing = [i for i in wanted if i not in found]
+        if missing:
+            aliases = await find_in(self.db[d.RECOMMENDATION_ALIASES], "_id", missing)
+            targets = sorted({str(a["recommendation_id"]) for a in aliases.values()} - set(found))
+            if targets:
+                found.update(await find_in(self.db[d.RECOMMENDATIONS], "_id", targets))
         return found
 
     async def match_candidates(self, wanted: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Recommendations an imported row without a known id may be (one query per batch).
 
-        ``wanted``: ``country``, ``cycle``, ``codes`` (recommending states) and ``paragraphs``
-        (None for rows without one: any paragraph; else only these or none)."""
+        ``wanted``: ``country``, ``cycle`` and ``paragraphs``: for rows with a paragraph, the
+        stored ones with that paragraph or none (an indexed lookup); ``None`` for rows
+        without one: every recommendation of that country and cycle."""
         clauses: list[dict[str, Any]] = []
         for want in wanted:
             clause: dict[str, Any] = {"country": want["country"], "cycle": want["cycle"]}
-            if want.get("codes"):
-                clause["recommending_states.code"] = {"$in": sorted(want["codes"])}
             if want.get("paragraphs") is not None:
-                clause["paragraph"] = {"$in": [None, *sorted(want["paragraphs"])]}
+                clause["match_paragraph"] = {"$in": [NO_PARAGRAPH, *sorted(want["paragraphs"])]}
             clauses.append(clause)
         found: dict[str, dict[str, Any]] = {}
-        for chunk in _chunks(clauses, 50):
-            async for doc in self.db[d.RECOMMENDATIONS].find({"$or": list(chunk)}):
+        for clause in clauses:  # one query each: "$or" is not pushed down to the embedded server's indexes
+            async for doc in self.db[d.RECOMMENDATIONS].find(clause):
                 found[doc["_id"]] = doc
         return [found[k] for k in sorted(found)]
+
+    async def save_aliases(self, aliases: dict[str, str]) -> None:
+        """Old id -> current id (idempotent upserts, after the recommendation is stored)."""
+        ops = [UpdateOne({"_id": old}, {"$set": {"recommendation_id": new}}, upsert=True)
+               for old, new in sorted(aliases.items())]
+        for chunk in _chunks(ops):
+            await self.db[d.RECOMMENDATION_ALIASES].bulk_write(list(chunk), ordered=True)
 
     async def retire(self, recommendation_ids: Sequence[str]) -> None:
         """Remove the documents of ids upgraded to paragraph-based ones (their successor holds

@@ -27,17 +27,21 @@ class FakeRepo:
         self.versions: dict[str, dict[str, Any]] = {}  # by "<id>@<version>"
         self.audit: dict[str, dict[str, Any]] = {}
         self.crash_after_history = False
+        self.aliases: dict[str, str] = {}
 
     async def processed_many(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         return {i: self.receipts[i] for i in ids if i in self.receipts}
 
     async def recommendations(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        return {k: {**v, "_id": k} for k, v in self.recs.items()
-                if k in ids or set(v.get("aliases") or []) & set(ids)}
+        wanted = set(ids) | {self.aliases[i] for i in ids if i in self.aliases}
+        return {k: {**v, "_id": k} for k, v in self.recs.items() if k in wanted}
 
     async def match_candidates(self, wanted: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         places = {(w["country"], w["cycle"]) for w in wanted}
         return [{**v, "_id": k} for k, v in sorted(self.recs.items()) if (v.get("country"), v.get("cycle")) in places]
+
+    async def save_aliases(self, aliases: dict[str, str]) -> None:
+        self.aliases.update(aliases)
 
     async def retire(self, ids: Sequence[str]) -> None:
         for i in ids:
