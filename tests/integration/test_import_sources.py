@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
+import random
 import re
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -20,13 +21,24 @@ from openpyxl import Workbook
 from pymongo import MongoClient
 from typer.testing import CliRunner
 
-from contracts.events import Actor, EvidenceSourceType, EvidenceSubmittedV1, Role, make_event
+from contracts.events import (
+    Actor,
+    EvidenceSourceType,
+    EvidenceSubmittedV1,
+    Position,
+    RecommendationImportedV1,
+    RecommendingState,
+    Role,
+    SourceRef,
+    make_event,
+)
 from contracts.topics import Topics
 from services.ingest.domain.columns import UHRI_EXPORT_COLUMNS
 from services.tracker.adapters.report_source import load_report_inputs
 from services.tracker.app import build_app
 from services.tracker.settings import TrackerSettings
 from tests.integration.helpers import send, wait_for
+from tests.integration.test_faults import TrackerProcess, publish_all, tracker_env, tracker_process  # noqa: F401
 from ui import read_model
 from upr.cli import app as upr
 
@@ -139,3 +151,50 @@ async def test_three_sources_of_one_cycle_make_138_recommendations_under_paragra
     again = await asyncio.to_thread(upr_import, shared_data / "upr_info_raw_khm_2009.csv", env)
     assert (again["imported"], again["updated"], again["unchanged"]) == (0, 0, 138)
     assert await mongo_db.recommendations.count_documents({}) == 138
+
+
+def distinct_text(n: int) -> str:
+    """Texts no two of which look alike (the matcher must merge by text alone here)."""
+    rng = random.Random(n)
+    return " ".join("".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(7)) for _ in range(9))
+
+
+def merge_row(n: int, *, paragraph: bool) -> RecommendationImportedV1:
+    para = f"{100 + n // 100}.{n % 100 + 1}"
+    return RecommendationImportedV1(
+        recommendation_id=f"KHM-4-{para}" if paragraph else f"KHM-4-x{n:010x}", country="KHM", cycle=4, session=46,
+        paragraph=para if paragraph else None, text=distinct_text(n),
+        recommending_states=[RecommendingState(code="NOR", name="Norway")], position=Position.SUPPORTED,
+        source=SourceRef(format="uhri_csv" if paragraph else "upr_info_csv", file_name="f", row=n + 2),
+        import_id="imp-un" if paragraph else "imp-upr-info")
+
+
+@pytest.mark.timeout(600)
+async def test_a_tracker_killed_while_merging_a_second_source_loses_and_duplicates_nothing(
+    tracker_process: TrackerProcess, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any,  # noqa: F811
+) -> None:
+    count = 400
+    first = [make_event(merge_row(n, paragraph=False), source="ingest") for n in range(count)]
+    second = [make_event(merge_row(n, paragraph=True), source="ingest") for n in range(count)]
+    tracker_process.start()
+    await publish_all(producer, topics.recommendations_imported, first)
+
+    async def receipts_at_least(n: int) -> bool:
+        return await mongo_db.processed_messages.estimated_document_count() >= n
+    await wait_for(lambda: receipts_at_least(count), timeout=300, what="the first source stored", interval=0.5)
+    await publish_all(producer, topics.recommendations_imported, second)
+    await wait_for(lambda: receipts_at_least(count + count // 4), timeout=300, what="a quarter merged",
+                   interval=0.02)
+    tracker_process.kill9()
+    assert await mongo_db.processed_messages.estimated_document_count() < 2 * count, "killed too late"
+    tracker_process.start()
+    await wait_for(lambda: receipts_at_least(2 * count), timeout=300, what="every row after the restart",
+                   interval=1)
+
+    ids = {d["_id"] async for d in mongo_db.recommendations.find({}, {"_id": 1})}
+    assert ids == {e.payload["recommendation_id"] for e in second}  # one each, under the paragraph id
+    aliases = {d["_id"]: d["recommendation_id"] async for d in mongo_db.recommendation_aliases.find({})}
+    assert aliases == {a.payload["recommendation_id"]: b.payload["recommendation_id"]
+                       for a, b in zip(first, second, strict=True)}
+    assert await mongo_db.recommendation_versions.count_documents({}) == 2 * count
+    assert await mongo_db.recommendations.count_documents({"version": 2}) == count
