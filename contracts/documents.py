@@ -170,8 +170,13 @@ class ProcessedMessage(Document):
     type: str
     correlation_id: str
     # "parked": refers to a recommendation not imported yet; applied when it arrives.
-    outcome: Literal["created", "updated", "unchanged", "stored", "rejected", "parked"]
+    # "ambiguous": an imported row that may be one of several stored recommendations (or
+    # one only maybe): stored nowhere, listed for a reviewer (docs/imports.md).
+    outcome: Literal["created", "updated", "unchanged", "stored", "rejected", "parked", "ambiguous"]
     error: str | None = None
+    recommendation_id: str | None = None  # an imported row merged into another id, or in conflict
+    ambiguous: dict[str, Any] | None = None  # the row and its candidates with their scores
+    conflicts: dict[str, dict[str, Any]] | None = None  # field -> {source: value}
     at: datetime
     instance: str = ""  # which process handled it
 
