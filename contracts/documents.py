@@ -7,6 +7,8 @@ Collections (database ``UPR_MONGODB_DB``, default ``upr``):
 
 - ``recommendations``   one per recommendation id (``_id`` = recommendation_id)
 - ``recommendation_versions``  every version of a recommendation (history)
+- ``recommendation_aliases``  old id -> current id, after two sources were merged
+                        (``_id`` = the old id; looked up by ``_id``, which is indexed)
 - ``evidence``          one per evidence item (``_id`` = evidence_id)
 - ``assessments``       every assessment ever submitted (history); the latest per
                         (recommendation, assessor) is copied onto the recommendation
@@ -45,6 +47,7 @@ from contracts.events import (
 # Collection names, one place.
 RECOMMENDATIONS = "recommendations"
 RECOMMENDATION_VERSIONS = "recommendation_versions"
+RECOMMENDATION_ALIASES = "recommendation_aliases"
 EVIDENCE = "evidence"
 ASSESSMENTS = "assessments"
 AUDIT_LOG = "audit_log"
@@ -118,6 +121,12 @@ class RecommendationDoc(Document):
     evidence_count_public: int = 0
     created_at: datetime
     updated_at: datetime
+    # One recommendation from several sources (docs/imports.md): the ids it had before an
+    # id upgrade (still resolved everywhere), what each source (file format) said, and the
+    # fields two sources disagree on: field -> {source: value}.
+    aliases: list[str] = Field(default_factory=list)
+    sources: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    conflicts: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
 class RecommendationVersionDoc(Document):
@@ -189,8 +198,13 @@ class ProcessedMessage(Document):
     type: str
     correlation_id: str
     # "parked": refers to a recommendation not imported yet; applied when it arrives.
-    outcome: Literal["created", "updated", "unchanged", "stored", "rejected", "parked"]
+    # "ambiguous": an imported row that may be one of several stored recommendations (or
+    # one only maybe): stored nowhere, listed for a reviewer (docs/imports.md).
+    outcome: Literal["created", "updated", "unchanged", "stored", "rejected", "parked", "ambiguous"]
     error: str | None = None
+    recommendation_id: str | None = None  # an imported row merged into another id, or in conflict
+    ambiguous: dict[str, Any] | None = None  # the row and its candidates with their scores
+    conflicts: dict[str, dict[str, Any]] | None = None  # field -> {source: value}
     at: datetime
     instance: str = ""  # which process handled it
 

@@ -130,8 +130,26 @@ def count_recommendations(db: Db, f: RecommendationFilter) -> int:
 
 
 def recommendation(db: Db, recommendation_id: str) -> RecommendationDoc | None:
-    doc = db[d.RECOMMENDATIONS].find_one({"_id": recommendation_id})
+    """By id, or by an id it had before two sources were merged (links made earlier keep working)."""
+    doc = _find(db, recommendation_id)
     return RecommendationDoc.model_validate(doc) if doc else None
+
+
+def _find(db: Db, recommendation_id: str, projection: dict[str, int] | None = None) -> dict[str, Any] | None:
+    doc = db[d.RECOMMENDATIONS].find_one({"_id": recommendation_id}, projection)
+    if doc is None:  # an old id: lookups by _id only (indexed)
+        alias = db[d.RECOMMENDATION_ALIASES].find_one({"_id": recommendation_id})
+        if alias is not None:
+            doc = db[d.RECOMMENDATIONS].find_one({"_id": alias["recommendation_id"]}, projection)
+    return doc
+
+
+def _names(db: Db, recommendation_id: str) -> list[str]:
+    """Every id a recommendation was stored under: evidence and assessments may use an old one."""
+    doc = _find(db, recommendation_id, {"aliases": 1})
+    if doc is None:
+        return [recommendation_id]
+    return list(dict.fromkeys([str(doc["_id"]), recommendation_id, *(doc.get("aliases") or [])]))
 
 
 def recommendation_ids(db: Db) -> list[str]:
@@ -156,7 +174,8 @@ def recommendation_choices(db: Db) -> list[tuple[str, str]]:
 
 
 def versions(db: Db, recommendation_id: str) -> list[RecommendationVersionDoc]:
-    cursor = db[d.RECOMMENDATION_VERSIONS].find({"recommendation_id": recommendation_id}).sort("version", 1)
+    cursor = db[d.RECOMMENDATION_VERSIONS].find(
+        {"recommendation_id": {"$in": _names(db, recommendation_id)}}).sort("version", 1)
     return [RecommendationVersionDoc.model_validate(doc) for doc in cursor]
 
 
@@ -177,7 +196,7 @@ def can_see_evidence(evidence: EvidenceDoc, user: Actor) -> bool:
 
 def evidence_for(db: Db, recommendation_id: str, user: Actor) -> list[EvidenceDoc]:
     """The evidence timeline of one recommendation as ``user`` may see it, newest first."""
-    cursor = db[d.EVIDENCE].find({"recommendation_ids": recommendation_id})
+    cursor = db[d.EVIDENCE].find({"recommendation_ids": {"$in": _names(db, recommendation_id)}})
     items = [EvidenceDoc.model_validate(doc) for doc in cursor]
     visible = [e for e in items if can_see_evidence(e, user)]
     return sorted(visible, key=lambda e: (e.published_on or e.submitted_at.date(), e.submitted_at),
@@ -209,7 +228,8 @@ def holds(db: Db, user: Actor, states: tuple[str, ...] = ("held",)) -> list[Safe
 
 
 def assessments_for(db: Db, recommendation_id: str) -> list[AssessmentDoc]:
-    cursor = db[d.ASSESSMENTS].find({"recommendation_id": recommendation_id}).sort("at", DESCENDING)
+    cursor = db[d.ASSESSMENTS].find(
+        {"recommendation_id": {"$in": _names(db, recommendation_id)}}).sort("at", DESCENDING)
     return [AssessmentDoc.model_validate(doc) for doc in cursor]
 
 

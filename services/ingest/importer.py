@@ -34,10 +34,14 @@ class ImportReport:
     file_error: bool = False
     # field -> column, when the file was read with a column mapping (--map)
     mapping: dict[str, str] | None = None
+    # Rows matching a stored recommendation only maybe (or several): listed, never merged.
+    ambiguous: list[dict[str, Any]] = field(default_factory=list)
+    # Recommendations on which this file and an earlier source disagree (e.g. the position).
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         data = {k: getattr(self, k) for k in ("format", "rows", "imported", "updated", "unchanged", "rejected",
-                                              "errors")}
+                                              "errors", "ambiguous", "conflicts")}
         if self.pending:
             data["pending"] = self.pending
         if self.mapping:
@@ -119,4 +123,5 @@ def run_import(
     report.rejected += outcome.rejected
     report.pending = outcome.pending
     report.errors.extend(outcome.errors)
+    report.ambiguous, report.conflicts = outcome.ambiguous, outcome.conflicts
     return report

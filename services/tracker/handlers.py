@@ -39,6 +39,8 @@ from contracts.events import (
 from contracts.messaging import Rejected
 from services.tracker.adapters.mongo import MongoTrackerRepository
 from services.tracker.domain import status as rules
+from services.tracker.domain.matching import Match, base_paragraph, find_match
+from services.tracker.domain.merging import merge_import, new_meta
 from services.tracker.domain.recommendations import decide_import
 from services.tracker.domain.safeguarding import HELD_TEXT, all_reasons, decide, flagged_fields, redact
 from services.tracker.domain.themes import effective_themes
@@ -75,8 +77,12 @@ class ThemeTagger(Protocol):
 
 @dataclass
 class Outcome:
-    outcome: str  # created / updated / unchanged / stored
+    outcome: str  # created / updated / unchanged / stored / ambiguous (an import row left to a reviewer)
     events: list[tuple[str, Contract]] = field(default_factory=list)  # (event type, payload)
+    # Written on the receipt for `upr import` to report: the id a row was merged into,
+    # conflicts between sources, an ambiguous match.
+    detail: dict[str, Any] = field(default_factory=dict)
+    released: list[str] = field(default_factory=list)  # ids that now resolve: parked commands may go
 
 
 @dataclass
@@ -137,80 +143,199 @@ async def recommendations_imported(batch: Sequence[Imported], deps: Deps) -> lis
     redelivered after a crash) is announced again with the stored version and changes,
     whatever came after it; one whose history was written but not the recommendation is
     applied again.
+
+    A row whose id is not stored (nor an alias of a stored one) is matched against the
+    recommendations of its country and cycle (:mod:`domain.matching`): the same one from
+    another source is merged into it (:mod:`domain.merging`), an ambiguous one is stored
+    nowhere and listed for a reviewer, and only a row matching nothing is created.
     """
     event_ids = [str(item.envelope.event_id) for item in batch]
     receipts = await deps.repo.processed_many(event_ids)
-    state = await deps.repo.recommendations([item.payload.recommendation_id for item in batch])
     stored_versions = await deps.repo.versions_from_events(event_ids)
+    state = await deps.repo.recommendations(
+        [item.payload.recommendation_id for item in batch]
+        + [str(v["recommendation_id"]) for v in stored_versions.values()])
+    pool = _Pool(state)
+    unplaced = [item.payload for item, event_id in zip(batch, event_ids, strict=True)
+                if pool.resolve(item.payload.recommendation_id) is None
+                and (receipts.get(event_id) or {}).get("outcome") in (None, "parked")]
+    if unplaced:
+        for doc in await deps.repo.match_candidates(_candidate_queries(unplaced)):
+            pool.add(doc)
     examples = await deps.examples()
     outcomes: list[Outcome | None] = []
     versions: list[dict[str, Any]] = []
     audits: list[dict[str, Any]] = []
+    retired: list[str] = []
+    aliases: dict[str, str] = {}  # old id -> current id
     seen: set[str] = set()
     for item, event_id in zip(batch, event_ids, strict=True):
-        payload, rec_id = item.payload, item.payload.recommendation_id
+        payload = item.payload
         receipt = receipts.get(event_id)
         if event_id in seen or (receipt is not None and receipt.get("outcome") != "parked"):
             outcomes.append(None)
             continue
         seen.add(event_id)
-        existing = state.get(rec_id)
         replay = stored_versions.get(event_id)
+        replay_id = str(replay["recommendation_id"]) if replay is not None else None
+        stored = pool.docs.get(replay_id) if replay_id else None
         # Applied before (a redelivery) only if the recommendation itself reached that version:
         # a crash between the history insert and the recommendation write must be repaired.
-        if replay is not None and existing is not None and int(existing.get("version", 0)) >= int(replay["version"]):
+        if replay is not None and replay_id and stored is not None \
+                and int(stored.get("version", 0)) >= int(replay["version"]):
             version = int(replay["version"])
             changes = [FieldChange(**c) for c in replay.get("changes", [])]
-            tagged, _ = tag_recommendation(deps.tagger, examples, rec_id, existing or {}, payload.text,
-                                           payload.source_themes, payload.sdgs)
-            # The crash may have come before the audit entry: write it again (same id, once).
+            tagged, _ = tag_recommendation(deps.tagger, examples, replay_id, stored, str(stored.get("text")),
+                                           stored.get("source_themes", []), stored.get("sdgs", []))
+            # The crash may have come before the aliases or the removal of the old document.
+            retired.extend(replay.get("retired", []) or [])
+            aliases.update({alias: replay_id for alias in stored.get("aliases") or []})
             audits.append(_audit_entry(
                 item.envelope, 0, f"recommendation.{'created' if version == 1 else 'updated'}", "recommendation",
-                rec_id, None if version == 1 else {c.field: c.before for c in changes},
+                replay_id, None if version == 1 else {c.field: c.before for c in changes},
                 {c.field: c.after for c in changes} if changes else {"version": version},
             ))
-            outcomes.append(_imported_outcome(payload, version, version == 1, changes, tagged))
+            outcomes.append(_imported_outcome(replay_id, stored, version, version == 1, changes, tagged,
+                                              payload, stored.get("conflicts"), []))
             continue
-        decision = decide_import(existing, payload)
-        if decision.outcome == "unchanged":
-            outcomes.append(Outcome("unchanged"))
-            continue
-        tagged, tag_fields = tag_recommendation(deps.tagger, examples, rec_id, existing or {}, payload.text,
-                                                payload.source_themes, payload.sdgs)
-        base = {"country": payload.country, "cycle": payload.cycle, "last_import_id": payload.import_id,
-                "source": payload.source.model_dump(mode="json"), **tag_fields}
-        changes = decision.changes
+        target = pool.resolve(payload.recommendation_id)
+        match: Match | None = None
+        if target is None:
+            match = find_match(payload.model_dump(mode="json"), pool.candidates(payload))
+            if match.kind == "ambiguous":
+                outcomes.append(Outcome("ambiguous", detail={"ambiguous": _ambiguous(payload, match)}))
+                continue
+            target = match.target
+        existing = pool.docs.get(target) if target else None
+        if existing is None:
+            created = decide_import(None, payload)
+            rec_id, old_id, version = payload.recommendation_id, None, created.version
+            content, digest, changes = created.content, created.content_hash, created.changes
+            meta, new_aliases, outcome = new_meta(payload), [], "created"
+            carried: dict[str, Any] = {}
+        else:
+            merged = merge_import(existing, payload)
+            if merged.outcome == "unchanged":
+                outcomes.append(Outcome("unchanged", detail=_merge_detail(payload, merged.recommendation_id,
+                                                                          existing.get("conflicts"))))
+                continue
+            rec_id, old_id, version = merged.recommendation_id, merged.retired_id, merged.version
+            content, digest, changes = merged.content, merged.content_hash, merged.changes
+            meta, new_aliases, outcome = merged.meta, merged.new_aliases, "updated"
+            # An id upgrade moves everything people added (tags, statuses, counts) to the new id.
+            carried = {k: v for k, v in existing.items() if k not in ("_id", "recommendation_id")} \
+                if old_id else {}
+        tagged, tag_fields = tag_recommendation(deps.tagger, examples, rec_id, existing or {}, content["text"],
+                                                content["source_themes"], content["sdgs"])
+        base = {**carried, "country": payload.country, "cycle": payload.cycle, "last_import_id": payload.import_id,
+                "source": payload.source.model_dump(mode="json"), **tag_fields, **meta}
         versions.append({
-            "recommendation_id": rec_id, "base": base, "content": decision.content, "version": decision.version,
-            "content_hash": decision.content_hash, "changes": [c.model_dump(mode="json") for c in changes],
-            "event_id": event_id, "at": item.envelope.occurred_at, "new": existing is None,
+            "recommendation_id": rec_id, "base": base, "content": content, "version": version,
+            "content_hash": digest, "changes": [c.model_dump(mode="json") for c in changes],
+            "event_id": event_id, "at": item.envelope.occurred_at, "new": existing is None or old_id is not None,
+            "retired": [old_id] if old_id else [],
         })
         audits.append(_audit_entry(
-            item.envelope, 0, f"recommendation.{decision.outcome}", "recommendation", rec_id,
+            item.envelope, 0, f"recommendation.{outcome}", "recommendation", rec_id,
             None if existing is None else {c.field: c.before for c in changes},
-            {c.field: c.after for c in changes} if changes else {"version": decision.version},
+            {c.field: c.after for c in changes} if changes else {"version": version},
         ))
-        state[rec_id] = {**(existing or {}), **base, **decision.content, "version": decision.version,
-                         "content_hash": decision.content_hash}
-        outcomes.append(_imported_outcome(payload, decision.version, decision.outcome == "created", changes,
-                                          tagged))
+        if old_id:
+            retired.append(old_id)
+        aliases.update({alias: rec_id for alias in meta["aliases"]})
+        pool.put(rec_id, {**(existing or {}), **base, **content, "_id": rec_id, "version": version,
+                          "content_hash": digest}, old_id)
+        released = [rec_id] if existing is None or old_id else []
+        outcomes.append(_imported_outcome(rec_id, content, version, existing is None, changes, tagged, payload,
+                                          meta["conflicts"], released + new_aliases))
     # One writer at a time: SQLite behind the embedded server serialises writes anyway.
     await deps.repo.save_versions(versions)  # history first, then the recommendations
+    await deps.repo.save_aliases(aliases)  # then the old ids that lead to them
+    await deps.repo.retire(retired)  # then the documents of upgraded ids (their successors hold them)
     await deps.repo.audit_many(audits)
     return outcomes
 
 
+class _Pool:
+    """The recommendations a batch knows of: by id, by alias, and by (country, cycle, import)."""
+
+    def __init__(self, docs: dict[str, dict[str, Any]]) -> None:
+        self.docs: dict[str, dict[str, Any]] = {}
+        self.alias_of: dict[str, str] = {}
+        self.places: dict[tuple[Any, Any, Any], set[str]] = {}
+        for doc in docs.values():
+            self.add(doc)
+
+    def add(self, doc: dict[str, Any]) -> None:
+        if str(doc["_id"]) not in self.docs:
+            self.put(str(doc["_id"]), doc, None)
+
+    def put(self, rec_id: str, doc: dict[str, Any], retired: str | None) -> None:
+        for old in (retired, rec_id):
+            if old and old in self.docs:
+                self.places.get(_import_place(self.docs.pop(old)), set()).discard(old)
+        self.docs[rec_id] = doc
+        self.places.setdefault(_import_place(doc), set()).add(rec_id)
+        for alias in doc.get("aliases") or []:
+            self.alias_of[alias] = rec_id
+
+    def resolve(self, rec_id: str) -> str | None:
+        if rec_id in self.docs:
+            return rec_id
+        return self.alias_of.get(rec_id)
+
+    def candidates(self, payload: RecommendationImportedV1) -> list[dict[str, Any]]:
+        # Rows of one file are distinct recommendations by that file's own word: never merged together.
+        return [self.docs[rec_id] for (country, cycle, import_id), ids in self.places.items()
+                if country == payload.country and cycle == payload.cycle and import_id != payload.import_id
+                for rec_id in sorted(ids)]
+
+
+def _import_place(doc: dict[str, Any]) -> tuple[Any, Any, Any]:
+    return doc.get("country"), doc.get("cycle"), doc.get("last_import_id")
+
+
+def _candidate_queries(payloads: Sequence[RecommendationImportedV1]) -> list[dict[str, Any]]:
+    """Per (country, cycle): the paragraphs asked for, or ``None`` when a row has none (any)."""
+    wanted: dict[tuple[str, int], dict[str, Any]] = {}
+    for p in payloads:
+        paragraph = base_paragraph(p.paragraph)
+        want = wanted.setdefault((p.country, p.cycle), {"country": p.country, "cycle": p.cycle, "paragraphs": set()})
+        if paragraph is None:
+            want["paragraphs"] = None
+        elif want["paragraphs"] is not None:
+            want["paragraphs"].add(paragraph)
+    return list(wanted.values())
+
+
+def _ambiguous(payload: RecommendationImportedV1, match: Match) -> dict[str, Any]:
+    """What a reviewer needs to confirm or split an ambiguous row."""
+    return {"row": payload.source.row, "file_name": payload.source.file_name, "format": payload.source.format,
+            "recommendation_id": payload.recommendation_id, "text": payload.text[:500],
+            "recommending_states": [s.name for s in payload.recommending_states],
+            "candidates": [c.as_dict() for c in match.candidates[:5]]}
+
+
+def _merge_detail(payload: RecommendationImportedV1, rec_id: str, conflicts: Any) -> dict[str, Any]:
+    detail: dict[str, Any] = {}
+    if rec_id != payload.recommendation_id or conflicts:
+        detail["recommendation_id"] = rec_id
+    if conflicts:
+        detail["conflicts"] = conflicts
+    return detail
+
+
 def _imported_outcome(
-    payload: RecommendationImportedV1, version: int, created: bool, changes: list[FieldChange],
-    tagged: ThemesTaggedV1,
+    rec_id: str, content: dict[str, Any], version: int, created: bool, changes: list[FieldChange],
+    tagged: ThemesTaggedV1, payload: RecommendationImportedV1, conflicts: Any, released: list[str],
 ) -> Outcome:
     return Outcome("created" if created else "updated", [
         ("recommendation.updated", RecommendationUpdatedV1(
-            recommendation_id=payload.recommendation_id, version=version, created=created, changes=changes,
-            position=payload.position, cycle=payload.cycle, themes=[t.id for t in tagged.themes],
+            recommendation_id=rec_id, version=version, created=created, changes=changes,
+            position=content["position"], cycle=payload.cycle, themes=[t.id for t in tagged.themes],
         )),
         ("themes.tagged", tagged),
-    ])
+    ], detail=_merge_detail(payload, rec_id, conflicts), released=released)
 
 
 async def _retag(
@@ -260,6 +385,7 @@ async def themes_correction_requested(
 ) -> Outcome:
     actor = _permit(envelope, rules.CAN_CORRECT_THEMES, "correct themes")
     rec = await _require_recommendation(deps, payload.recommendation_id)
+    rec_id = str(rec["_id"])  # the id it has now, when it was given by an old id (an alias)
     added = set(rec.get("themes_added_by_people", []))
     removed = set(rec.get("themes_removed_by_people", []))
     # A person's latest word on a theme wins over their earlier one and over the tagger.
@@ -267,21 +393,21 @@ async def themes_correction_requested(
     removed = (removed | set(payload.remove)) - set(payload.add)
     hold_id = f"correction_comment:{envelope.event_id}"
     shown, flagged = await _hold(
-        deps, envelope, "correction_comment", str(envelope.event_id), [payload.recommendation_id],
-        payload.recommendation_id, {"comment": payload.comment},
+        deps, envelope, "correction_comment", str(envelope.event_id), [rec_id],
+        rec_id, {"comment": payload.comment},
         lambda fields: [_audit_place(envelope, "after.comment", "comment"),
-                        _place("recommendations", payload.recommendation_id, {"last_correction.comment": "comment"},
+                        _place("recommendations", rec_id, {"last_correction.comment": "comment"},
                                guard={"last_correction.hold_id": hold_id})])
-    await deps.repo.set_tags(payload.recommendation_id, {
+    await deps.repo.set_tags(rec_id, {
         "themes_added_by_people": sorted(added), "themes_removed_by_people": sorted(removed),
         "corrected": bool(added or removed),  # indexed: the tagger's confirmed examples
         "last_correction": {"by": actor.model_dump(mode="json"), "comment": shown["comment"],
                             "at": envelope.occurred_at, "hold_id": hold_id if flagged else None},
     })
     stored = {**rec, "themes_added_by_people": sorted(added), "themes_removed_by_people": sorted(removed)}
-    tagged = await _retag(deps, payload.recommendation_id, stored, rec["text"],
+    tagged = await _retag(deps, rec_id, stored, rec["text"],
                           rec.get("source_themes", []), rec.get("sdgs", []))
-    await _audit(deps, envelope, 0, "themes.corrected", "recommendation", payload.recommendation_id,
+    await _audit(deps, envelope, 0, "themes.corrected", "recommendation", rec_id,
                  {"themes": rec.get("themes", [])},
                  {"themes": [t.id for t in tagged.themes], "comment": shown["comment"]})
     return Outcome("updated", [("themes.tagged", tagged)])
@@ -292,10 +418,13 @@ async def themes_correction_requested(
 
 async def evidence_submitted(envelope: EventEnvelope, payload: EvidenceSubmittedV1, deps: Deps) -> Outcome:
     actor = _permit(envelope, rules.CAN_SUBMIT_EVIDENCE, "submit evidence")
-    known = await deps.repo.existing_ids(payload.recommendation_ids)
-    unknown = sorted(set(payload.recommendation_ids) - known)
+    current = await deps.repo.resolve_ids(payload.recommendation_ids)
+    unknown = sorted(set(payload.recommendation_ids) - set(current))
     if unknown:
         raise WaitingFor(unknown)
+    # Attached to the recommendation an old id (an alias) now is.
+    payload = payload.model_copy(update={"recommendation_ids": list(dict.fromkeys(
+        current[i] for i in payload.recommendation_ids))})
     existing = await deps.repo.evidence(payload.evidence_id)
     if existing is None:
         text = {"title": payload.title, "quote": payload.quote, "document_reference": payload.document_reference,
@@ -374,6 +503,8 @@ async def assessment_submitted(
 ) -> Outcome:
     actor = _permit(envelope, rules.CAN_ASSESS[payload.assessor], f"give the {payload.assessor.value} assessment")
     rec = await _require_recommendation(deps, payload.recommendation_id)
+    # Given by an old id (an alias): stored on the recommendation that id now is.
+    payload = payload.model_copy(update={"recommendation_id": str(rec["_id"])})
     stored = await deps.repo.assessment(payload.assessment_id)
     if stored is None:
         for evidence_id in payload.evidence_ids:

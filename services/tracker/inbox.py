@@ -112,10 +112,9 @@ class TrackerInbox:
                 EVENTS_CONSUMED.labels(SERVICE, item.envelope.type, "duplicate").inc()
                 continue
             pending.extend([await self.publish(event, key) for event, key in _events(item.envelope, outcome)])
-            receipts.append(_receipt(item.envelope, outcome.outcome))
+            receipts.append({**_receipt(item.envelope, outcome.outcome), **outcome.detail})
             EVENTS_CONSUMED.labels(SERVICE, item.envelope.type, outcome.outcome).inc()
-            if outcome.outcome == "created" and isinstance(item.payload, RecommendationImportedV1):
-                created.append(item.payload.recommendation_id)
+            created.extend(outcome.released)  # created, upgraded to a new id, or a new alias
         for sent in pending:  # one flush for the whole run
             await sent
         await self.deps.repo.mark_processed_many(receipts)

@@ -144,3 +144,15 @@ async def test_reviewers_publish_a_cycle_and_a_cso_member_cannot(
         await wait_for(published)
         audit = await mongo_db.audit_log.find_one({"action": "cycle.publication_set"})
         assert audit["actor"]["username"] == "dara" and audit["after"] == {"published": True}
+
+
+async def test_an_old_id_from_before_a_merge_of_sources_opens_the_recommendation(
+    api: httpx.AsyncClient, mongo_db: Any
+) -> None:
+    await seed(mongo_db)
+    await mongo_db.recommendations.update_one({"_id": "KHM-4-110.23"}, {"$set": {"aliases": ["KHM-4-x0c13d35a59"]}})
+    await mongo_db.recommendation_aliases.insert_one({"_id": "KHM-4-x0c13d35a59", "recommendation_id": "KHM-4-110.23"})
+    await mongo_db.evidence.insert_one(evidence("ev-under-old-id", "KHM-4-x0c13d35a59"))
+    detail = (await api.get("/api/v1/recommendations/KHM-4-x0c13d35a59")).json()
+    assert detail["recommendation_id"] == "KHM-4-110.23"
+    assert sorted(e["evidence_id"] for e in detail["evidence"]) == ["ev-public", "ev-under-old-id"]

@@ -31,6 +31,9 @@ st.title(t("detail", lang))
 # /detail?id=<id>, so the page can be bookmarked, reloaded and sent to a colleague.
 choices = dict(rm.recommendation_choices(db))
 wanted_id = selected_recommendation()
+if wanted_id and wanted_id not in choices:  # an id it had before two sources were merged (an alias)?
+    found = rm.recommendation(db, wanted_id)
+    wanted_id = found.recommendation_id if found is not None else wanted_id
 if wanted_id and wanted_id not in choices:
     # The id comes from the address: shown as literal text, never as Markdown (a crafted link).
     st.warning(f"No recommendation “{md_escape(wanted_id[:100])}”. Pick one below.")
@@ -70,6 +73,13 @@ if rec.text_km:
     st.markdown(md_escape(rec.text_km))
 if rec.recommending_states:
     st.write(t("recommending_state", lang) + ": " + ", ".join(md_escape(s.name) for s in rec.recommending_states))
+if rec.conflicts:  # two import sources disagree: the stored value is kept, both are shown (docs/imports.md)
+    st.warning("Sources disagree: " + "; ".join(
+        f"{md_escape(name)}: " + ", ".join(f"{md_escape(src)} says {md_escape(str(value))}"
+                                           for src, value in said.items())
+        for name, said in rec.conflicts.items()))
+if rec.aliases:  # ids it had before two sources were merged: links using them still open it
+    st.caption("Also imported as: " + ", ".join(md_escape(a) for a in rec.aliases))
 if rec.disagreement:
     st.warning(t("disagreement", lang) + f": CSO {status_label(rec.cso_status)} / "
                f"CNCC {status_label(rec.cncc_status)}")

@@ -88,3 +88,22 @@ if report:
                      width="stretch")
     else:
         st.success("Every row was read without error.")
+    # Issue 14: rows that may be a recommendation already held (from another source), and
+    # recommendations on which two sources disagree. Listed for a reviewer, never guessed.
+    ambiguous = report.get("ambiguous") or []
+    if ambiguous:
+        st.warning(f"{len(ambiguous)} row(s) may be a recommendation already held; "
+                   "nothing was stored for them until a reviewer decides:")
+        st.dataframe(pd.DataFrame([{
+            "row": a.get("row"), "id in this file": a.get("recommendation_id"), "text": a.get("text"),
+            "candidates": ", ".join(f"{c['recommendation_id']} ({c['score']})" for c in a.get("candidates", [])),
+        } for a in ambiguous]), hide_index=True, width="stretch")
+    conflicts = report.get("conflicts") or []
+    if conflicts:
+        st.warning(f"{len(conflicts)} recommendation(s) where this file and an earlier source disagree "
+                   "(the stored value was kept):")
+        st.dataframe(pd.DataFrame([{
+            "recommendation": c.get("recommendation_id"),
+            "disagreement": "; ".join(f"{field}: " + ", ".join(f"{src} says {value}" for src, value in said.items())
+                                      for field, said in (c.get("fields") or {}).items()),
+        } for c in conflicts]), hide_index=True, width="stretch")

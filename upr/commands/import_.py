@@ -42,6 +42,14 @@ def _print_human(report: ImportReport, file: Path, dry_run: bool) -> None:
     )
     if report.pending:
         console.print(f"[yellow]{report.pending} not yet stored by the tracker (still pending)[/]")
+    for item in report.ambiguous[:50]:  # maybe a recommendation already held: a reviewer decides
+        candidates = ", ".join(f"{c['recommendation_id']} ({c['score']})" for c in item.get("candidates", []))
+        console.print(f"  [yellow]row {item.get('row')}[/]: not stored, may be {candidates}", markup=True,
+                      highlight=False)
+    for conflict in report.conflicts[:50]:
+        said = "; ".join(f"{name}: {values}" for name, values in conflict["fields"].items())
+        console.print(f"  [yellow]{conflict['recommendation_id']}[/]: sources disagree ({said})", markup=True,
+                      highlight=False)
     shown = report.errors[:50]
     for error in shown:
         where = "file" if error["row"] is None else f"row {error['row']}"

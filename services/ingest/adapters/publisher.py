@@ -39,6 +39,10 @@ class ImportOutcome:
     rejected: int = 0
     pending: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
+    # Rows the tracker could not place for sure (several candidates or a grey-band score),
+    # and recommendations on which two sources disagree: for a reviewer, never guessed.
+    ambiguous: list[dict[str, Any]] = field(default_factory=list)
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
 
 
 Publishable = RecommendationImportedV1 | EvidenceSubmittedV1
@@ -115,7 +119,8 @@ async def wait_for_tracker(
             for start in range(0, len(pending), RECEIPT_CHUNK):
                 chunk = pending[start:start + RECEIPT_CHUNK]
                 found = {doc["_id"]: doc async for doc in receipts.find(
-                    {"_id": {"$in": chunk}}, {"outcome": 1, "error": 1})}
+                    {"_id": {"$in": chunk}}, {"outcome": 1, "error": 1, "ambiguous": 1, "conflicts": 1,
+                                              "recommendation_id": 1})}
                 done = {mid: doc for mid, doc in found.items() if doc.get("outcome") != "parked"}
                 for mid in chunk:
                     doc = done.get(mid)
@@ -140,6 +145,13 @@ async def wait_for_tracker(
 
 def _count(outcome: ImportOutcome, row: int | None, receipt: dict[str, Any]) -> None:
     name = receipt.get("outcome")
+    if receipt.get("conflicts"):
+        rec_id = receipt.get("recommendation_id")
+        if rec_id is None or all(c.get("recommendation_id") != rec_id for c in outcome.conflicts):
+            outcome.conflicts.append({"row": row, "recommendation_id": rec_id, "fields": receipt["conflicts"]})
+    if name == "ambiguous":
+        outcome.ambiguous.append({**(receipt.get("ambiguous") or {}), "row": row})
+        return
     if name in ("created", "stored"):
         outcome.imported += 1
     elif name in ("updated", "unchanged"):

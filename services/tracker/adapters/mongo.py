@@ -17,6 +17,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from contracts import documents as d
+from services.tracker.domain.matching import base_paragraph
 
 INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict[str, Any]]]] = {
     d.RECOMMENDATIONS: [
@@ -27,6 +28,8 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict[str, Any]]]] = {
         ([("disagreement", ASCENDING)], {}),
         ([("corrected", ASCENDING)], {}),
         ([("country", ASCENDING), ("cycle", ASCENDING), ("paragraph", ASCENDING)], {}),
+        # Match candidates: the base paragraph, "-" for none (a string: null is not pushed down).
+        ([("country", ASCENDING), ("cycle", ASCENDING), ("match_paragraph", ASCENDING)], {}),
     ],
     d.RECOMMENDATION_VERSIONS: [
         ([("recommendation_id", ASCENDING), ("version", ASCENDING)], {"unique": True}),
@@ -57,6 +60,7 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict[str, Any]]]] = {
 # Operations per bulk call: well under what any server takes in one command (MongoDB's
 # maxWriteBatchSize is 100,000; the embedded FerretDB is measured to 1,000 in bench/storage_bench.py).
 BULK_CHUNK = 500
+NO_PARAGRAPH = "-"  # ``match_paragraph`` of a recommendation without a paragraph number
 
 
 def now() -> datetime:
@@ -68,7 +72,8 @@ def _recommendation_fields(
     content_hash: str, at: datetime, **_: Any,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """What a stored version sets on the recommendation, and the defaults of a new one."""
-    fields = {**base, **content, "version": version, "content_hash": content_hash, "updated_at": at}
+    fields = {**base, **content, "version": version, "content_hash": content_hash, "updated_at": at,
+              "match_paragraph": base_paragraph(content.get("paragraph")) or NO_PARAGRAPH}
     defaults = {
         "recommendation_id": recommendation_id, "created_at": at, "child_related": False,
         "themes": [], "theme_tags": [], "themes_added_by_people": [],
@@ -133,6 +138,7 @@ class MongoTrackerRepository:
                 await self.db[collection].create_index(keys, **options)
         await self._mark_corrected_once()
         await self._count_evidence_by_audience_once()
+        await self._set_match_paragraph_once()
 
     async def _count_evidence_by_audience_once(self) -> None:
         """Data stored before counts per audience existed: count them once (until then a viewer
@@ -144,6 +150,21 @@ class MongoTrackerRepository:
         await self.recount_evidence(ids)
         try:
             await self.db[d.MIGRATIONS].insert_one({"_id": "recommendations.evidence_count_by_audience", "at": now()})
+        except DuplicateKeyError:
+            pass
+
+    async def _set_match_paragraph_once(self) -> None:
+        """Data stored before matching across sources: give every recommendation its
+        ``match_paragraph`` once, so the matcher finds it."""
+        if await self.db[d.MIGRATIONS].find_one({"_id": "recommendations.match_paragraph"}) is not None:
+            return
+        ops = [UpdateOne({"_id": doc["_id"]},
+                         {"$set": {"match_paragraph": base_paragraph(doc.get("paragraph")) or NO_PARAGRAPH}})
+               async for doc in self.db[d.RECOMMENDATIONS].find({}, {"paragraph": 1})]
+        for chunk in _chunks(ops):
+            await self.db[d.RECOMMENDATIONS].bulk_write(list(chunk), ordered=False)
+        try:
+            await self.db[d.MIGRATIONS].insert_one({"_id": "recommendations.match_paragraph", "at": now()})
         except DuplicateKeyError:
             pass
 
@@ -219,11 +240,66 @@ class MongoTrackerRepository:
     # --- recommendations ---------------------------------------------------------------
 
     async def recommendation(self, recommendation_id: str) -> dict[str, Any] | None:
-        return await self.db[d.RECOMMENDATIONS].find_one({"_id": recommendation_id})
+        """By id, or by an old id it had before two sources were merged (an alias)."""
+        found = await self.db[d.RECOMMENDATIONS].find_one({"_id": recommendation_id})
+        if found is None:
+            alias = await self.db[d.RECOMMENDATION_ALIASES].find_one({"_id": recommendation_id})
+            if alias is not None:
+                found = await self.db[d.RECOMMENDATIONS].find_one({"_id": alias["recommendation_id"]})
+        return found
 
     async def recommendations(self, recommendation_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """Stored recommendations by id (one query per chunk of a batch)."""
-        return await find_in(self.db[d.RECOMMENDATIONS], "_id", sorted(set(recommendation_ids)))
+        """Stored recommendations by id, and those that have one of these ids as an alias
+        (by their own id). Only ``_id`` lookups: one query per chunk and collection."""
+        wanted = sorted(set(recommendation_ids))
+        found = await find_in(self.db[d.RECOMMENDATIONS], "_id", wanted)
+        missing = [i for i in wanted if i not in found]
+        if missing:
+            aliases = await find_in(self.db[d.RECOMMENDATION_ALIASES], "_id", missing)
+            targets = sorted({str(a["recommendation_id"]) for a in aliases.values()} - set(found))
+            if targets:
+                found.update(await find_in(self.db[d.RECOMMENDATIONS], "_id", targets))
+        return found
+
+    async def match_candidates(self, wanted: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Recommendations an imported row without a known id may be (one query per batch).
+
+        ``wanted``: ``country``, ``cycle`` and ``paragraphs``: for rows with a paragraph, the
+        stored ones with that paragraph or none (an indexed lookup); ``None`` for rows
+        without one: every recommendation of that country and cycle."""
+        clauses: list[dict[str, Any]] = []
+        for want in wanted:
+            clause: dict[str, Any] = {"country": want["country"], "cycle": want["cycle"]}
+            if want.get("paragraphs") is not None:
+                clause["match_paragraph"] = {"$in": [NO_PARAGRAPH, *sorted(want["paragraphs"])]}
+            clauses.append(clause)
+        found: dict[str, dict[str, Any]] = {}
+        for clause in clauses:  # one query each: "$or" is not pushed down to the embedded server's indexes
+            async for doc in self.db[d.RECOMMENDATIONS].find(clause):
+                found[doc["_id"]] = doc
+        return [found[k] for k in sorted(found)]
+
+    async def save_aliases(self, aliases: dict[str, str]) -> None:
+        """Old id -> current id (idempotent upserts, after the recommendation is stored)."""
+        ops = [UpdateOne({"_id": old}, {"$set": {"recommendation_id": new}}, upsert=True)
+               for old, new in sorted(aliases.items())]
+        for chunk in _chunks(ops):
+            await self.db[d.RECOMMENDATION_ALIASES].bulk_write(list(chunk), ordered=True)
+
+    async def retire(self, recommendation_ids: Sequence[str]) -> None:
+        """Remove the documents of ids upgraded to paragraph-based ones (their successor holds
+        them as aliases). Idempotent: a redelivery removes nothing more."""
+        if recommendation_ids:
+            await self.db[d.RECOMMENDATIONS].delete_many({"_id": {"$in": sorted(set(recommendation_ids))}})
+
+    async def resolve_ids(self, ids: Sequence[str]) -> dict[str, str]:
+        """Given ids (current or aliases) -> current ids, for those that exist."""
+        out: dict[str, str] = {}
+        for doc in (await self.recommendations(ids)).values():
+            for name in [doc["_id"], *(doc.get("aliases") or [])]:
+                if name in ids:
+                    out[name] = doc["_id"]
+        return out
 
     async def versions_from_events(self, event_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Versions stored by these messages, by message id: a redelivered batch re-announces them."""
@@ -246,6 +322,9 @@ class MongoTrackerRepository:
             "_id": f"{i['recommendation_id']}@{i['version']}", "recommendation_id": i["recommendation_id"],
             "version": i["version"], "snapshot": i["content"], "changes": i["changes"],
             "source_event_id": i["event_id"], "at": i["at"],
+            # Which source said this, and the id this version replaced (an id upgrade).
+            **({"source": i["base"]["source"]} if "source" in i.get("base", {}) else {}),
+            **({"retired": i["retired"]} if i.get("retired") else {}),
         } for i in items])
         # New recommendations are inserted (an insert costs a tenth of an upsert on the embedded
         # server); one stored meanwhile (a redelivery) falls back to the upsert, in order.
@@ -281,8 +360,8 @@ class MongoTrackerRepository:
         await insert_many_once(self.db[d.AUDIT_LOG], [{"_id": e["audit_id"], **e} for e in entries])
 
     async def existing_ids(self, ids: list[str]) -> set[str]:
-        cursor = self.db[d.RECOMMENDATIONS].find({"_id": {"$in": ids}}, {"_id": 1})
-        return {doc["_id"] async for doc in cursor}
+        """The given ids that resolve to a recommendation (their own id or an alias)."""
+        return set(await self.resolve_ids(ids))
 
     async def version_from_event(self, recommendation_id: str, event_id: str) -> dict[str, Any] | None:
         return await self.db[d.RECOMMENDATION_VERSIONS].find_one(
@@ -332,12 +411,17 @@ class MongoTrackerRepository:
     async def recount_evidence(self, recommendation_ids: list[str]) -> None:
         """Count each recommendation's evidence per audience (see RecommendationDoc): a viewer's
         count must not reveal that pending, held or coalition-only evidence exists."""
-        # Counted, not incremented: a redelivered message cannot double it.
+        # Counted, not incremented: a redelivered message cannot double it. Evidence attached
+        # under an old id (an alias) counts for the recommendation that id now is.
+        fields = {"review_state": 1, "visibility": 1, "safeguarding_flags": 1, "safeguarding_state": 1}
         for rec_id in recommendation_ids:
-            fields = {"review_state": 1, "visibility": 1, "safeguarding_flags": 1, "safeguarding_state": 1}
-            items = [doc async for doc in self.db[d.EVIDENCE].find({"recommendation_ids": rec_id}, fields)]
+            doc = await self.recommendation(rec_id)
+            if doc is None:
+                continue
+            names = [doc["_id"], *(doc.get("aliases") or [])]
+            items = [e async for e in self.db[d.EVIDENCE].find({"recommendation_ids": {"$in": names}}, fields)]
             shown = [e for e in items if e.get("review_state") == "approved" and not _held(e)]
-            await self.db[d.RECOMMENDATIONS].update_one({"_id": rec_id}, {"$set": {
+            await self.db[d.RECOMMENDATIONS].update_one({"_id": doc["_id"]}, {"$set": {
                 "evidence_count": sum(1 for e in items if e.get("review_state") != "rejected"),
                 "evidence_count_coalition": len(shown),
                 "evidence_count_public": sum(1 for e in shown if e.get("visibility") == "public"),

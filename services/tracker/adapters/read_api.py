@@ -91,6 +91,10 @@ def read_api(settings: TrackerSettings) -> FastAPI:
 
     async def public_recommendation_doc(rec_id: str) -> dict[str, Any]:
         doc = await database()[d.RECOMMENDATIONS].find_one({"_id": rec_id})
+        if doc is None:  # an old id, from before two sources were merged (an alias)
+            alias = await database()[d.RECOMMENDATION_ALIASES].find_one({"_id": rec_id})
+            if alias is not None:
+                doc = await database()[d.RECOMMENDATIONS].find_one({"_id": alias["recommendation_id"]})
         if doc is None or not pub.recommendation_is_public(doc, await published_cycles()):
             raise HTTPException(404, f"no public recommendation {rec_id!r}")
         return doc
@@ -135,8 +139,9 @@ def read_api(settings: TrackerSettings) -> FastAPI:
     ) -> PublicRecommendationDetailV1:
         """One recommendation with its public evidence."""
         doc = await public_recommendation_doc(recommendation_id)
+        names = [doc["_id"], *(doc.get("aliases") or [])]  # evidence may name an old id
         evidence = await database()[d.EVIDENCE].find(
-            {"recommendation_ids": recommendation_id, **_PUBLIC_EVIDENCE}).to_list()
+            {"recommendation_ids": {"$in": names}, **_PUBLIC_EVIDENCE}).to_list()
         return pub.public_recommendation_detail(doc, evidence)
 
     @app.get("/evidence", dependencies=limited)
@@ -148,8 +153,8 @@ def read_api(settings: TrackerSettings) -> FastAPI:
         """Public evidence about public recommendations, sorted by id."""
         query: dict[str, Any] = dict(_PUBLIC_EVIDENCE)
         if recommendation_id:
-            await public_recommendation_doc(recommendation_id)
-            query["recommendation_ids"] = recommendation_id
+            doc = await public_recommendation_doc(recommendation_id)
+            query["recommendation_ids"] = {"$in": [doc["_id"], *(doc.get("aliases") or [])]}
         if cursor:
             query["_id"] = {"$gt": _cursor(cursor)}
         cycles = await published_cycles()

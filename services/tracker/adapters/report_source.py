@@ -39,12 +39,15 @@ def load_report_inputs(
     recs = [
         RecommendationDoc.model_validate(doc) for doc in db[RECOMMENDATIONS].find({"country": country, "cycle": cycle})
     ]
-    ids = [r.recommendation_id for r in recs]
+    # Evidence attached under an id a recommendation had before an id upgrade is its evidence.
+    current = {alias: r.recommendation_id for r in recs for alias in r.aliases}
+    current.update({r.recommendation_id: r.recommendation_id for r in recs})
     seen: dict[str, EvidenceDoc] = {}
-    for batch in _batches(ids):
+    for batch in _batches(sorted(current)):
         for doc in db[EVIDENCE].find({"recommendation_ids": {"$in": batch}}):
             item = EvidenceDoc.model_validate(doc)
-            seen[item.evidence_id] = item
+            ids = list(dict.fromkeys(current.get(i, i) for i in item.recommendation_ids))
+            seen[item.evidence_id] = item.model_copy(update={"recommendation_ids": ids})
     drafts = [
         ReportDraftDoc.model_validate(doc) for doc in db[REPORT_DRAFTS].find({"country": country, "cycle": cycle})
     ]
@@ -54,9 +57,16 @@ def load_report_inputs(
 def load_assessments(db: Database[dict[str, Any]], recommendation_ids: list[str]) -> list[AssessmentDoc]:
     """Every assessment ever made on these recommendations (the report picks the latest
     per assessor made by its cut-off date)."""
+    current = {i: i for i in recommendation_ids}
+    for batch in _batches(recommendation_ids):  # assessments given under an old id (an alias) count too
+        for doc in db[RECOMMENDATIONS].find({"_id": {"$in": batch}},
+                                            {"aliases": 1}):
+            current.update({alias: str(doc["_id"]) for alias in doc.get("aliases") or []})
     out: list[AssessmentDoc] = []
-    for batch in _batches(recommendation_ids):
-        out += [AssessmentDoc.model_validate(d) for d in db[ASSESSMENTS].find({"recommendation_id": {"$in": batch}})]
+    for batch in _batches(sorted(current)):
+        for d in db[ASSESSMENTS].find({"recommendation_id": {"$in": batch}}):
+            item = AssessmentDoc.model_validate(d)
+            out.append(item.model_copy(update={"recommendation_id": current[item.recommendation_id]}))
     return out
 
 

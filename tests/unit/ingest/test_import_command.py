@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 from upr.commands.import_ import app
 
 runner = CliRunner()
-KEYS = {"format", "rows", "imported", "updated", "unchanged", "rejected", "errors"}
+# "ambiguous" and "conflicts" were added by issue 14 (keys are only ever added).
+KEYS = {"format", "rows", "imported", "updated", "unchanged", "rejected", "errors", "ambiguous", "conflicts"}
 
 
 def _run(*args: str) -> tuple[int, dict]:

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from upr.commands.import_ import app
 
 runner = CliRunner()
-KEYS = {"format", "rows", "imported", "updated", "unchanged", "rejected", "errors"}
+KEYS = {"format", "rows", "imported", "updated", "unchanged", "rejected", "errors", "ambiguous", "conflicts"}
 HEADER = ["Ref", "Recommendation text", "Recommending State", "Government response", "UPR Session",
           "State under review"]
 MAP = ["--map", "recommendation_id=Ref", "--map", "text=Recommendation text", "--map", "states=Recommending State",

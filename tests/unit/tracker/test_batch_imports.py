@@ -27,12 +27,25 @@ class FakeRepo:
         self.versions: dict[str, dict[str, Any]] = {}  # by "<id>@<version>"
         self.audit: dict[str, dict[str, Any]] = {}
         self.crash_after_history = False
+        self.aliases: dict[str, str] = {}
 
     async def processed_many(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         return {i: self.receipts[i] for i in ids if i in self.receipts}
 
     async def recommendations(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        return {i: dict(self.recs[i]) for i in ids if i in self.recs}
+        wanted = set(ids) | {self.aliases[i] for i in ids if i in self.aliases}
+        return {k: {**v, "_id": k} for k, v in self.recs.items() if k in wanted}
+
+    async def match_candidates(self, wanted: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        places = {(w["country"], w["cycle"]) for w in wanted}
+        return [{**v, "_id": k} for k, v in sorted(self.recs.items()) if (v.get("country"), v.get("cycle")) in places]
+
+    async def save_aliases(self, aliases: dict[str, str]) -> None:
+        self.aliases.update(aliases)
+
+    async def retire(self, ids: Sequence[str]) -> None:
+        for i in ids:
+            self.recs.pop(i, None)
 
     async def versions_from_events(self, event_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         return {v["source_event_id"]: v for v in self.versions.values() if v["source_event_id"] in event_ids}
@@ -41,7 +54,7 @@ class FakeRepo:
         for i in items:
             self.versions.setdefault(f"{i['recommendation_id']}@{i['version']}", {
                 "recommendation_id": i["recommendation_id"], "version": i["version"], "changes": i["changes"],
-                "source_event_id": i["event_id"]})
+                "source_event_id": i["event_id"], "retired": i.get("retired") or []})
         if self.crash_after_history:
             raise ConnectionError("killed between the history and the recommendations")
         for i in items:

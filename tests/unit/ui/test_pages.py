@@ -380,3 +380,24 @@ def test_report_says_whether_the_cycle_is_on_the_public_page(ui_db: Database[dic
     at = page("report", "reviewer")
     assert at.button(key="publish_cycle").label == "Withdraw cycle 4 from the public page"
     assert "Cycle 4 is **published**" in _text(at)
+
+
+def test_detail_opened_by_an_old_id_shows_the_merged_recommendation_its_conflict_and_evidence(
+    ui_db: Database[dict[str, Any]]
+) -> None:
+    from tests.unit.ui.conftest import recommendation_doc
+
+    old_id = "KHM-1-x0c13d35a59"  # UPR Info's CSV had no paragraph number: a text-hash id
+    doc = recommendation_doc("KHM-1-82.32h", "Deepen its actions against trafficking of minors", cycle=1,
+                             state="Spain")
+    doc.update(aliases=[old_id], conflicts={"position": {"upr_info_csv": "Supported", "uhri_xlsx": "Noted"}})
+    ui_db.recommendations.insert_one(doc)
+    ui_db.recommendation_aliases.insert_one({"_id": old_id, "recommendation_id": "KHM-1-82.32h"})
+    ui_db.evidence.insert_one(evidence_doc("ev-old-id01", old_id, by="reviewer", role="reviewer",
+                                           title="OCSE action plan launched"))
+    at = _detail("cso", old_id)
+    text = _text(at)
+    assert "Deepen its actions against trafficking of minors" in text
+    assert at.query_params["id"] == "KHM-1-82.32h"  # the address now carries the current id
+    assert "Sources disagree" in text and "says Noted" in text
+    assert "OCSE action plan launched" in text
