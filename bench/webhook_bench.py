@@ -39,7 +39,7 @@ from contracts.events import (
     Visibility,
     make_event,
 )
-from contracts.topics import ensure_topics
+from contracts.kafka_access import KafkaAdminSettings, client_options, ensure_topics
 from services.notifier.app import build_app
 from services.notifier.receiver import WebhookReceiver
 from services.notifier.settings import NotifierSettings
@@ -63,8 +63,10 @@ async def _bench(rate: float, seconds: float) -> dict[str, float]:
         "scheduler_enabled": False, "log_level": "WARNING",
     })
     topics = settings.topics
-    await ensure_topics(settings.kafka_bootstrap, topics)
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=0)
+    # The bench plays the tracker and the CLI (topics, events, commands) as admin.
+    admin_settings = KafkaAdminSettings(kafka_bootstrap=settings.kafka_bootstrap)
+    await ensure_topics(admin_settings, topics)
+    producer = AIOKafkaProducer(**client_options(admin_settings), acks="all", linger_ms=0)
     await producer.start()
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_uri, tz_aware=True)
     receiver = await WebhookReceiver().start()
@@ -108,7 +110,7 @@ async def _bench(rate: float, seconds: float) -> dict[str, float]:
         await producer.stop()
         await mongo.drop_database(settings.mongodb_db)
         await mongo.close()
-        admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+        admin = AIOKafkaAdminClient(**client_options(admin_settings))
         await admin.start()
         try:
             await admin.delete_topics(list(topics.all_with_partitions()))

@@ -55,8 +55,9 @@ def asyncapi_document(service: str) -> str:
     build_app = getattr(module, "build_app", None)
     if build_app is None:
         raise SystemExit(f"services/{service}/app.py has no build_app(settings): cannot document it")
-    # model_construct: the class defaults, without reading the environment or a .env file.
-    settings = _settings_class(build_app).model_construct()
+    # model_construct: the class defaults, without reading the environment or a .env file; dev
+    # mode, so building the app (nothing connects) does not ask for production secrets.
+    settings = _settings_class(build_app).model_construct(env="dev")
     app = build_app(settings)
     document = app.schema.to_specification().to_jsonable()
     if not str(document.get("asyncapi", "")).startswith("3."):

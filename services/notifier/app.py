@@ -38,10 +38,10 @@ from contracts.events import (
     make_event,
     parse_event,
 )
+from contracts.kafka_access import broker_security
 from contracts.logs import configure_logging
 from contracts.messaging import Rejected, dead_letter_middleware
 from contracts.observability import DEAD_LETTERED, EVENTS_CONSUMED, FAILURES, HANDLE_SECONDS
-from contracts.topics import ensure_topics
 from services.notifier import handlers
 from services.notifier.adapters.email import SmtpConfig, SmtpMailer
 from services.notifier.adapters.mongo import MongoNotifierRepository
@@ -72,7 +72,8 @@ def build_app(
             await repo.mark_processed(str(envelope.event_id), type_=envelope.type, outcome="rejected", error=reason)
 
     broker = KafkaBroker(
-        settings.kafka_bootstrap, acks="all", enable_idempotence=True, client_id="upr-notifier",
+        settings.kafka_bootstrap, security=broker_security(settings), acks="all", enable_idempotence=True,
+        client_id="upr-notifier",
         graceful_timeout=15.0,
         middlewares=[dead_letter_middleware(
             consumer=SERVICE, dead_letter_topic=topics.dead_letter(t.NOTIFIER_GROUP),
@@ -184,7 +185,6 @@ def build_app(
     async def on_startup() -> None:
         if settings.notifier_secret == NotifierSettings.model_fields["notifier_secret"].default:
             log.warning("UPR_NOTIFIER_SECRET is not set: unsubscribe links are signed with a placeholder")
-        await ensure_topics(settings.kafka_bootstrap, topics)
         await repo.ensure_indexes()
 
     async def after_startup() -> None:

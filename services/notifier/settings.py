@@ -11,6 +11,7 @@ from contracts.settings import CommonSettings
 
 
 class NotifierSettings(CommonSettings):
+    kafka_username: str = "notifier"  # its own Kafka principal (contracts/kafka_access.py)
     notifier_host: str = "127.0.0.1"
     notifier_port: int = 8003
 

@@ -11,6 +11,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from contracts.events import EventEnvelope
+from tests.kafka_harness import kafka_options
 
 
 async def send(producer: AIOKafkaProducer, topic: str, event: EventEnvelope | bytes, key: bytes = b"k") -> None:
@@ -35,7 +36,7 @@ async def wait_for(
 
 async def read_topic(bootstrap: str, topic: str, expected: int, timeout: float = 20.0) -> list[Any]:
     """Read at least `expected` records from the start of a topic (or what came in time)."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+    consumer = AIOKafkaConsumer(topic, **kafka_options(bootstrap), auto_offset_reset="earliest",
                                 group_id=f"reader-{uuid.uuid4().hex[:6]}")
     await consumer.start()
     records: list[Any] = []

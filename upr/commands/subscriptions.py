@@ -24,6 +24,7 @@ from contracts.events import (
     SubscriptionRequestedV1,
     make_event,
 )
+from contracts.kafka_access import client_options
 from contracts.settings import CommonSettings
 
 KINDS = ("new_evidence", "status_change", "disagreement", "tag_correction", "deadline", "stale", "new_recommendation")
@@ -33,7 +34,7 @@ async def publish_command(settings: CommonSettings, payload: Contract, actor: Ac
     from aiokafka import AIOKafkaProducer
 
     event = make_event(payload, source="cli", actor=actor)
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(**client_options(settings), acks="all", enable_idempotence=True)
     await producer.start()
     try:
         key = getattr(payload, "subscription_id", "").encode()
