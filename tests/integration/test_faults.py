@@ -76,8 +76,9 @@ def recommendation(n: int) -> RecommendationImportedV1:
 @pytest.fixture
 def tracker_env(kafka_bootstrap: str, mongodb_uri: str, topics: Topics, mongo_db: Any) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("UPR_")}
+    # Dev mode, as `make up` runs it: the tracker logs in to Kafka with its dev password.
     env.update(UPR_KAFKA_BOOTSTRAP=kafka_bootstrap, UPR_MONGODB_URI=mongodb_uri, UPR_MONGODB_DB=mongo_db.name,
-               UPR_TOPIC_PREFIX=topics.prefix, UPR_LOG_LEVEL="WARNING")
+               UPR_TOPIC_PREFIX=topics.prefix, UPR_LOG_LEVEL="WARNING", UPR_ENV="dev")
     return env
 
 
@@ -174,7 +175,7 @@ async def test_unreachable_mongodb_is_a_clear_error_and_the_message_waits(
     db_name = f"test_{uuid.uuid4().hex[:8]}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("UPR_")}
     env.update(UPR_KAFKA_BOOTSTRAP=kafka_bootstrap, UPR_MONGODB_URI=f"mongodb://127.0.0.1:{free_port()}",
-               UPR_MONGODB_DB=db_name, UPR_TOPIC_PREFIX=topics.prefix)
+               UPR_MONGODB_DB=db_name, UPR_TOPIC_PREFIX=topics.prefix, UPR_ENV="dev")
     broken = TrackerProcess(env, tmp_path / "broken.log")
     broken.start()
     try:
