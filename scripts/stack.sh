@@ -54,7 +54,12 @@ wait_for() { # name port logfile
 }
 
 start_kafka() {
-  if pid_alive kafka; then echo "kafka already running (pid $(cat "$RUN/kafka.pid"))"; return; fi
+  if pid_alive kafka; then
+    # Provisioned again all the same: services no longer create topics, and this run may use
+    # another UPR_TOPIC_PREFIX (the e2e tests do) that needs its own topics and ACLs.
+    provision_kafka
+    echo "kafka already running (pid $(cat "$RUN/kafka.pid"))"; return
+  fi
   [[ -d $LIBS ]] || die "Kafka jars missing in $LIBS: run 'make setup'"
   require_port_free "$KAFKA_PORT" kafka
   require_port_free "$CONTROLLER_PORT" "kafka controller"

@@ -30,14 +30,13 @@ from contracts.events import (
     RecommendingState,
     Role,
     SourceRef,
-    make_event,
 )
 from contracts.topics import Topics
 from services.ingest.domain.columns import UHRI_EXPORT_COLUMNS
 from services.tracker.adapters.report_source import load_report_inputs
 from services.tracker.app import build_app
 from services.tracker.settings import TrackerSettings
-from tests.integration.helpers import send, wait_for
+from tests.integration.helpers import send, signed_event, wait_for
 from tests.integration.test_faults import TrackerProcess, publish_all, tracker_env, tracker_process  # noqa: F401
 from ui import read_model
 from upr.cli import app as upr
@@ -104,7 +103,7 @@ async def test_three_sources_of_one_cycle_make_138_recommendations_under_paragra
     assert HASH_ID.match(old_id)
 
     # Evidence attached under the old id, before the other sources come.
-    evidence = make_event(EvidenceSubmittedV1(
+    evidence = signed_event(EvidenceSubmittedV1(
         evidence_id="ev-ocse-nap", recommendation_ids=[old_id], source_type=EvidenceSourceType.POLICY_PLAN,
         title="National Action Plan to Prevent and Respond to OCSE 2021-2025"), source="ui", actor=REVIEWER)
     await send(producer, topics.tracker_commands, evidence)
@@ -174,8 +173,8 @@ async def test_a_tracker_killed_while_merging_a_second_source_loses_and_duplicat
     tracker_process: TrackerProcess, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any,  # noqa: F811
 ) -> None:
     count = 400
-    first = [make_event(merge_row(n, paragraph=False), source="ingest") for n in range(count)]
-    second = [make_event(merge_row(n, paragraph=True), source="ingest") for n in range(count)]
+    first = [signed_event(merge_row(n, paragraph=False), source="ingest") for n in range(count)]
+    second = [signed_event(merge_row(n, paragraph=True), source="ingest") for n in range(count)]
     tracker_process.start()
     await publish_all(producer, topics.recommendations_imported, first)
 

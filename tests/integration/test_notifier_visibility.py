@@ -27,11 +27,10 @@ from contracts.events import (
     Role,
     SubscriptionRequestedV1,
     Visibility,
-    make_event,
 )
 from contracts.topics import Topics
 from services.notifier.receiver import WebhookReceiver
-from tests.integration.helpers import send, wait_for
+from tests.integration.helpers import send, signed_event, wait_for
 from tests.integration.test_notifier_pipeline import (
     MailCatcher,
     notifier,  # noqa: F401 - fixture
@@ -133,7 +132,7 @@ async def test_row4_one_email_address_per_subscription_and_none_before_confirmat
     mail, _ = smtp_server
     request = SubscriptionRequestedV1(subscription_id="sub-many", owner="dara", channel=Channel.EMAIL,
                                       email="a@x.org, b@y.org", event_kinds=["new_evidence"])
-    command = make_event(request, source="test", actor=VIEWER)
+    command = signed_event(request, source="test", actor=VIEWER)
     await send(producer, topics.notifier_commands, command)
 
     async def outcome() -> Any:

@@ -21,12 +21,11 @@ from contracts.events import (
     Role,
     SafeguardingReviewRequestedV1,
     ThemeCorrectionRequestedV1,
-    make_event,
 )
 from contracts.topics import Topics
 from services.tracker.app import build_app
 from services.tracker.domain.safeguarding import ERASED_TEXT, HELD_TEXT
-from tests.integration.helpers import read_topic, send
+from tests.integration.helpers import read_topic, send, signed_event
 from tests.integration.test_tracker_records import CHILD_LAW, processed, rec, tracker_settings
 
 pytestmark = pytest.mark.integration
@@ -43,7 +42,7 @@ async def test_row6_rationales_comments_and_drafts_are_held_until_a_reviewer_dec
     app = build_app(tracker_settings(kafka_bootstrap, mongodb_uri, mongo_db.name, topics))
     async with app:
         async def run(payload: Any, actor: Actor, key: bytes = REC.encode()) -> Any:
-            event = make_event(payload, source="ui", actor=actor)
+            event = signed_event(payload, source="ui", actor=actor)
             await send(producer, topics.tracker_commands, event, key=key)
             return await processed(mongo_db, event)
 
@@ -110,6 +109,6 @@ async def test_row6_rationales_comments_and_drafts_are_held_until_a_reviewer_dec
 
 
 async def run_import(producer: AIOKafkaProducer, topics: Topics, mongo_db: Any) -> None:
-    event = make_event(rec(REC, CHILD_LAW), source="ingest")
+    event = signed_event(rec(REC, CHILD_LAW), source="ingest")
     await send(producer, topics.recommendations_imported, event)
     await processed(mongo_db, event)
