@@ -21,9 +21,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pymongo import AsyncMongoClient
 
 from contracts.events import Position, RecommendationImportedV1, RecommendingState, SourceRef, make_event
+from contracts.kafka_access import KafkaAdminSettings, client_options, ensure_topics
 from contracts.settings import CommonSettings
 from contracts.signing import sign
-from contracts.topics import Topics, ensure_topics
+from contracts.topics import Topics
 
 _COMMAND_KEY = CommonSettings().command_key  # the tracker verifies what it stores
 
@@ -38,9 +39,9 @@ def _event(n: int, import_id: str) -> Any:
     ), source="ingest", correlation_id=import_id), _COMMAND_KEY)
 
 
-async def raw_kafka_rate(bootstrap: str, topic: str, events: list[Any]) -> float:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=10)
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+async def raw_kafka_rate(settings: KafkaAdminSettings, topic: str, events: list[Any]) -> float:
+    producer = AIOKafkaProducer(**client_options(settings), acks="all", linger_ms=10)
+    consumer = AIOKafkaConsumer(topic, **client_options(settings), auto_offset_reset="earliest",
                                 group_id=f"bench-{uuid.uuid4().hex[:6]}", enable_auto_commit=False)
     await producer.start()
     await consumer.start()
@@ -99,7 +100,7 @@ async def preload(uri: str, db_name: str, count: int) -> None:
     await client.close()
 
 
-async def pipeline_rate(settings: CommonSettings, db_name: str, events: list[Any], instances: int = 1,
+async def pipeline_rate(settings: KafkaAdminSettings, db_name: str, events: list[Any], instances: int = 1,
                         already_stored: int = 0) -> float:
     from services.tracker.app import build_app
     from services.tracker.settings import TrackerSettings
@@ -109,9 +110,9 @@ async def pipeline_rate(settings: CommonSettings, db_name: str, events: list[Any
 
     tracker_settings = TrackerSettings(kafka_bootstrap=settings.kafka_bootstrap, mongodb_uri=settings.mongodb_uri,
                                        mongodb_db=db_name, log_level="WARNING",
-                                       consumer_group=f"bench-{uuid.uuid4().hex[:6]}")
+                                       consumer_group=f"upr-tracker-bench-{uuid.uuid4().hex[:6]}")
     topics = Topics(prefix=f"bench{uuid.uuid4().hex[:6]}.")  # a fresh stream for each measurement
-    await ensure_topics(settings.kafka_bootstrap, topics)
+    await ensure_topics(settings, topics)
     tracker_settings = tracker_settings.model_copy(update={"topic_prefix": topics.prefix})
     apps = [build_app(tracker_settings) for _ in range(instances)]
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_uri)
@@ -120,7 +121,7 @@ async def pipeline_rate(settings: CommonSettings, db_name: str, events: list[Any
         await app.start()
     try:
         await asyncio.sleep(3)  # let the group settle before timing
-        producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=10)
+        producer = AIOKafkaProducer(**client_options(settings), acks="all", linger_ms=10)
         await producer.start()
         started = time.perf_counter()
         futures = [await producer.send(topics.recommendations_imported, e.to_bytes(),
@@ -136,7 +137,7 @@ async def pipeline_rate(settings: CommonSettings, db_name: str, events: list[Any
         await client.close()
 
 
-async def import_end_to_end(settings: CommonSettings, db_name: str, rows: int) -> dict[str, float]:
+async def import_end_to_end(settings: KafkaAdminSettings, db_name: str, rows: int) -> dict[str, float]:
     """`upr import --json` (it waits for the tracker's receipts) of the generated UHRI file,
     against one tracker, from the start of the command until every row is stored."""
     import os
@@ -151,10 +152,10 @@ async def import_end_to_end(settings: CommonSettings, db_name: str, rows: int) -
     if not path.exists():
         write_csv(path, rows)
     topics = Topics(prefix=f"bench{uuid.uuid4().hex[:6]}.")
-    await ensure_topics(settings.kafka_bootstrap, topics)
+    await ensure_topics(settings, topics)
     tracker = build_app(TrackerSettings(
         kafka_bootstrap=settings.kafka_bootstrap, mongodb_uri=settings.mongodb_uri, mongodb_db=db_name,
-        log_level="WARNING", consumer_group=f"bench-{uuid.uuid4().hex[:6]}", topic_prefix=topics.prefix))
+        log_level="WARNING", consumer_group=f"upr-tracker-bench-{uuid.uuid4().hex[:6]}", topic_prefix=topics.prefix))
     await tracker.start()
     try:
         env = {**os.environ, "UPR_TOPIC_PREFIX": topics.prefix, "UPR_MONGODB_DB": db_name,
@@ -189,15 +190,15 @@ async def wait_for_receipts(receipts: Any, event_ids: list[str], poll_s: float =
 
 
 async def _bench(n_raw: int, n_pipeline: int, n_preload: int, n_import: int) -> dict[str, float]:
-    settings = CommonSettings()
+    settings = KafkaAdminSettings()  # admin: creates the bench topics and publishes as any producer would
     results: dict[str, float] = {}
     topics = Topics(prefix=f"bench{uuid.uuid4().hex[:6]}.")
-    await ensure_topics(settings.kafka_bootstrap, topics)
+    await ensure_topics(settings, topics)
     db_name = f"bench_{uuid.uuid4().hex[:6]}"
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_uri)
     try:
         raw_events = [_event(n, "raw") for n in range(n_raw)]
-        results["raw_kafka_events_per_s"] = await raw_kafka_rate(settings.kafka_bootstrap, topics.tracker_events,
+        results["raw_kafka_events_per_s"] = await raw_kafka_rate(settings, topics.tracker_events,
                                                                  raw_events)
         results["raw_insert_rows_per_s"] = await raw_insert_rate(settings.mongodb_uri, db_name, raw_events)
         one = [_event(n, "one") for n in range(n_pipeline)]

@@ -50,8 +50,9 @@ from contracts.events import (
     Visibility,
     make_event,
 )
+from contracts.kafka_access import KafkaAdminSettings, client_options, ensure_topics
 from contracts.signing import sign
-from contracts.topics import Topics, ensure_topics
+from contracts.topics import Topics
 from services.notifier.adapters.secret_box import SecretBox
 from services.notifier.app import build_app
 from services.notifier.domain.deliveries import delivery_id
@@ -139,8 +140,10 @@ async def _bench(rate: float, seconds: float, steps: Sequence[float], step_secon
         "scheduler_enabled": False, "log_level": "WARNING",
     })
     topics = settings.topics
-    await ensure_topics(settings.kafka_bootstrap, topics)
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=0)
+    # The bench plays the tracker and the CLI (topics, events, commands) as admin.
+    admin_settings = KafkaAdminSettings(kafka_bootstrap=settings.kafka_bootstrap)
+    await ensure_topics(admin_settings, topics)
+    producer = AIOKafkaProducer(**client_options(admin_settings), acks="all", linger_ms=0)
     await producer.start()
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_uri, tz_aware=True)
     receiver = await WebhookReceiver().start()
@@ -174,7 +177,7 @@ async def _bench(rate: float, seconds: float, steps: Sequence[float], step_secon
         await producer.stop()
         await mongo.drop_database(settings.mongodb_db)
         await mongo.close()
-        admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+        admin = AIOKafkaAdminClient(**client_options(admin_settings))
         await admin.start()
         try:
             await admin.delete_topics(list(topics.all_with_partitions()))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import Counter, Gauge, Histogram
 
 EVENTS_CONSUMED = Counter("upr_events_consumed_total", "Messages consumed", ["service", "type", "outcome"])
@@ -15,7 +17,9 @@ DELIVERY_LATENCY = Histogram(
 )
 
 
-async def report_consumer_lag(bootstrap: str, group: str, service: str, interval_s: float = 15.0) -> None:
+async def report_consumer_lag(
+    kafka_options: dict[str, Any], group: str, service: str, interval_s: float = 15.0
+) -> None:
     """Keep CONSUMER_LAG up to date: end offset minus the group's committed offset, per topic.
 
     Runs until cancelled; a failed round (broker restarting) is skipped, not fatal."""
@@ -25,8 +29,8 @@ async def report_consumer_lag(bootstrap: str, group: str, service: str, interval
     from aiokafka import AIOKafkaConsumer
     from aiokafka.admin import AIOKafkaAdminClient
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id=f"{service}-lag")
-    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, client_id=f"{service}-lag", enable_auto_commit=False)
+    admin = AIOKafkaAdminClient(client_id=f"{service}-lag", **kafka_options)
+    probe = AIOKafkaConsumer(client_id=f"{service}-lag", enable_auto_commit=False, **kafka_options)
     try:
         await admin.start()
         await probe.start()

@@ -21,6 +21,15 @@ class CommonSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="UPR_", env_file=".env", extra="ignore")
 
     kafka_bootstrap: str = "127.0.0.1:9092"
+    # Kafka login (contracts/kafka_access.py): each service's settings name its own principal;
+    # the command line is admin. The password is required outside dev mode; the mechanism
+    # defaults to PLAIN for admin (an account of the broker's config) and SCRAM-SHA-512 otherwise.
+    kafka_username: str = "admin"
+    kafka_password: str = ""
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] | None = None
+    # SASL_SSL instead of SASL_PLAINTEXT, checking the broker against this CA file (empty: the system's).
+    kafka_tls: bool = False
+    kafka_ca_file: str = ""
     mongodb_uri: str = "mongodb://127.0.0.1:27017"
     mongodb_db: str = "upr"
     topic_prefix: str = ""

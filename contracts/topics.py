@@ -88,23 +88,3 @@ class Topics:
         topics.update({self.name(t): 1 for t in DEAD_LETTER_TOPICS})
         return topics
 
-
-async def ensure_topics(bootstrap: str, topics: Topics) -> list[str]:
-    """Create any missing topic with its partition count; returns the ones created."""
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="upr-admin")
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        wanted = topics.all_with_partitions()
-        missing = [NewTopic(name, n, 1) for name, n in wanted.items() if name not in existing]
-        if missing:
-            try:
-                await admin.create_topics(missing)
-            except Exception as exc:  # another process created them meanwhile
-                if "TopicAlreadyExists" not in type(exc).__name__ + str(exc):
-                    raise
-        return [topic.name for topic in missing]
-    finally:
-        await admin.close()

@@ -26,9 +26,11 @@ from contracts.events import (
     Visibility,
     make_event,
 )
+from contracts.kafka_access import client_options
 from contracts.settings import CommonSettings
 from contracts.signing import sign
 from services.ingest.importer import run_import
+from services.ingest.settings import IngestSettings
 from ui.auth import DEMO_USERS, ensure_demo_users
 from ui.settings import UISettings
 
@@ -69,7 +71,8 @@ def main() -> int:
         print(f"sample data not found at {SAMPLE}: the shared/ folder must sit beside the repository")
         return 1
     print(f"Importing {SAMPLE.name} ...")
-    report = run_import(SAMPLE, settings=settings, timeout_s=180)
+    # Imported as the ingest service would (its Kafka principal may publish imported rows).
+    report = run_import(SAMPLE, settings=IngestSettings(), timeout_s=180)
     print(f"  {report.rows} rows: {report.imported} new, {report.updated} updated, {report.unchanged} unchanged, "
           f"{report.rejected} rejected, {report.pending} pending")
 
@@ -91,7 +94,7 @@ def main() -> int:
 
 async def _demo_commands(settings: CommonSettings, db: Any) -> None:
     topics = settings.topics
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    producer = AIOKafkaProducer(**client_options(settings), acks="all")
     await producer.start()
     try:
         deadline = make_event(CycleDeadlineSetV1(country="KHM", cycle=4, milestone="mid_term_report_due",

@@ -37,8 +37,12 @@ health_path() { [[ $1 == ui || $1 == public ]] && echo /_stcore/health || echo /
 source "$ROOT/scripts/lib/processes.sh"
 
 start() {
-  local name=$1 port
+  local name=$1 port password_var
   port=$(port_of "$name")
+  # Each logs in to Kafka as its own principal (README "Kafka principals and ACLs"): its
+  # password from UPR_KAFKA_<NAME>_PASSWORD, else (dev mode) the fixed local one.
+  password_var="UPR_KAFKA_${name^^}_PASSWORD"
+  export UPR_KAFKA_USERNAME=$name UPR_KAFKA_PASSWORD=${!password_var:-}
   if pid_alive "$name"; then echo "$name already running (pid $(cat "$RUN/$name.pid"))"; return; fi
   if port_open "$port"; then echo "services: port $port ($name) is taken by another process" >&2; exit 1; fi
   case $name in

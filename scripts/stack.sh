@@ -9,6 +9,9 @@
 # FerretDB data (every database); the Kafka jars and the FerretDB binary stay.
 #
 # State lives under $UPR_STACK_DIR (default .stack/), logs under .stack/logs/.
+# Kafka accepts only authenticated clients (SASL) and applies ACLs; the admin account is in
+# the broker's config, the components' accounts and ACLs are made by `upr topics create`
+# (README "Kafka principals and ACLs"). This is a dev stack: fixed dev-mode passwords.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,6 +24,7 @@ LOGS=$STACK/logs
 RUN=$STACK/run
 FERRET_BIN=$STACK/bin/ferretdb
 WAIT_SECONDS=${UPR_STACK_WAIT:-90}
+VENV=${UPR_VENV:-$ROOT/.venv}
 
 mkdir -p "$LOGS" "$RUN"
 
@@ -50,14 +54,24 @@ wait_for() { # name port logfile
 }
 
 start_kafka() {
-  if pid_alive kafka; then echo "kafka already running (pid $(cat "$RUN/kafka.pid"))"; return; fi
+  if pid_alive kafka; then
+    # Provisioned again all the same: services no longer create topics, and this run may use
+    # another UPR_TOPIC_PREFIX (the e2e tests do) that needs its own topics and ACLs.
+    provision_kafka
+    echo "kafka already running (pid $(cat "$RUN/kafka.pid"))"; return
+  fi
   [[ -d $LIBS ]] || die "Kafka jars missing in $LIBS: run 'make setup'"
   require_port_free "$KAFKA_PORT" kafka
   require_port_free "$CONTROLLER_PORT" "kafka controller"
-  local props=$STACK/kafka/server.properties
-  sed -e "s#@STATE@#$STACK/kafka#g" -e "s#@KAFKA_PORT@#$KAFKA_PORT#g" \
-      -e "s#@CONTROLLER_PORT@#$CONTROLLER_PORT#g" \
-      "$ROOT/infra/kafka/server.properties.in" > "$props"
+  local props=$STACK/kafka/server.properties admin_password
+  # The dev password of the admin account, from the one place that defines it.
+  admin_password=$(PYTHONPATH=$ROOT "$VENV/bin/python" -c \
+    'from contracts.kafka_access import ADMIN, dev_password; print(dev_password(ADMIN))') \
+    || die "cannot read the Kafka admin password from contracts/kafka_access.py (run 'make setup')"
+  rm -f "$props"  # written anew, readable by its owner only: it holds the admin password
+  (umask 077; sed -e "s#@STATE@#$STACK/kafka#g" -e "s#@KAFKA_PORT@#$KAFKA_PORT#g" \
+      -e "s#@CONTROLLER_PORT@#$CONTROLLER_PORT#g" -e "s#@ADMIN_PASSWORD@#$admin_password#g" \
+      "$ROOT/infra/kafka/server.properties.in" > "$props")
   if [[ ! -f $STACK/kafka/kafka-logs/meta.properties ]]; then
     local id
     id=$(java -cp "$LIBS/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)
@@ -69,7 +83,24 @@ start_kafka() {
     -Dkafka.logs.dir="$LOGS" kafka.Kafka "$props" > "$LOGS/kafka.out" 2>&1 &
   echo $! > "$RUN/kafka.pid"
   wait_for kafka "$KAFKA_PORT" "$LOGS/kafka.out"
+  provision_kafka
   echo "kafka up on 127.0.0.1:$KAFKA_PORT (pid $(cat "$RUN/kafka.pid"))"
+}
+
+# Topics, each component's SCRAM login and its ACLs, with the dev passwords. Idempotent, and
+# the same on a fresh state dir as on one formatted before Kafka had logins (nothing to migrate).
+provision_kafka() {
+  local i
+  for ((i = 0; i < 5; i++)); do
+    if env -u UPR_KAFKA_USERNAME -u UPR_KAFKA_PASSWORD -u UPR_KAFKA_SASL_MECHANISM UPR_ENV=dev \
+        UPR_KAFKA_BOOTSTRAP="127.0.0.1:$KAFKA_PORT" PYTHONPATH="$ROOT" \
+        "$VENV/bin/python" -m upr topics create > "$LOGS/kafka-provision.log" 2>&1; then
+      return 0
+    fi
+    sleep 1
+  done
+  cat "$LOGS/kafka-provision.log" >&2
+  die "could not create the Kafka topics, logins and ACLs (see $LOGS/kafka-provision.log)"
 }
 
 start_mongo() {

@@ -14,7 +14,9 @@ import pytest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from contracts.topics import Topics, ensure_topics
+from contracts.kafka_access import ensure_topics
+from contracts.topics import Topics
+from tests.kafka_harness import admin_settings
 
 # Tests run the services the way `make up` does: in dev mode (placeholder secrets allowed).
 os.environ.setdefault("UPR_ENV", "dev")
@@ -63,9 +65,9 @@ async def mongo_db(mongodb_uri: str) -> AsyncIterator[AsyncDatabase[dict[str, An
 
 @pytest.fixture
 async def topics(kafka_bootstrap: str) -> Topics:
-    """Topics under a unique prefix, created on the real broker."""
+    """Topics under a unique prefix, created on the real broker with every component's ACLs."""
     prefixed = Topics(prefix=f"t{uuid.uuid4().hex[:8]}.")
-    await ensure_topics(kafka_bootstrap, prefixed)
+    await ensure_topics(admin_settings(kafka_bootstrap), prefixed)
     return prefixed
 
 

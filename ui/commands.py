@@ -21,6 +21,7 @@ from aiokafka import AIOKafkaProducer
 
 from contracts.documents import ProcessedMessage
 from contracts.events import Actor, Contract, EventEnvelope, make_event
+from contracts.kafka_access import client_options
 from contracts.markdown import md_escape
 from contracts.settings import require_trust_secrets
 from contracts.signing import sign
@@ -31,8 +32,8 @@ SOURCE = "ui"
 class CommandBus:
     """An aiokafka producer living on its own event loop thread."""
 
-    def __init__(self, bootstrap: str) -> None:
-        self._bootstrap = bootstrap
+    def __init__(self, kafka_options: dict[str, Any]) -> None:
+        self._kafka_options = kafka_options
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="upr-ui-kafka", daemon=True)
         self._thread.start()
@@ -44,7 +45,7 @@ class CommandBus:
         return future.result(timeout)
 
     async def _start(self) -> AIOKafkaProducer:
-        producer = AIOKafkaProducer(bootstrap_servers=self._bootstrap, acks="all",
+        producer = AIOKafkaProducer(**self._kafka_options, acks="all",
                                     enable_idempotence=True, client_id="upr-ui", request_timeout_ms=10_000)
         await producer.start()
         return producer
@@ -67,8 +68,11 @@ class CommandBus:
 
 
 @st.cache_resource(show_spinner=False)
-def command_bus(bootstrap: str) -> CommandBus:
-    return CommandBus(bootstrap)
+def command_bus(bootstrap: str, username: str) -> CommandBus:
+    """One per broker and principal (the cache key); logs in as the UI's principal."""
+    from ui.settings import get_settings
+
+    return CommandBus(client_options(get_settings()))
 
 
 @dataclass(frozen=True)
@@ -113,7 +117,8 @@ def send(payload: Contract, actor: Actor, *, to: str = "tracker", key: str | Non
     require_trust_secrets(settings, tokens=False)
     envelope = sign(make_event(payload, source=SOURCE, actor=actor), settings.command_key)
     key = key or _key(payload)
-    command_bus(settings.kafka_bootstrap).publish(topic, envelope, key, timeout=settings.command_timeout_s)
+    bus = command_bus(settings.kafka_bootstrap, settings.kafka_username)
+    bus.publish(topic, envelope, key, timeout=settings.command_timeout_s)
     event_id = str(envelope.event_id)
     if not wait:
         return CommandResult(event_id, None)

@@ -6,6 +6,7 @@ from contracts.settings import CommonSettings
 
 
 class UISettings(CommonSettings):
+    kafka_username: str = "ui"  # its own Kafka principal (contracts/kafka_access.py)
     ui_port: int = 8501
     ingest_url: str = "http://127.0.0.1:8002"
     tracker_url: str = "http://127.0.0.1:8001"

@@ -17,9 +17,9 @@ from prometheus_client import make_asgi_app
 
 from contracts.asgi import ServiceApp
 from contracts.events import EventEnvelope
+from contracts.kafka_access import broker_security
 from contracts.logs import configure_logging
 from contracts.settings import require_trust_secrets
-from contracts.topics import ensure_topics
 from services.ingest.adapters.http import http_api
 from services.ingest.settings import IngestSettings
 
@@ -29,8 +29,8 @@ def build_app(settings: IngestSettings | None = None) -> ServiceApp:
     configure_logging(settings.log_level, json_output=settings.log_json)
     require_trust_secrets(settings)
     topics = settings.topics
-    broker = KafkaBroker(settings.kafka_bootstrap, acks="all", enable_idempotence=True, client_id="upr-ingest",
-                         log_level=logging.DEBUG)
+    broker = KafkaBroker(settings.kafka_bootstrap, security=broker_security(settings), acks="all",
+                         enable_idempotence=True, client_id="upr-ingest", log_level=logging.DEBUG)
     # Declared for the AsyncAPI document; the import adapter publishes in batches itself.
     broker.publisher(topics.recommendations_imported, title="recommendations-imported", schema=EventEnvelope,
                      description="recommendation.imported v1: one per recommendation read from a file "
@@ -38,14 +38,10 @@ def build_app(settings: IngestSettings | None = None) -> ServiceApp:
     broker.publisher(topics.tracker_commands, title="evidence-from-template", schema=EventEnvelope,
                      description="evidence.submitted v1 from the bulk evidence template")
 
-    async def on_startup() -> None:
-        await ensure_topics(settings.kafka_bootstrap, topics)
-
     return ServiceApp(
         broker,
         http_api=http_api(settings), auth_secret=settings.auth_secret,
         asgi_routes=[("/health", make_ping_asgi(broker, timeout=5.0)), ("/metrics", make_asgi_app())],
-        on_startup=[on_startup],
         specification=AsyncAPI(title="UPR Tracker: ingest", version="1.0.0",
                                description="Turns files of UPR recommendations into events."),
     )

@@ -7,6 +7,7 @@ from services.ingest.domain.archive import ArchiveLimits
 
 
 class IngestSettings(CommonSettings):
+    kafka_username: str = "ingest"  # its own Kafka principal (contracts/kafka_access.py)
     ingest_host: str = "127.0.0.1"
     ingest_port: int = 8002
     # Uploads larger than this are refused before parsing (bytes).

@@ -39,6 +39,7 @@ from contracts.events import (
     make_event,
     parse_event,
 )
+from contracts.kafka_access import broker_security
 from contracts.logs import configure_logging
 from contracts.messaging import (
     Rejected,
@@ -51,7 +52,6 @@ from contracts.messaging import (
 from contracts.observability import DEAD_LETTERED, EVENTS_CONSUMED, FAILURES
 from contracts.settings import require_trust_secrets
 from contracts.signing import verify
-from contracts.topics import ensure_topics
 from services.notifier import handlers
 from services.notifier.adapters.email import SmtpConfig, SmtpMailer
 from services.notifier.adapters.mongo import MongoNotifierRepository
@@ -94,9 +94,9 @@ def build_app(
             await repo.mark_processed(str(envelope.event_id), type_=envelope.type, outcome="rejected", error=reason)
 
     broker = KafkaBroker(
-        settings.kafka_bootstrap, acks="all", enable_idempotence=True, client_id="upr-notifier",
-        graceful_timeout=15.0, linger_ms=settings.notifier_publish_linger_ms, log_level=logging.DEBUG,
-        compression_type=producer_compression(),
+        settings.kafka_bootstrap, security=broker_security(settings), acks="all", enable_idempotence=True,
+        client_id="upr-notifier", graceful_timeout=15.0, linger_ms=settings.notifier_publish_linger_ms,
+        log_level=logging.DEBUG, compression_type=producer_compression(),
     )
     # Commands one by one (dead-lettered by the shared middleware); the batch consumers
     # dead-letter bad records themselves, and whatever escapes a batch is transient.
@@ -247,7 +247,6 @@ def build_app(
             await asyncio.sleep(settings.scheduler_interval_s)
 
     async def on_startup() -> None:
-        await ensure_topics(settings.kafka_bootstrap, topics)
         await repo.ensure_indexes()
         dispatcher.start()
 

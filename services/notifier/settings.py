@@ -13,6 +13,7 @@ PLACEHOLDER_SECRET = "change-me-notifier-secret"  # noqa: S105 - refused outside
 
 
 class NotifierSettings(CommonSettings):
+    kafka_username: str = "notifier"  # its own Kafka principal (contracts/kafka_access.py)
     notifier_host: str = "127.0.0.1"
     notifier_port: int = 8003
 

@@ -19,6 +19,7 @@ from prometheus_client import make_asgi_app
 from contracts import topics as t
 from contracts.asgi import ServiceApp
 from contracts.events import EventEnvelope
+from contracts.kafka_access import broker_security, client_options
 from contracts.logs import configure_logging
 from contracts.messaging import (
     batch_failure_middleware,
@@ -28,7 +29,6 @@ from contracts.messaging import (
 )
 from contracts.observability import DEAD_LETTERED, FAILURES, report_consumer_lag
 from contracts.settings import require_trust_secrets
-from contracts.topics import ensure_topics
 from services.tracker import handlers
 from services.tracker.adapters.examples import ExamplesCache
 from services.tracker.adapters.http import http_api
@@ -53,7 +53,8 @@ def build_app(
     deps = handlers.Deps(repo=repo, tagger=tagger, examples=examples.get)
 
     broker = KafkaBroker(
-        settings.kafka_bootstrap, acks="all", enable_idempotence=True, client_id="upr-tracker", log_level=logging.DEBUG,
+        settings.kafka_bootstrap, security=broker_security(settings), acks="all", enable_idempotence=True,
+        client_id="upr-tracker", log_level=logging.DEBUG,
         linger_ms=settings.publish_linger_ms, compression_type=producer_compression(),
         middlewares=[batch_failure_middleware(consumer=SERVICE, on_transient=lambda _: FAILURES.labels(SERVICE).inc())],
     )
@@ -118,10 +119,9 @@ def build_app(
     async def on_startup() -> None:
         if deps.tagger is None:
             deps.tagger = load_tagger()
-        await ensure_topics(settings.kafka_bootstrap, topics)
         await repo.ensure_indexes()
         background.append(asyncio.create_task(
-            report_consumer_lag(settings.kafka_bootstrap, settings.consumer_group, SERVICE)))
+            report_consumer_lag(client_options(settings), settings.consumer_group, SERVICE)))
         background.append(asyncio.create_task(expire_parked()))
 
     async def on_shutdown() -> None:

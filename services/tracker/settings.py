@@ -12,6 +12,7 @@ from contracts.topics import TRACKER_GROUP
 
 
 class TrackerSettings(CommonSettings):
+    kafka_username: str = "tracker"  # its own Kafka principal (contracts/kafka_access.py)
     tracker_host: str = "127.0.0.1"
     tracker_port: int = 8001
     # How long confirmed examples are cached before the tagger reloads them.

@@ -27,7 +27,8 @@ from pymongo import MongoClient
 from pymongo.database import Database
 
 from contracts.events import Position, RecommendationImportedV1, RecommendingState, SourceRef
-from contracts.topics import Topics, ensure_topics
+from contracts.kafka_access import ensure_topics
+from contracts.topics import Topics
 from tests.e2e.conftest import (
     PASSWORDS,
     TIMEOUT_MS,
@@ -40,6 +41,7 @@ from tests.e2e.conftest import (
     wait_http,
 )
 from tests.integration.helpers import signed_event
+from tests.kafka_harness import admin_settings, kafka_options
 from ui.auth import ensure_demo_users
 from ui.sessions import session_id_from_cookie
 
@@ -66,8 +68,8 @@ SEED = [
 
 
 async def publish_imports(topics: Topics) -> None:
-    await ensure_topics(KAFKA, topics)
-    producer = AIOKafkaProducer(bootstrap_servers=KAFKA, acks="all")
+    await ensure_topics(admin_settings(KAFKA), topics)
+    producer = AIOKafkaProducer(**kafka_options(KAFKA), acks="all")
     await producer.start()
     try:
         for row, (rec_id, text, text_km, state, position) in enumerate(SEED, start=1):
@@ -105,7 +107,7 @@ def stack() -> Iterator[Stack]:
     logs.mkdir(parents=True, exist_ok=True)
     processes: list[subprocess.Popen[bytes]] = []
     try:
-        asyncio.run(ensure_topics(KAFKA, topics))
+        asyncio.run(ensure_topics(admin_settings(KAFKA), topics))
         with open(logs / "e2e-tracker.log", "wb") as tracker_log:
             tracker = subprocess.Popen(
                 [str(VENV / "faststream"), "run", "services.tracker.app:app", "--host", "127.0.0.1",

@@ -13,6 +13,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from contracts.events import Contract, EventEnvelope, make_event
 from contracts.settings import CommonSettings
 from contracts.signing import sign
+from tests.kafka_harness import kafka_options
 
 
 async def send(producer: AIOKafkaProducer, topic: str, event: EventEnvelope | bytes, key: bytes = b"k") -> None:
@@ -37,7 +38,7 @@ async def wait_for(
 
 async def read_topic(bootstrap: str, topic: str, expected: int, timeout: float = 20.0) -> list[Any]:
     """Read at least `expected` records from the start of a topic (or what came in time)."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+    consumer = AIOKafkaConsumer(topic, **kafka_options(bootstrap), auto_offset_reset="earliest",
                                 group_id=f"reader-{uuid.uuid4().hex[:6]}")
     await consumer.start()
     records: list[Any] = []

@@ -75,6 +75,7 @@ def recommendation(n: int) -> RecommendationImportedV1:
 @pytest.fixture
 def tracker_env(kafka_bootstrap: str, mongodb_uri: str, topics: Topics, mongo_db: Any) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("UPR_")}
+    # Dev mode, as `make up` runs it: the tracker logs in to Kafka with its dev password.
     env.update(UPR_KAFKA_BOOTSTRAP=kafka_bootstrap, UPR_MONGODB_URI=mongodb_uri, UPR_MONGODB_DB=mongo_db.name,
                UPR_TOPIC_PREFIX=topics.prefix, UPR_LOG_LEVEL="WARNING",
                UPR_ENV="dev")  # placeholder token secret and command key, as the test process has

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from contracts.auth import RequireToken, bearer_header, issue_token
+from contracts.events import Actor, Role
 from contracts.topics import Topics
 from services.tracker.app import build_app
 from services.tracker.settings import TrackerSettings
@@ -103,20 +105,17 @@ async def test_upload_of_a_malicious_file_answers_422_with_the_report_and_sends_
     # Issue 13 row 5: a real upload (not a dry run) with Kafka up; the file error comes first.
     import httpx
 
-    from contracts.auth import RequireToken, issue_token
-    from contracts.events import Actor, Role
     from services.ingest.adapters.http import http_api
     from services.ingest.settings import IngestSettings
 
     settings = IngestSettings(kafka_bootstrap=kafka_bootstrap, mongodb_uri=mongodb_uri, mongodb_db=mongo_db.name,
                               topic_prefix=topics.prefix, import_wait_s=5)
-    # As the service runs it: behind the token check, called by a reviewer.
+    # Behind the token check, as ServiceApp serves it, uploading as a reviewer.
     transport = httpx.ASGITransport(app=RequireToken(http_api(settings), secret=settings.auth_secret))
-    token = issue_token(settings.auth_secret, Actor(username="reviewer", role=Role.REVIEWER))
+    token = issue_token(settings.auth_secret, Actor(username="vanna", role=Role.REVIEWER))
     async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as client:
         body = await asyncio.to_thread((FIXTURES / name).read_bytes)
-        response = await client.post("/imports", content=body,
-                                     headers={"x-filename": name, "authorization": f"Bearer {token}"})
+        response = await client.post("/imports", content=body, headers={"x-filename": name, **bearer_header(token)})
     assert response.status_code == 422, response.text
     report = response.json()
     assert report["imported"] == 0 and report["errors"][0]["row"] is None

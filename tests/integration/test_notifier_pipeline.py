@@ -36,6 +36,7 @@ from services.notifier.domain.deliveries import delivery_id
 from services.notifier.receiver import WebhookReceiver
 from services.notifier.settings import NotifierSettings
 from tests.integration.helpers import free_port, read_topic, send, signed_event, wait_for
+from tests.kafka_harness import admin_settings
 
 pytestmark = pytest.mark.integration
 
@@ -266,7 +267,8 @@ async def test_failing_webhook_is_retried_dead_lettered_then_replayed_once(
     subscription = await mongo_db.notifier_subscriptions.find_one({"_id": "sub-hook-500"})
     assert subscription["status"] == "failing"
 
-    dead = await list_dead_letters(notifier_settings, NOTIFIER_GROUP, timeout_s=10, expected=1)
+    cli = admin_settings(kafka_bootstrap, topics.prefix)  # `upr dlq` logs in as admin
+    dead = await list_dead_letters(cli, NOTIFIER_GROUP, timeout_s=10, expected=1)
     assert len(dead) == 1
     assert "failed: HTTP 500" in dead[0].reason
     assert dead[0].original_topic == topics.notifications
@@ -277,7 +279,7 @@ async def test_failing_webhook_is_retried_dead_lettered_then_replayed_once(
     assert {EventEnvelope.model_validate_json(r.value).type for r in requests} == {"notification.requested"}
 
     receiver.status = 200
-    replayed = await replay_dead_letters(notifier_settings, NOTIFIER_GROUP, limit=10, timeout_s=10)
+    replayed = await replay_dead_letters(cli, NOTIFIER_GROUP, limit=10, timeout_s=10)
     assert replayed == 1
 
     async def delivered() -> bool:
@@ -287,7 +289,7 @@ async def test_failing_webhook_is_retried_dead_lettered_then_replayed_once(
     assert len(receiver.accepted()) == 1
     assert (await mongo_db.notifier_subscriptions.find_one({"_id": "sub-hook-500"}))["status"] == "active"
     # A second replay finds nothing new: each dead letter is replayed once.
-    assert await replay_dead_letters(notifier_settings, NOTIFIER_GROUP, limit=10, timeout_s=3) == 0
+    assert await replay_dead_letters(cli, NOTIFIER_GROUP, limit=10, timeout_s=3) == 0
     await asyncio.sleep(0.5)
     assert len(receiver.accepted()) == 1
 

@@ -175,7 +175,9 @@ async def test_replaying_the_topics_rebuilds_the_same_state(
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongodb_uri, tz_aware=True)
     try:
         # A new consumer group reads both topics from the start into an empty database.
-        async with build_app(tracker_settings(kafka_bootstrap, mongodb_uri, replay_db, topics, group="replay")):
+        # (Named under the tracker's prefix: its Kafka principal may use only upr-tracker* groups.)
+        replay = tracker_settings(kafka_bootstrap, mongodb_uri, replay_db, topics, group="upr-tracker-replay")
+        async with build_app(replay):
             for _, event in commands:
                 await processed(client[replay_db], event)
         for collection in ("recommendations", "recommendation_versions", "evidence", "assessments", "audit_log"):

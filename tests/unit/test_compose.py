@@ -26,7 +26,7 @@ DOCKERFILE = (ROOT / "Dockerfile").read_text(encoding="utf-8")
 
 # compose service -> the module holding the settings class it is configured through
 SETTINGS_MODULES = {
-    "topics": "contracts.settings",
+    "topics": "contracts.kafka_access",
     "tracker": "services.tracker.settings",
     "ingest": "services.ingest.settings",
     "notifier": "services.notifier.settings",
@@ -45,7 +45,9 @@ OPERATOR_ENV = {"UPR_NOTIFIER_SECRET": "a-long-random-secret-from-env", "UPR_SMT
                 "UPR_COMMAND_KEY": "a-command-key-of-at-least-32-bytes-from-env",
                 "MONGO_ROOT_PASSWORD": "root-password-from-env", "MONGO_APP_PASSWORD": "app-password-from-env",
                 "UPR_PUBLIC_UI_URL": "https://upr.example.org",
-                "UPR_PUBLIC_NOTIFIER_URL": "https://alerts.upr.example.org"}
+                "UPR_PUBLIC_NOTIFIER_URL": "https://alerts.upr.example.org",
+                **{f"UPR_KAFKA_{p.upper()}_PASSWORD": f"kafka-{p}-password-from-the-operators-env"
+                   for p in ("admin", "ingest", "tracker", "notifier", "ui")}}
 
 _VARIABLE = re.compile(r"\$\{(?P<name>\w+)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}|\$(?P<plain>\w+)")
 
@@ -170,8 +172,8 @@ def test_kafka_is_a_single_kraft_node_that_never_creates_topics_by_itself() -> N
     env = {k: str(v) for k, v in environment("kafka").items()}
     assert set(env["KAFKA_PROCESS_ROLES"].split(",")) == {"broker", "controller"}
     assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"] == f"{env['KAFKA_NODE_ID']}@kafka:9093"
-    assert env["KAFKA_ADVERTISED_LISTENERS"] == "PLAINTEXT://kafka:9092"
-    assert "PLAINTEXT://:9092" in env["KAFKA_LISTENERS"] and "CONTROLLER://:9093" in env["KAFKA_LISTENERS"]
+    assert env["KAFKA_ADVERTISED_LISTENERS"] == "CLIENT://kafka:9092"
+    assert "CLIENT://:9092" in env["KAFKA_LISTENERS"] and "CONTROLLER://:9093" in env["KAFKA_LISTENERS"]
     assert env["KAFKA_CONTROLLER_LISTENER_NAMES"] == "CONTROLLER"
     assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
     for key in ("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR",
@@ -180,6 +182,35 @@ def test_kafka_is_a_single_kraft_node_that_never_creates_topics_by_itself() -> N
     assert re.fullmatch(r"[A-Za-z0-9_-]{22}", env["CLUSTER_ID"]), "CLUSTER_ID must be a base64 UUID"
     assert f"kafka-data:{env['KAFKA_LOG_DIRS']}" in SERVICES["kafka"]["volumes"], "the log dirs must be a volume"
     assert "/opt/kafka/bin/kafka-broker-api-versions.sh" in str(SERVICES["kafka"]["healthcheck"]["test"])
+
+
+def test_kafka_lets_in_only_logged_in_clients_and_applies_acls() -> None:
+    env = {k: str(v) for k, v in environment("kafka").items()}
+    protocols = dict(item.split(":") for item in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(","))
+    assert set(protocols.values()) == {"SASL_PLAINTEXT"}, "no listener may accept clients without a login"
+    assert env["KAFKA_AUTHORIZER_CLASS_NAME"].endswith("StandardAuthorizer")
+    assert env["KAFKA_SUPER_USERS"] == "User:admin"
+    assert env["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false"
+    admin_password = OPERATOR_ENV["UPR_KAFKA_ADMIN_PASSWORD"]
+    assert f'user_admin="{admin_password}"' in env["KAFKA_LISTENER_NAME_CLIENT_PLAIN_SASL_JAAS_CONFIG"]
+    with pytest.raises(MissingVariable, match="UPR_KAFKA_ADMIN_PASSWORD"):
+        environment("kafka", {})
+
+
+@pytest.mark.parametrize("service", BACKEND_SERVICES)
+def test_each_service_logs_in_to_kafka_as_its_own_principal_with_the_password_the_topics_job_sets(
+    service: str,
+) -> None:
+    from contracts.kafka_access import GRANTS
+
+    env, topics_env = environment(service), environment("topics")
+    assert env["UPR_KAFKA_USERNAME"] == service and service in GRANTS
+    password_var = f"UPR_KAFKA_{service.upper()}_PASSWORD"
+    assert env["UPR_KAFKA_PASSWORD"] == topics_env[password_var] == OPERATOR_ENV[password_var]
+    with pytest.raises(MissingVariable, match=password_var):
+        environment(service, {k: v for k, v in OPERATOR_ENV.items() if k != password_var})
+    assert topics_env["UPR_KAFKA_USERNAME"] == "admin"
+    assert topics_env["UPR_KAFKA_PASSWORD"] == OPERATOR_ENV["UPR_KAFKA_ADMIN_PASSWORD"]
 
 
 def test_mongo_keeps_its_data_in_a_volume_and_requires_a_login() -> None:

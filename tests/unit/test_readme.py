@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic_settings import BaseSettings
 
+from contracts.kafka_access import KafkaAdminSettings
 from contracts.settings import CommonSettings
 from services.ingest.settings import IngestSettings
 from services.notifier.settings import NotifierSettings
@@ -17,7 +18,8 @@ from ui.settings import UISettings
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
-@pytest.mark.parametrize("settings", [CommonSettings, TrackerSettings, IngestSettings, NotifierSettings, UISettings])
+@pytest.mark.parametrize("settings", [CommonSettings, KafkaAdminSettings, TrackerSettings, IngestSettings,
+                                      NotifierSettings, UISettings])
 def test_every_setting_is_in_the_readme_configuration_table(settings: type[BaseSettings]) -> None:
     documented = set(re.findall(r"`(UPR_[A-Z0-9_]+)`", README.read_text(encoding="utf-8")))
     missing = sorted(f"UPR_{name.upper()}" for name in settings.model_fields if f"UPR_{name.upper()}" not in documented)

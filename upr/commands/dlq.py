@@ -19,6 +19,7 @@ from typing import Any
 
 import typer
 
+from contracts.kafka_access import client_options
 from contracts.messaging import H_CONSUMER, H_FAILED_AT, H_OFFSET, H_PARTITION, H_REASON, H_TOPIC
 from contracts.settings import CommonSettings
 from contracts.topics import NOTIFIER_GROUP, TRACKER_GROUP
@@ -74,7 +75,7 @@ async def list_dead_letters(
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     topic = settings.topics.dead_letter(consumer)
-    reader = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
+    reader = AIOKafkaConsumer(**client_options(settings), enable_auto_commit=False,
                               group_id=None, auto_offset_reset="earliest")
     await reader.start()
     found: list[DeadLetter] = []
@@ -102,9 +103,9 @@ async def replay_dead_letters(
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
     topic = settings.topics.dead_letter(consumer)
-    reader = AIOKafkaConsumer(topic, bootstrap_servers=settings.kafka_bootstrap, group_id=replay_group(consumer),
+    reader = AIOKafkaConsumer(topic, **client_options(settings), group_id=replay_group(consumer),
                               enable_auto_commit=False, auto_offset_reset="earliest")
-    writer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True)
+    writer = AIOKafkaProducer(**client_options(settings), acks="all", enable_idempotence=True)
     await reader.start()
     await writer.start()
     replayed = 0

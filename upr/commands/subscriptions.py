@@ -25,6 +25,7 @@ from contracts.events import (
     SubscriptionRequestedV2,
     make_event,
 )
+from contracts.kafka_access import client_options
 from contracts.settings import CommonSettings, require_trust_secrets
 from contracts.signing import sign
 
@@ -37,7 +38,7 @@ async def publish_command(settings: CommonSettings, payload: Contract, actor: Ac
     # Signed with the key in the operator's environment: whoever holds it may act as anyone.
     require_trust_secrets(settings, tokens=False)
     event = sign(make_event(payload, source="cli", actor=actor), settings.command_key)
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(**client_options(settings), acks="all", enable_idempotence=True)
     await producer.start()
     try:
         key = getattr(payload, "subscription_id", "").encode()

@@ -7,8 +7,7 @@ import json
 
 import typer
 
-from contracts.settings import CommonSettings
-from contracts.topics import ensure_topics
+from contracts.kafka_access import KafkaAdminSettings, ensure_topics
 
 
 def register(app: typer.Typer) -> None:
@@ -17,9 +16,9 @@ def register(app: typer.Typer) -> None:
 
     @topics_app.command("create")
     def create(json_output: bool = typer.Option(False, "--json")) -> None:
-        """Create every missing topic (idempotent)."""
-        settings = CommonSettings()
-        created = asyncio.run(ensure_topics(settings.kafka_bootstrap, settings.topics))
+        """Create every missing topic, and each component's Kafka login and ACLs (idempotent; as admin)."""
+        settings = KafkaAdminSettings()
+        created = asyncio.run(ensure_topics(settings, settings.topics))
         wanted = settings.topics.all_with_partitions()
         if json_output:
             typer.echo(json.dumps({"created": created, "topics": wanted}))

@@ -23,6 +23,7 @@ from contracts.events import (
     RecommendationImportedV1,
     make_event,
 )
+from contracts.kafka_access import client_options
 from contracts.messaging import producer_compression
 from contracts.settings import CommonSettings, require_trust_secrets
 from contracts.signing import sign
@@ -55,7 +56,7 @@ class KafkaImportPublisher:
         require_trust_secrets(settings, tokens=False)  # the CLI signs too: no placeholder key in production
         self._settings = settings
         self._producer = AIOKafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True,
+            **client_options(settings), acks="all", enable_idempotence=True,
             linger_ms=20, max_batch_size=256 * 1024, client_id="upr-ingest",
             compression_type=producer_compression(),  # rows compress ~5x: fewer bytes to the broker
         )

@@ -24,5 +24,5 @@ def test_row8_the_notifier_refuses_to_start_in_production_with_a_placeholder_or_
 
 def test_row8_with_chosen_secrets_production_starts_and_dev_mode_accepts_the_placeholder() -> None:
     build_app(NotifierSettings(env="production", notifier_secret=STRONG, notifier_secrets_key=KEY,
-                               auth_secret=STRONG, command_key=STRONG))
+                               auth_secret=STRONG, command_key=STRONG, kafka_password=STRONG))
     build_app(NotifierSettings(env="dev", notifier_secret=PLACEHOLDER_SECRET))
