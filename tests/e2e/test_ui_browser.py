@@ -326,6 +326,9 @@ def test_a_link_opened_logged_out_lands_on_its_page_after_the_login(stack: Stack
     expect(page.get_by_role("heading", name="KHM-4-110.41")).to_be_visible()
     expect(page.get_by_text("national hotline", exact=False).first).to_be_visible()
     assert page.url.endswith("/detail?id=KHM-4-110.41")
+    # The browser stores the session cookie in a request of its own after the login; a new
+    # address opened before that request returns would rightly show the login form again.
+    wait_for_session_cookie(page)
     # The address alert emails use today (/?recommendation=<id>) lands on the detail page too.
     page.goto(f"{stack.url}/?recommendation=KHM-4-111.8")
     expect(page.get_by_role("heading", name="KHM-4-111.8")).to_be_visible()
