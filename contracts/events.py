@@ -460,6 +460,25 @@ class SafeguardingReviewRequestedV1(Contract):
     comment: CleanText = Field(default="", max_length=2000)
 
 
+# --- API keys --------------------------------------------------------------------------
+
+
+class ApiKeyIssuedV1(Contract):
+    """Command (admins only): a read API key for a partner system, bound to a role. It carries
+    the hash of the secret, never the secret (contracts/api_keys.py)."""
+
+    key_id: str = Field(pattern=r"^[a-f0-9]{12}$")
+    name: CleanText = Field(min_length=1, max_length=100, description="who uses it, e.g. the partner's system")
+    role: Role
+    secret_hash: str = Field(pattern=r"^sha256:[a-f0-9]{64}$")
+
+
+class ApiKeyRevokedV1(Contract):
+    """Command (admins only): the key is refused from now on."""
+
+    key_id: str = Field(pattern=r"^[a-f0-9]{12}$")
+
+
 # --- subscriptions ---------------------------------------------------------------------
 
 
@@ -522,6 +541,8 @@ PAYLOADS: dict[tuple[str, int], type[Contract]] = {
     ("notification.failed", 1): NotificationFailedV1,
     ("report.draft_saved", 1): ReportDraftSavedV1,
     ("safeguarding.review_requested", 1): SafeguardingReviewRequestedV1,
+    ("api_key.issued", 1): ApiKeyIssuedV1,
+    ("api_key.revoked", 1): ApiKeyRevokedV1,
     ("subscription.requested", 1): SubscriptionRequestedV1,
     ("subscription.requested", 2): SubscriptionRequestedV2,
     ("subscription.cancelled", 1): SubscriptionCancelledV1,

@@ -11,7 +11,7 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.events import EvidenceSourceType, ImplementationStatus, Position
+from contracts.events import EvidenceSourceType, ImplementationStatus, Position, Visibility
 
 T = TypeVar("T")
 
@@ -31,6 +31,9 @@ class PublicEvidenceV1(_Public):
     url: str | None = None
     quote: str = ""
     language: str = "en"
+    visibility: Visibility = Field(
+        Visibility.PUBLIC, description="always public for anonymous callers; coalition-only evidence is "
+        "shown to API keys of a coalition role (cso_member, reviewer, admin)")
 
 
 class PublicRecommendationV1(_Public):
@@ -48,7 +51,7 @@ class PublicRecommendationV1(_Public):
     position: Position
     themes: list[str] = Field(default_factory=list)
     cncc_status: ImplementationStatus | None = None
-    evidence_count: int = Field(0, description="public evidence only")
+    evidence_count: int = Field(0, description="evidence the caller may see (anonymous: public evidence only)")
 
 
 class PublicRecommendationDetailV1(PublicRecommendationV1):

@@ -20,6 +20,8 @@ from pymongo import DESCENDING, MongoClient
 from pymongo.database import Database
 
 from contracts import documents as d
+from contracts.api_keys import COLLECTION as API_KEYS
+from contracts.api_keys import ApiKeyDoc
 from contracts.documents import (
     AssessmentDoc,
     AuditEntry,
@@ -271,6 +273,11 @@ def latest_drafts(drafts: list[ReportDraftDoc]) -> dict[tuple[str, str], ReportD
         if key not in latest or draft.version > latest[key].version:
             latest[key] = draft
     return latest
+
+
+def api_keys(db: Db) -> list[ApiKeyDoc]:
+    """The read API's keys, newest first (the tracker keeps them; never a secret, only its hash)."""
+    return [ApiKeyDoc.model_validate(doc) for doc in db[API_KEYS].find().sort("created_at", DESCENDING)]
 
 
 def processed_outcome(db: Db, message_id: str) -> ProcessedMessage | None:

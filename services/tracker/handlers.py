@@ -15,6 +15,8 @@ from typing import Any, Protocol
 from contracts.events import (
     SYSTEM_ACTOR,
     Actor,
+    ApiKeyIssuedV1,
+    ApiKeyRevokedV1,
     AssessmentSubmittedV1,
     Contract,
     CycleDeadlineSetV1,
@@ -590,6 +592,36 @@ async def report_draft_saved(envelope: EventEnvelope, payload: ReportDraftSavedV
     return Outcome("stored", [("report.draft_saved", announced)])
 
 
+# --- read API keys ---------------------------------------------------------------------
+
+
+async def api_key_issued(envelope: EventEnvelope, payload: ApiKeyIssuedV1, deps: Deps) -> Outcome:
+    """An admin made a key for a partner system (the UI made the secret and sent its hash)."""
+    actor = _permit(envelope, rules.CAN_MANAGE_API_KEYS, "create an API key")
+    stored = await deps.repo.issue_api_key({
+        **payload.model_dump(mode="json"), "created_by": actor.model_dump(mode="json"),
+        "created_at": envelope.occurred_at, "last_used_at": None, "revoked_at": None,
+    })
+    if not stored:
+        return Outcome("unchanged")
+    # No event: the hash stays in the tracker; the audit log says who made which key.
+    await _audit(deps, envelope, 0, "api_key.issued", "api_key", payload.key_id, None,
+                 {"name": payload.name, "role": payload.role.value})
+    return Outcome("created")
+
+
+async def api_key_revoked(envelope: EventEnvelope, payload: ApiKeyRevokedV1, deps: Deps) -> Outcome:
+    actor = _permit(envelope, rules.CAN_MANAGE_API_KEYS, "revoke an API key")
+    before = await deps.repo.revoke_api_key(payload.key_id, envelope.occurred_at, actor.model_dump(mode="json"))
+    if before is None:
+        raise Rejected(f"unknown API key {payload.key_id}")
+    if before.get("revoked_at") is not None:
+        return Outcome("unchanged")
+    await _audit(deps, envelope, 0, "api_key.revoked", "api_key", payload.key_id,
+                 {"revoked": False}, {"revoked": True, "name": before.get("name")})
+    return Outcome("updated")
+
+
 # --- safeguarding ----------------------------------------------------------------------
 
 
@@ -691,4 +723,6 @@ HANDLERS: dict[str, Handler] = {
     "cycle.publication_set": cycle_publication_set,
     "report.draft_saved": report_draft_saved,
     "safeguarding.review_requested": safeguarding_review_requested,
+    "api_key.issued": api_key_issued,
+    "api_key.revoked": api_key_revoked,
 }

@@ -28,7 +28,7 @@ class TrackerSettings(CommonSettings):
     batch_timeout_ms: int = 100
     # How long the producer waits to fill a batch of events (ms).
     publish_linger_ms: int = 5
-    # Requests per client address to the read API (/api/v1), in `limits` notation.
+    # Requests per API key (anonymous callers: per client address) to the read API, in `limits` notation.
     api_rate_limit: str = "120/minute"
     # Names this process in receipts, so an operator (and the scale-out test) sees who did what.
     instance_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")

@@ -11,7 +11,8 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from contracts.events import Actor, CyclePublicationSetV1, Role
+from contracts.api_keys import new_api_key
+from contracts.events import Actor, ApiKeyIssuedV1, ApiKeyRevokedV1, CyclePublicationSetV1, Role
 from contracts.topics import Topics
 from services.tracker.adapters.http import http_api
 from services.tracker.app import build_app
@@ -156,3 +157,65 @@ async def test_an_old_id_from_before_a_merge_of_sources_opens_the_recommendation
     detail = (await api.get("/api/v1/recommendations/KHM-4-x0c13d35a59")).json()
     assert detail["recommendation_id"] == "KHM-4-110.23"
     assert sorted(e["evidence_id"] for e in detail["evidence"]) == ["ev-public", "ev-under-old-id"]
+
+
+async def test_api_keys_read_as_their_role_and_a_revoked_key_is_refused(
+    kafka_bootstrap: str, mongodb_uri: str, topics: Topics, mongo_db: Any, producer: AIOKafkaProducer,
+    api: httpx.AsyncClient,
+) -> None:
+    await seed(mongo_db)
+    admin = Actor(username="vanna", role=Role.ADMIN)
+    viewer_key, coalition_key, sneaky_key = new_api_key(), new_api_key(), new_api_key()
+    tracker = build_app(TrackerSettings(kafka_bootstrap=kafka_bootstrap, mongodb_uri=mongodb_uri,
+                                        mongodb_db=mongo_db.name, topic_prefix=topics.prefix))
+    async with tracker:
+        for key, role, by in ((viewer_key, Role.VIEWER, admin), (coalition_key, Role.CSO_MEMBER, admin),
+                              (sneaky_key, Role.ADMIN, Actor(username="sokha", role=Role.CSO_MEMBER))):
+            await send(producer, topics.tracker_commands, signed_event(
+                ApiKeyIssuedV1(key_id=key.key_id, name=f"partner {role}", role=role, secret_hash=key.secret_hash),
+                source="ui", actor=by))
+
+        async def handled() -> bool:
+            return await mongo_db.processed_messages.count_documents({"type": "api_key.issued"}) == 3
+        await wait_for(handled)
+
+        def as_key(key: str) -> dict[str, str]:
+            return {"Authorization": f"Bearer {key}"}
+
+        async def view(headers: dict[str, str]) -> tuple[list[str], list[str], list[str]]:
+            listed = (await api.get("/api/v1/recommendations", headers=headers)).json()["items"]
+            detail = (await api.get("/api/v1/recommendations/KHM-4-110.23", headers=headers)).json()
+            evidence = (await api.get("/api/v1/evidence", headers=headers)).json()["items"]
+            return ([r["recommendation_id"] for r in listed], sorted(e["evidence_id"] for e in detail["evidence"]),
+                    sorted(e["evidence_id"] for e in evidence))
+
+        anonymous = await view({})
+        assert anonymous == (["KHM-4-110.23"], ["ev-public"], ["ev-public"])
+        # A key reads as its role reads in the UI: every recommendation (noted, unpublished cycles)...
+        assert await view(as_key(viewer_key.key)) == (
+            ["KHM-3-117.5", "KHM-4-110.23", "KHM-4-110.24"], ["ev-public"], ["ev-public", "ev-unpublished-cycle"])
+        # ...and a coalition role sees coalition-only evidence too; never pending, rejected or held items.
+        assert await view({"X-API-Key": coalition_key.key}) == (
+            ["KHM-3-117.5", "KHM-4-110.23", "KHM-4-110.24"], ["ev-coalition", "ev-public"],
+            ["ev-coalition", "ev-public", "ev-unpublished-cycle"])
+        coalition_item = (await api.get("/api/v1/evidence/ev-coalition", headers=as_key(coalition_key.key))).json()
+        assert coalition_item["visibility"] == "coalition"
+        assert (await api.get("/api/v1/evidence/ev-coalition", headers=as_key(viewer_key.key))).status_code == 404
+        # Only an admin makes keys: the cso_member's was refused, and a key nobody made is refused.
+        assert (await api.get("/api/v1/themes", headers=as_key(sneaky_key.key))).status_code == 401
+        assert (await api.get("/api/v1/themes", headers=as_key("upr_not-a-key"))).status_code == 401
+        stored = await mongo_db.api_keys.find_one({"_id": coalition_key.key_id})
+        assert stored["created_by"]["username"] == "vanna" and stored["last_used_at"] is not None
+        assert coalition_key.key.split("_")[-1] not in str(stored)  # the secret is not stored
+
+        await send(producer, topics.tracker_commands, signed_event(
+            ApiKeyRevokedV1(key_id=coalition_key.key_id), source="ui", actor=admin))
+
+        async def revoked() -> bool:
+            return (await api.get("/api/v1/themes", headers=as_key(coalition_key.key))).status_code == 401
+        await wait_for(revoked)
+        refused = await api.get("/api/v1/recommendations", headers={"X-API-Key": coalition_key.key})
+        assert refused.status_code == 401 and "revoked" in refused.json()["error"]
+        assert (await api.get("/api/v1/themes", headers=as_key(viewer_key.key))).status_code == 200
+        actions = [e["action"] async for e in mongo_db.audit_log.find({"subject_type": "api_key"})]
+        assert sorted(actions) == ["api_key.issued", "api_key.issued", "api_key.revoked"]

@@ -1,12 +1,13 @@
-"""Admin: users and roles, the theme taxonomy, the audit log."""
+"""Admin: users and roles, the read API's keys, the theme taxonomy, the audit log."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from contracts.events import Role
-from ui import auth, sessions
+from contracts.api_keys import new_api_key
+from contracts.events import ApiKeyIssuedV1, ApiKeyRevokedV1, Role
+from ui import auth, commands, sessions
 from ui import read_model as rm
 from ui.auth import language, require_role
 from ui.components import md_escape, theme_ids, theme_label
@@ -19,7 +20,7 @@ lang = language()
 db = rm.database()
 st.title(t("admin", lang))
 
-users_tab, taxonomy_tab, audit_tab = st.tabs(["Users", "Taxonomy", "Audit log"])
+users_tab, keys_tab, taxonomy_tab, audit_tab = st.tabs(["Users", "API keys", "Taxonomy", "Audit log"])
 
 with users_tab:
     people = auth.list_users(db)
@@ -75,6 +76,48 @@ with users_tab:
             else:
                 ended = sessions.revoke_user_sessions(db, target, f"signed out by {user.username}")
             st.success(f"{ended} session(s) ended.")
+
+with keys_tab:
+    st.caption("Keys let a partner system read the API (/api/v1) as a role reads: every recommendation, and "
+               "coalition-only evidence for cso_member, reviewer and admin keys. Anonymous callers see the "
+               "public page's data only. A key is shown once, when it is made; only its hash is kept.")
+    keys = rm.api_keys(db)
+    if keys:
+        st.dataframe(pd.DataFrame([{
+            "id": k.key_id, "name": k.name, "role": k.role.value, "created by": k.created_by.username,
+            "created": k.created_at.strftime("%Y-%m-%d %H:%M"),
+            "last used": k.last_used_at.strftime("%Y-%m-%d %H:%M") if k.last_used_at else "never",
+            "revoked": k.revoked_at.strftime("%Y-%m-%d %H:%M") if k.revoked_at else "",
+        } for k in keys]), hide_index=True, width="stretch")
+    else:
+        st.caption("No API keys yet.")
+
+    with st.form("new_api_key", clear_on_submit=True):
+        st.write("Make an API key")
+        c1, c2 = st.columns(2)
+        key_name = c1.text_input("Name (who uses it, e.g. the partner's system)", key="api_key_name")
+        key_role = c2.selectbox("Role", [r.value for r in Role], key="api_key_role")
+        if st.form_submit_button("Make key", type="primary"):
+            if not key_name.strip():
+                st.error("Give the key a name, so you know whose it is when you revoke it.")
+            else:
+                made = new_api_key()
+                result = commands.send(ApiKeyIssuedV1(key_id=made.key_id, name=key_name.strip(),
+                                                      role=Role(key_role), secret_hash=made.secret_hash), user.actor)
+                commands.show_result(result, f"Key {made.key_id} made.")
+                if not result.error:
+                    st.warning("Copy the key now: it is not shown again. The partner sends it as "
+                               "'Authorization: Bearer <key>' or 'X-API-Key: <key>'.")
+                    st.code(made.key, language=None)
+
+    live_keys = [k for k in keys if not k.revoked]
+    with st.form("revoke_api_key"):
+        st.write("Revoke an API key")
+        to_revoke = st.selectbox("Key", [f"{k.key_id} ({k.name}, {k.role.value})" for k in live_keys],
+                                 key="api_key_revoke")
+        if st.form_submit_button("Revoke", disabled=not live_keys) and to_revoke:
+            result = commands.send(ApiKeyRevokedV1(key_id=to_revoke.split(" ", 1)[0]), user.actor)
+            commands.show_result(result, "Key revoked: it is refused from now on.")
 
 with taxonomy_tab:
     st.dataframe(pd.DataFrame([{"id": i, "English": theme_label(i, "en"), "ខ្មែរ": theme_label(i, "km")}

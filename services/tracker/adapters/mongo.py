@@ -17,6 +17,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from contracts import documents as d
+from contracts.api_keys import COLLECTION as API_KEYS
 from services.tracker.domain.matching import base_paragraph
 
 INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict[str, Any]]]] = {
@@ -489,6 +490,19 @@ class MongoTrackerRepository:
             {"$set": {"published": published, "country": country, "cycle": cycle}},
             upsert=True,
         )
+        return before
+
+    async def issue_api_key(self, doc: dict[str, Any]) -> bool:
+        """Store a new key; False when one with this id exists (a redelivery, or a clash)."""
+        result = await self.db[API_KEYS].update_one({"_id": doc["key_id"]}, {"$setOnInsert": doc}, upsert=True)
+        return result.upserted_id is not None
+
+    async def revoke_api_key(self, key_id: str, at: Any, by: dict[str, Any]) -> dict[str, Any] | None:
+        """Mark the key revoked (the first time only); returns it as it was, None if unknown."""
+        before = await self.db[API_KEYS].find_one({"_id": key_id})
+        if before is not None and before.get("revoked_at") is None:
+            await self.db[API_KEYS].update_one({"_id": key_id, "revoked_at": None},
+                                               {"$set": {"revoked_at": at, "revoked_by": by}})
         return before
 
     async def save_report_draft(self, draft_id: str, doc: dict[str, Any]) -> int:

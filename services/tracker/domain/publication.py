@@ -5,6 +5,11 @@ published, each with the CNCC status, and evidence that is approved, marked publ
 author and not held by a safeguarding check. Never pending, rejected, held or
 coalition-only evidence, never reviewer notes or assessment rationales, never the CSO
 status (the coalition has no way yet to publish its own). Pure: documents in, models out.
+
+A partner system with an API key reads as the key's role reads in the UI: every
+recommendation (noted ones and unpublished cycles too), and coalition-only evidence when the
+role belongs to the coalition (cso_member, reviewer, admin). Still only approved evidence,
+never held items, never reviewer notes: the API serves facts, not the review queue.
 """
 
 from __future__ import annotations
@@ -12,10 +17,12 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from contracts.auth import COALITION_ROLES
 from contracts.documents import HELD
-from contracts.events import Position, ReviewState, Visibility
+from contracts.events import Position, ReviewState, Role, Visibility
 from contracts.public_api import PublicEvidenceV1, PublicRecommendationDetailV1, PublicRecommendationV1
 
 PUBLIC_POSITIONS = (Position.SUPPORTED.value,)
@@ -25,10 +32,35 @@ class BadCursor(ValueError):
     pass
 
 
-def evidence_is_public(evidence: Mapping[str, Any]) -> bool:
+@dataclass(frozen=True)
+class Reader:
+    """Who reads: anonymous (the public projection) or a key holder in a role."""
+
+    role: Role | None = None
+
+    @property
+    def anonymous(self) -> bool:
+        return self.role is None
+
+    @property
+    def visibilities(self) -> tuple[str, ...]:
+        if self.role in COALITION_ROLES:
+            return (Visibility.PUBLIC.value, Visibility.COALITION.value)
+        return (Visibility.PUBLIC.value,)
+
+
+PUBLIC = Reader()
+
+
+def evidence_query(reader: Reader = PUBLIC) -> dict[str, Any]:
+    """The MongoDB filter of the evidence ``reader`` may see (holds are checked per item)."""
+    return {"review_state": ReviewState.APPROVED.value, "visibility": {"$in": list(reader.visibilities)}}
+
+
+def evidence_is_public(evidence: Mapping[str, Any], reader: Reader = PUBLIC) -> bool:
     return (
         evidence.get("review_state") == ReviewState.APPROVED.value
-        and evidence.get("visibility") == Visibility.PUBLIC.value
+        and evidence.get("visibility") in reader.visibilities
         and not _held(evidence)
     )
 
@@ -39,7 +71,10 @@ def _held(document: Mapping[str, Any]) -> bool:
     return state == HELD or (state is None and bool(document.get("safeguarding_flags")))
 
 
-def recommendation_is_public(recommendation: Mapping[str, Any], published_cycles: Iterable[int]) -> bool:
+def recommendation_is_public(recommendation: Mapping[str, Any], published_cycles: Iterable[int],
+                             reader: Reader = PUBLIC) -> bool:
+    if not reader.anonymous:
+        return True
     return recommendation.get("position") in PUBLIC_POSITIONS and recommendation.get("cycle") in set(published_cycles)
 
 
@@ -49,7 +84,7 @@ def public_evidence(evidence: Mapping[str, Any]) -> PublicEvidenceV1:
         recommendation_ids=list(evidence.get("recommendation_ids") or []),
         source_type=evidence["source_type"], title=evidence.get("title", ""),
         published_on=evidence.get("published_on"), url=evidence.get("url"), quote=evidence.get("quote", ""),
-        language=evidence.get("language", "en"),
+        language=evidence.get("language", "en"), visibility=evidence.get("visibility", Visibility.PUBLIC.value),
     )
 
 
@@ -58,17 +93,17 @@ def public_recommendation(recommendation: Mapping[str, Any], evidence_count: int
 
 
 def public_recommendation_detail(
-    recommendation: Mapping[str, Any], evidence: Iterable[Mapping[str, Any]]
+    recommendation: Mapping[str, Any], evidence: Iterable[Mapping[str, Any]], reader: Reader = PUBLIC
 ) -> PublicRecommendationDetailV1:
-    shown = sorted((public_evidence(e) for e in evidence if evidence_is_public(e)),
+    shown = sorted((public_evidence(e) for e in evidence if evidence_is_public(e, reader)),
                    key=lambda e: (e.published_on is None, e.published_on, e.evidence_id))
     return PublicRecommendationDetailV1(**_fields(recommendation), evidence_count=len(shown), evidence=shown)
 
 
-def public_evidence_counts(evidence: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+def public_evidence_counts(evidence: Iterable[Mapping[str, Any]], reader: Reader = PUBLIC) -> dict[str, int]:
     counts: dict[str, int] = {}
     for item in evidence:
-        if evidence_is_public(item):
+        if evidence_is_public(item, reader):
             for rec_id in item.get("recommendation_ids") or []:
                 counts[rec_id] = counts.get(rec_id, 0) + 1
     return counts

@@ -11,6 +11,7 @@ CAN_REVIEW = {Role.REVIEWER, Role.ADMIN}
 CAN_EDIT_REPORT = {Role.REVIEWER, Role.ADMIN}
 CAN_SET_DEADLINES = {Role.REVIEWER, Role.ADMIN}
 CAN_PUBLISH = {Role.REVIEWER, Role.ADMIN}  # a cycle on the public page
+CAN_MANAGE_API_KEYS = {Role.ADMIN}  # keys of the read API for partner systems
 CAN_ASSESS: dict[Assessor, set[Role]] = {
     Assessor.CSO: {Role.CSO_MEMBER, Role.ADMIN},
     Assessor.CNCC: {Role.REVIEWER, Role.ADMIN},

@@ -401,3 +401,21 @@ def test_detail_opened_by_an_old_id_shows_the_merged_recommendation_its_conflict
     assert at.query_params["id"] == "KHM-1-82.32h"  # the address now carries the current id
     assert "Sources disagree" in text and "says Noted" in text
     assert "OCSE action plan launched" in text
+
+
+def test_admin_lists_read_api_keys_without_their_secret_hash(ui_db: Database[dict[str, Any]]) -> None:
+    from datetime import UTC, datetime
+
+    ui_db.api_keys.insert_one({
+        "_id": "0123456789ab", "key_id": "0123456789ab", "name": "UNICEF dashboard", "role": "cso_member",
+        "secret_hash": "sha256:" + "f" * 64, "created_by": {"username": "admin", "role": "admin"},
+        "created_at": datetime(2026, 11, 30, tzinfo=UTC), "last_used_at": None, "revoked_at": None,
+    })
+    at = page("admin", "admin")
+    assert not at.exception
+    keys = next(df.value for df in at.dataframe if "last used" in df.value.columns)
+    assert keys["name"].tolist() == ["UNICEF dashboard"] and keys["last used"].tolist() == ["never"]
+    assert "f" * 64 not in keys.to_string()
+    next(b for b in at.button if b.label == "Make key").click().run()  # without a name
+    assert "Give the key a name" in _errors(at)
+    ui_db.api_keys.delete_many({})
