@@ -402,6 +402,7 @@ class CyclePublicationSetV1(Contract):
 class Channel(StrEnum):
     EMAIL = "email"
     WEBHOOK = "webhook"
+    TELEGRAM = "telegram"  # added with SubscriptionRequestedV3: a chat linked by a one-time /start link
 
 
 class NotificationRequestedV1(Contract):
@@ -516,6 +517,15 @@ class SubscriptionRequestedV2(SubscriptionRequestedV1):
     coalition_partner: bool = Field(default=False, description="webhooks only; admins only")
 
 
+class SubscriptionRequestedV3(SubscriptionRequestedV2):
+    """V2 plus Telegram: the subscription waits until a chat sends the bot ``/start <token>``;
+    the command carries only the token's hash (``sha256:<hex>``), the UI shows the token once
+    in the deep link. A person's own subscription links a private chat only; a group or
+    channel is linked by an admin (an owner other than themselves)."""
+
+    telegram_link_hash: str | None = Field(default=None, pattern=r"^sha256:[a-f0-9]{64}$")
+
+
 class SubscriptionCancelledV1(Contract):
     subscription_id: str
 
@@ -545,6 +555,7 @@ PAYLOADS: dict[tuple[str, int], type[Contract]] = {
     ("api_key.revoked", 1): ApiKeyRevokedV1,
     ("subscription.requested", 1): SubscriptionRequestedV1,
     ("subscription.requested", 2): SubscriptionRequestedV2,
+    ("subscription.requested", 3): SubscriptionRequestedV3,
     ("subscription.cancelled", 1): SubscriptionCancelledV1,
 }
 

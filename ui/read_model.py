@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import streamlit as st
@@ -36,6 +36,7 @@ from contracts.documents import (
 from contracts.events import Actor, ImplementationStatus, ReviewState, Role, Visibility
 
 SUBSCRIPTIONS = "notifier_subscriptions"  # the notifier's collection, read-only here
+TELEGRAM_BOT = "notifier_telegram_bot"  # the notifier's bot: its username and last poll, read-only here
 NOT_ASSESSED = "not_assessed"
 
 Db = Database[dict[str, Any]]
@@ -303,12 +304,38 @@ class SubscriptionView(BaseModel):
     cycles: list[int] = []
     language: str = "en"
     active: bool = True
+    status: str = "active"
+    telegram_chat_id: int | None = None
 
 
 def subscriptions(db: Db, owner: str) -> list[SubscriptionView]:
     cursor = db[SUBSCRIPTIONS].find({"owner": owner})
     views = [SubscriptionView.model_validate({"subscription_id": doc.get("_id"), **doc}) for doc in cursor]
-    return [v for v in views if v.active]
+    return [v for v in views if v.active and v.status != "cancelled"]
+
+
+TELEGRAM_GROUP = "telegram-group:"  # owner of a group or channel an admin linked
+
+
+def telegram_groups(db: Db) -> list[SubscriptionView]:
+    """The Telegram groups and channels admins linked (their owner names the group)."""
+    cursor = db[SUBSCRIPTIONS].find({"owner": {"$regex": f"^{TELEGRAM_GROUP}"}, "status": {"$ne": "cancelled"}})
+    return [SubscriptionView.model_validate({"subscription_id": doc.get("_id"), **doc}) for doc in cursor]
+
+
+# A bot that has not polled for this long is taken as stopped: the UI says Telegram is off.
+TELEGRAM_BOT_SILENT_S = 300
+
+
+def telegram_bot(db: Db, now: datetime | None = None) -> str | None:
+    """The bot's username when the Telegram channel is on (the notifier's bot polls), else None."""
+    doc = db[TELEGRAM_BOT].find_one({"_id": "bot"})
+    seen = (doc or {}).get("seen_at")
+    if not doc or not doc.get("username") or not isinstance(seen, datetime):
+        return None
+    if ((now or datetime.now(UTC)) - seen).total_seconds() > TELEGRAM_BOT_SILENT_S:
+        return None
+    return str(doc["username"])
 
 
 # --- dashboard -------------------------------------------------------------------------

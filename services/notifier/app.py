@@ -56,6 +56,7 @@ from services.notifier import handlers
 from services.notifier.adapters.email import SmtpConfig, SmtpMailer
 from services.notifier.adapters.mongo import MongoNotifierRepository
 from services.notifier.adapters.secret_box import SecretBox
+from services.notifier.adapters.telegram import TelegramSender
 from services.notifier.adapters.templates import EmailTemplates
 from services.notifier.adapters.tokens import InvalidToken
 from services.notifier.adapters.webhook import WebhookSender
@@ -83,8 +84,11 @@ def build_app(
     repo = MongoNotifierRepository.connect(settings.mongodb_uri, settings.mongodb_db)
     webhooks = WebhookSender(settings.webhook_allowlist, settings.webhook_timeout_s,
                              max_connections_per_endpoint=settings.endpoint_concurrency)
+    # Without a bot token the Telegram channel is off (its deliveries fail and wait for a replay).
+    telegram = TelegramSender(settings.telegram_bot_token, settings.telegram_api_url, settings.telegram_timeout_s,
+                              connections=settings.endpoint_concurrency) if settings.telegram_bot_token else None
     # The longest one attempt may take; a reservation shorter than this is renewed before sending.
-    send_budget_s = max(settings.webhook_timeout_s, settings.smtp_timeout_s) + 2.0
+    send_budget_s = max(settings.webhook_timeout_s, settings.smtp_timeout_s, settings.telegram_timeout_s) + 2.0
     lease_s = max(settings.delivery_lease_s, 2 * send_budget_s + 1.0)
 
     async def record_rejection(body: bytes, reason: str) -> None:
@@ -156,6 +160,7 @@ def build_app(
         policy=handlers.Policy(
             secret=settings.notifier_secret, public_ui_url=settings.public_ui_url, smtp_from=settings.smtp_from,
             public_notifier_url=settings.public_notifier_url,
+            telegram_link_max_age_s=settings.telegram_link_max_age_s,
             attempts=settings.delivery_attempts, retry_base_s=settings.retry_base_s,
             retry_cap_s=settings.retry_cap_s, digest_hour_utc=settings.digest_hour_utc,
             digest_weekday=settings.digest_weekday, reminder_days=tuple(settings.reminder_days),
@@ -165,6 +170,7 @@ def build_app(
         clock=clock or (lambda: datetime.now(UTC)),
         random=random.random,
         secret_box=SecretBox(webhook_secrets_key(settings)),
+        telegram=telegram,
     )
     dispatcher = Dispatcher(
         deps, publish_outcome=publish_outcome, dead_letter=dead_letter_delivery,
@@ -269,6 +275,8 @@ def build_app(
 
     async def after_shutdown() -> None:
         await webhooks.close()
+        if telegram is not None:
+            await telegram.close()
         await repo.close()
 
     app = ServiceApp(

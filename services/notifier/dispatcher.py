@@ -50,6 +50,7 @@ from contracts.events import (
 from contracts.observability import DELIVERY_LATENCY, EVENTS_CONSUMED
 from services.notifier import handlers
 from services.notifier.adapters.email import PermanentEmailError
+from services.notifier.adapters.telegram import PermanentTelegramError, TelegramRetryAfter
 from services.notifier.domain.deliveries import (
     DeliveryStatus,
     Holder,
@@ -86,6 +87,7 @@ class Outcome:
     error: str = ""
     items: list[dict[str, Any]] = field(default_factory=list)
     next_attempt_at: datetime | None = None
+    counted: bool = True  # False: told to wait (Telegram's 429), not a failure of the endpoint
 
 
 @dataclass(frozen=True)
@@ -307,6 +309,8 @@ class Dispatcher:
                 key = endpoint_key(subscription.webhook_url)
             except UnsafeEndpoint:
                 key = subscription.webhook_url
+        elif subscription.channel == Channel.TELEGRAM:
+            key = "telegram"  # one Bot API for every chat: its own slots, apart from email and webhooks
         else:
             key = self.smtp_endpoint
         endpoint = self._endpoints.get(key)
@@ -394,10 +398,13 @@ class Dispatcher:
         code: int | None = None
         permanent = False
         error = ""
+        wait_s: float | None = None
         try:
             code = await handlers.send_once(deps, subscription, doc, items, stored)
             error = "" if is_success(code) else f"HTTP {code}"
-        except PermanentEmailError as exc:
+        except TelegramRetryAfter as exc:  # Telegram's flood control: wait as long as it says
+            code, error, wait_s = 429, str(exc), exc.seconds
+        except (PermanentEmailError, PermanentTelegramError) as exc:
             error, permanent = str(exc), True
         except UnsafeEndpoint as exc:
             error, permanent = f"endpoint refused: {exc}", True
@@ -409,6 +416,10 @@ class Dispatcher:
                    "latency_ms": round((time.perf_counter() - started) * 1000, 1), "error": error or None, "at": now}
         if not error:
             return Outcome(doc, "delivered", subscription, attempt, items=items)
+        if wait_s is not None:  # not counted against the attempts: the message was not refused
+            log.info("delivery %s: %s", did, error)
+            return Outcome(doc, "retry", subscription, attempt, error, counted=False,
+                           next_attempt_at=now + timedelta(seconds=max(wait_s, policy.retry_base_s)))
         round_attempts = int(doc.get("round_attempts") or 0) + 1
         log.warning("delivery %s attempt %d/%d failed: %s", did, round_attempts, policy.attempts, error)
         if is_final_failure(round_attempts, policy.attempts, permanent):
@@ -478,7 +489,8 @@ class Dispatcher:
             elif o.result == "retry":
                 retries.append((did, {"holder": Holder.RETRY.value, "next_attempt_at": o.next_attempt_at,
                                       "attempt_count": count, "last_error": o.error,
-                                      "round_attempts": int(o.delivery.get("round_attempts") or 0) + 1}))
+                                      "round_attempts": int(o.delivery.get("round_attempts") or 0)
+                                      + (1 if o.counted else 0)}))
             elif o.result == "failed":
                 failures.append((did, {"status": DeliveryStatus.FAILED.value, "holder": None, "next_attempt_at": None,
                                        "attempt_count": count, "last_error": o.error, "failed_at": now,

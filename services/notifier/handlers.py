@@ -35,13 +35,17 @@ from contracts.events import (
     NotificationRequestedV1,
     RecommendationUpdatedV1,
     ReviewState,
+    Role,
     SubscriptionCancelledV1,
     SubscriptionRequestedV1,
     SubscriptionRequestedV2,
+    SubscriptionRequestedV3,
     ThemesTaggedV1,
     Visibility,
 )
 from contracts.messaging import Rejected
+from contracts.telegram import TOKEN as TELEGRAM_TOKEN
+from contracts.telegram import link_hash
 from services.notifier.adapters.email import build_message
 from services.notifier.adapters.mongo import MongoNotifierRepository
 from services.notifier.adapters.secret_box import SecretBox
@@ -96,6 +100,10 @@ class WebhookResponseLike(Protocol):
     def status_code(self) -> int: ...
 
 
+class Telegram(Protocol):
+    async def send(self, chat_id: int, text: str) -> None: ...
+
+
 class Webhooks(Protocol):
     async def check(self, url: str) -> None: ...
 
@@ -124,6 +132,7 @@ class Policy:
     public_ui_url: str
     smtp_from: str
     public_notifier_url: str = "http://127.0.0.1:8003"
+    telegram_link_max_age_s: float = 86_400
     attempts: int = 4
     retry_base_s: float = 1.0
     retry_cap_s: float = 30.0
@@ -152,6 +161,8 @@ class Deps:
     dispatch: Dispatch = _not_sent_here
     # Opens the webhook secrets stored encrypted (without one, only secrets stored in clear work).
     secret_box: SecretBox | None = None
+    # Sends Telegram alerts; None when no bot token is set (the channel is off).
+    telegram: Telegram | None = None
     _subscriptions: list[Subscription] = field(default_factory=list)
     _subscription_docs: dict[str, dict[str, Any]] = field(default_factory=dict)
     _loaded_at: float = -1e9
@@ -204,6 +215,7 @@ class Deps:
 async def subscription_requested(envelope: EventEnvelope, payload: SubscriptionRequestedV1, deps: Deps) -> str:
     existing = await deps.repo.subscription(payload.subscription_id)
     coalition_partner = isinstance(payload, SubscriptionRequestedV2) and payload.coalition_partner
+    telegram_link = payload.telegram_link_hash if isinstance(payload, SubscriptionRequestedV3) else None
     try:
         if existing is not None:  # changing someone's subscription needs the right to manage it
             check_may_manage(envelope.actor, Channel(existing["channel"]), str(existing["owner"]),
@@ -211,8 +223,10 @@ async def subscription_requested(envelope: EventEnvelope, payload: SubscriptionR
         check_may_manage(envelope.actor, payload.channel, payload.owner,
                          None if existing is None else str(existing["owner"]))
         check_request(payload)
-        if coalition_partner and payload.channel != Channel.WEBHOOK:
-            raise InvalidSubscription("only a webhook (a partner system) can be marked coalition_partner")
+        if coalition_partner and payload.channel == Channel.EMAIL:
+            raise InvalidSubscription("only a webhook or an admin's Telegram group can be marked coalition_partner")
+        if coalition_partner and (envelope.actor is None or envelope.actor.role != Role.ADMIN):
+            raise InvalidSubscription("only an admin marks a subscription coalition_partner")
         if payload.webhook_url:
             await deps.webhooks.check(payload.webhook_url)
     except (NotAllowed, InvalidSubscription, UnsafeEndpoint) as exc:
@@ -227,7 +241,9 @@ async def subscription_requested(envelope: EventEnvelope, payload: SubscriptionR
         "coalition_partner": coalition_partner,
     }
     confirm: str | None = None
-    if payload.channel == Channel.EMAIL:
+    if payload.channel == Channel.TELEGRAM:
+        fields.update(_telegram_fields(payload, existing, telegram_link, envelope.actor, deps))
+    elif payload.channel == Channel.EMAIL:
         fields["email"] = address = single_address(payload.email)
         confirmed = (existing is not None and existing.get("status") in LIVE
                      and existing.get("email") == address)
@@ -248,6 +264,45 @@ async def subscription_requested(envelope: EventEnvelope, payload: SubscriptionR
     if confirm is not None:
         await _queue_confirmation(deps, envelope, payload.subscription_id, confirm)
     return "updated" if existing else "created"
+
+
+def _telegram_fields(payload: SubscriptionRequestedV1, existing: Mapping[str, Any] | None, link: str | None,
+                     actor: Any, deps: Deps) -> dict[str, Any]:
+    """A new link waits for ``/start <token>``; without one, a linked chat stays linked (the
+    filters change). A person's own subscription links only their private chat with the bot."""
+    linked = existing is not None and existing.get("telegram_chat_id") is not None and existing.get("status") in LIVE
+    if link is None:
+        if not linked or existing is None:
+            raise Rejected(f"subscription {payload.subscription_id}: a Telegram subscription needs a link "
+                           "(telegram_link_hash), made on the Subscriptions page")
+        return {"status": str(existing["status"])}
+    return {"status": PENDING, "telegram_link_hash": link, "telegram_chat_id": None,
+            "telegram_link_expires_at": deps.clock() + timedelta(seconds=deps.policy.telegram_link_max_age_s),
+            "telegram_private_only": actor is None or actor.username == payload.owner}
+
+
+async def telegram_start(repo: MongoNotifierRepository, token: str, chat_id: int, chat_type: str,
+                         now: datetime) -> str:
+    """A chat sent the bot ``/start <token>``: link it to the subscription waiting for that token
+    (once: the token is spent). Returns the subscription id; InvalidToken says why not."""
+    if not TELEGRAM_TOKEN.match(token or ""):
+        raise InvalidToken("this is not a link from UPR Tracker: make one on the Subscriptions page")
+    doc = await repo.subscription_waiting_for_link(link_hash(token))
+    if doc is None or doc.get("status") != PENDING:
+        raise InvalidToken("this link was used already or replaced: make a new one on the Subscriptions page")
+    expires = doc.get("telegram_link_expires_at")
+    if isinstance(expires, datetime) and expires < now:
+        raise InvalidToken("this link has expired: make a new one on the Subscriptions page")
+    if doc.get("telegram_private_only", True) and chat_type != "private":
+        raise InvalidToken("this link is for your own chat with the bot; groups and channels are linked by an admin")
+    if not await repo.link_telegram_chat(str(doc["_id"]), link_hash(token), chat_id, now):
+        raise InvalidToken("this link was used already: make a new one on the Subscriptions page")
+    return str(doc["_id"])
+
+
+async def telegram_stop(repo: MongoNotifierRepository, chat_id: int, now: datetime) -> int:
+    """``/stop`` in a chat: every subscription sending to it is cancelled."""
+    return await repo.cancel_telegram_chat(chat_id, now)
 
 
 def _box(deps: Deps) -> SecretBox:
@@ -578,6 +633,15 @@ async def send_once(
     Raises PermanentEmailError / UnsafeEndpoint (no point retrying) or anything else (retry)."""
     did = str(delivery["_id"])
     policy = deps.policy
+    if subscription.channel == Channel.TELEGRAM:
+        if deps.telegram is None:
+            raise RuntimeError("the Telegram channel is off: UPR_TELEGRAM_BOT_TOKEN is not set")
+        if subscription.telegram_chat_id is None:
+            raise UnsafeEndpoint("no Telegram chat linked to this subscription")
+        text = deps.templates.render_telegram(
+            language=subscription.language, item={**delivery, "url": _item_url(policy.public_ui_url, delivery)})
+        await deps.telegram.send(subscription.telegram_chat_id, text)
+        return 200
     if subscription.channel == Channel.WEBHOOK:
         assert subscription.webhook_url is not None
         links = recommendation_links(policy.public_ui_url, delivery.get("recommendation_ids") or [])

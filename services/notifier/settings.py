@@ -81,6 +81,15 @@ class NotifierSettings(CommonSettings):
     notifier_batch_timeout_ms: int = 100
     notifier_publish_linger_ms: int = 2
 
+    # Telegram (a bot registered with @BotFather). Without a token the channel is off: nothing is
+    # sent, the bot (scripts/services.sh: only with a token) does not run, the UI says so.
+    telegram_bot_token: str = ""
+    # The Bot API's address: Telegram's, or a local Bot API server (the tests' stand-in).
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_timeout_s: float = 10.0
+    # How long a /start link made on the Subscriptions page works.
+    telegram_link_max_age_s: int = 86_400
+
     # How long the list of subscriptions is cached between matches.
     subscriptions_refresh_s: float = 5.0
 

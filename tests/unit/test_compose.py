@@ -32,6 +32,7 @@ SETTINGS_MODULES = {
     "notifier": "services.notifier.settings",
     "ui": "ui.settings",
     "public": "ui.settings",
+    "telegram": "services.notifier.settings",
 }
 APP_SERVICES = ("tracker", "ingest", "notifier", "ui", "public")
 # Everything but the public page, which reaches no database and no broker (only the read API).
@@ -150,7 +151,14 @@ def depends_on(service: str) -> dict[str, str]:
 
 
 def test_compose_runs_every_part_of_the_system() -> None:
-    assert set(SERVICES) == {"kafka", "mongo", "topics", "tracker", "ingest", "notifier", "ui", "public"}
+    assert set(SERVICES) == {"kafka", "mongo", "topics", "tracker", "ingest", "notifier", "ui", "public", "telegram"}
+
+
+def test_the_telegram_bot_runs_with_the_notifiers_token_only_when_asked() -> None:
+    assert command("telegram") == ["python", "-m", "services.notifier.telegram_bot"]
+    assert SERVICES["telegram"]["profiles"] == ["telegram"]  # off unless --profile telegram
+    assert Path(SERVICES["telegram"]["build"]["context"]) == Path(".")  # the project's own image, no port
+    assert "UPR_TELEGRAM_BOT_TOKEN" in environment("telegram") and "UPR_TELEGRAM_BOT_TOKEN" in environment("notifier")
 
 
 def test_kafka_and_mongo_come_from_official_images_with_pinned_versions() -> None:

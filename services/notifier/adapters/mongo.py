@@ -42,6 +42,7 @@ PROCESSED = "notifier_processed"
 RECOMMENDATIONS = "notifier_recommendations"
 EVIDENCE = "notifier_evidence"
 DEADLINES = "notifier_deadlines"
+TELEGRAM_BOT = "notifier_telegram_bot"  # one document: the bot's username and last poll (the UI reads it)
 
 INDEXES: dict[str, list[list[tuple[str, int]]]] = {
     SUBSCRIPTIONS: [[("status", ASCENDING)], [("owner", ASCENDING)]],
@@ -116,6 +117,27 @@ class MongoNotifierRepository:
 
     async def set_subscription(self, subscription_id: str, fields: dict[str, Any]) -> None:
         await self.db[SUBSCRIPTIONS].update_one({"_id": subscription_id}, {"$set": fields})
+
+    async def subscription_waiting_for_link(self, link: str) -> dict[str, Any] | None:
+        return await self.db[SUBSCRIPTIONS].find_one({"telegram_link_hash": link})
+
+    async def link_telegram_chat(self, subscription_id: str, link: str, chat_id: int, now: datetime) -> bool:
+        """Spend the link (compare-and-set on its hash): True when this call linked the chat."""
+        result = await self.db[SUBSCRIPTIONS].update_one(
+            {"_id": subscription_id, "telegram_link_hash": link, "status": "pending_confirmation"},
+            {"$set": {"telegram_chat_id": chat_id, "telegram_link_hash": None, "status": "active",
+                      "confirmed_at": now}})
+        return result.modified_count == 1
+
+    async def cancel_telegram_chat(self, chat_id: int, now: datetime) -> int:
+        result = await self.db[SUBSCRIPTIONS].update_many(
+            {"telegram_chat_id": chat_id, "status": {"$ne": "cancelled"}},
+            {"$set": {"status": "cancelled", "cancelled_at": now, "cancelled_by": "/stop in Telegram"}})
+        return int(result.modified_count)
+
+    async def set_telegram_bot(self, fields: dict[str, Any]) -> None:
+        """What the UI shows about the channel: the bot's name, and when it last polled."""
+        await self.db[TELEGRAM_BOT].update_one({"_id": "bot"}, {"$set": fields}, upsert=True)
 
     async def live_subscriptions(self) -> list[dict[str, Any]]:
         return await self.db[SUBSCRIPTIONS].find({"status": {"$ne": "cancelled"}}).to_list()

@@ -63,6 +63,12 @@ class EmailTemplates:
             html=self.env.get_template(f"{lang}/confirm.html.j2").render(context),
         )
 
+    def render_telegram(self, *, language: str, item: Mapping[str, Any]) -> str:
+        """One short Telegram alert, in both languages (the subscriber's first), with its link."""
+        lang = language if language in LANGUAGES else "en"
+        text = self.env.get_template("telegram.txt.j2").render(language=lang, item=self._prepare(item, lang))
+        return text.strip()[:4000]  # Telegram's limit is 4096 characters
+
     @staticmethod
     def _prepare(item: Mapping[str, Any], lang: str) -> dict[str, Any]:
         details = {str(k): str(v) for k, v in dict(item.get("details") or {}).items()}

@@ -56,6 +56,7 @@ class Subscription:
     status: str = ACTIVE
     audience: str = PUBLIC  # what its alerts may carry: PUBLIC, or COALITION too
     extra: Mapping[str, str] = field(default_factory=dict)
+    telegram_chat_id: int | None = None  # set when a chat sent the bot /start <token>
 
     @property
     def is_digest(self) -> bool:
@@ -63,8 +64,8 @@ class Subscription:
 
 
 def check_may_manage(actor: Actor | None, channel: Channel, owner: str, existing_owner: str | None) -> None:
-    """Admins manage every subscription; anyone else only their own email subscriptions.
-    Webhooks send data to outside systems: only admins add or remove them."""
+    """Admins manage every subscription; anyone else only their own email and Telegram
+    subscriptions. Webhooks send data to outside systems: only admins add or remove them."""
     if actor is None:
         raise NotAllowed("a subscription command needs an actor")
     if actor.role == Role.ADMIN:
@@ -72,7 +73,7 @@ def check_may_manage(actor: Actor | None, channel: Channel, owner: str, existing
     if channel == Channel.WEBHOOK:
         raise NotAllowed(f"{actor.username} ({actor.role.value}) may not manage webhooks: admins only")
     if owner != actor.username or (existing_owner is not None and existing_owner != actor.username):
-        raise NotAllowed(f"{actor.username} may only manage their own email subscriptions")
+        raise NotAllowed(f"{actor.username} may only manage their own email and Telegram subscriptions")
 
 
 def owner_role(actor: Actor, owner: str) -> Role:
@@ -83,9 +84,9 @@ def owner_role(actor: Actor, owner: str) -> Role:
 
 
 def audience_for(channel: Channel, role: Role, coalition_partner: bool) -> str:
-    """Email: what the owner's role may read. Webhook: public data, unless an admin marked the
-    partner as coalition (only admins manage webhooks)."""
-    if channel == Channel.WEBHOOK:
+    """Email and a person's Telegram: what the owner's role may read. Webhook, and a Telegram
+    group or channel an admin linked: public data, unless the admin marked it coalition."""
+    if channel == Channel.WEBHOOK or coalition_partner:
         return COALITION if coalition_partner else PUBLIC
     return COALITION if role in COALITION_ROLES else PUBLIC
 
@@ -111,6 +112,12 @@ def check_request(request: SubscriptionRequestedV1) -> None:
         single_address(request.email)
         if request.webhook_url:
             raise InvalidSubscription("an email subscription may not carry a webhook_url")
+    elif request.channel == Channel.TELEGRAM:
+        if request.email or request.webhook_url:
+            raise InvalidSubscription("a Telegram subscription carries no email or webhook_url: it is linked "
+                                      "by sending the bot /start with the link the UI gave")
+        if request.frequency != "immediate" or AlertKind.STALE in request.event_kinds:
+            raise InvalidSubscription("Telegram alerts are sent one by one: frequency 'immediate', no 'stale'")
     else:
         if not request.webhook_url:
             raise InvalidSubscription("a webhook subscription needs a webhook_url")
@@ -147,6 +154,7 @@ def subscription_from(doc: Mapping[str, object]) -> Subscription:
         status=str(doc.get("status", ACTIVE)),
         # Stored before audiences existed: public only (the safe reading).
         audience=COALITION if doc.get("audience") == COALITION else PUBLIC,
+        telegram_chat_id=int(str(doc["telegram_chat_id"])) if doc.get("telegram_chat_id") is not None else None,
     )
 
 

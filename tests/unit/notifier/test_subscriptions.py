@@ -85,3 +85,12 @@ def test_row4_a_subscription_reads_with_its_owners_role() -> None:
     assert audience_for(Channel.EMAIL, owner_role(admin, "dara"), False) == PUBLIC
     assert audience_for(Channel.WEBHOOK, owner_role(admin, "partner"), False) == PUBLIC
     assert audience_for(Channel.WEBHOOK, owner_role(admin, "partner"), True) == COALITION
+
+
+def test_a_person_manages_their_own_telegram_alerts_one_by_one() -> None:
+    check_may_manage(Actor(username="dara", role=Role.VIEWER), Channel.TELEGRAM, "dara", None)
+    with pytest.raises(NotAllowed):
+        check_may_manage(Actor(username="dara", role=Role.VIEWER), Channel.TELEGRAM, "sokha", None)
+    check_request(request(channel=Channel.TELEGRAM, email=None))
+    with pytest.raises(InvalidSubscription, match="one by one"):
+        check_request(request(channel=Channel.TELEGRAM, email=None, frequency="daily"))

@@ -57,3 +57,14 @@ def test_message_is_multipart_with_a_stable_message_id_and_one_line_list_unsubsc
     assert message["Message-ID"] == "<d-1@upr-tracker>"
     assert message.get_content_type() == "multipart/alternative"
     assert f"List-Unsubscribe: <{long_url}>" in message.as_string()
+
+
+def test_telegram_alert_is_short_in_both_languages_and_links_the_recommendation() -> None:
+    item = {"kind": "new_evidence", "recommendation_ids": ["KHM-4-110.23"], "details": {"title": "ច្បាប់ការពារកុមារ"},
+            "url": "https://upr.example.org/detail?id=KHM-4-110.23"}
+    english = EmailTemplates().render_telegram(language="en", item=item)
+    khmer = EmailTemplates().render_telegram(language="km", item=item)
+    assert english.splitlines()[0] == "New evidence · ភស្តុតាងថ្មី"
+    assert khmer.splitlines()[0] == "ភស្តុតាងថ្មី · New evidence"
+    assert english.endswith("https://upr.example.org/detail?id=KHM-4-110.23") and "ច្បាប់ការពារកុមារ" in english
+    assert len(english) < 300

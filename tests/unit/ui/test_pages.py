@@ -419,3 +419,20 @@ def test_admin_lists_read_api_keys_without_their_secret_hash(ui_db: Database[dic
     next(b for b in at.button if b.label == "Make key").click().run()  # without a name
     assert "Give the key a name" in _errors(at)
     ui_db.api_keys.delete_many({})
+
+
+def test_subscriptions_page_says_when_telegram_is_off_and_names_the_bot_when_on(
+    ui_db: Database[dict[str, Any]],
+) -> None:
+    from datetime import UTC, datetime
+
+    ui_db.notifier_telegram_bot.delete_many({})
+    at = page("subscriptions", "cso")
+    at.radio(key="sub_channel").set_value("telegram").run()
+    assert not at.exception
+    assert "Telegram alerts are off" in _text(at)
+    ui_db.notifier_telegram_bot.insert_one({"_id": "bot", "username": "upr_alerts_bot", "seen_at": datetime.now(UTC)})
+    at = page("subscriptions", "cso")
+    at.radio(key="sub_channel").set_value("telegram").run()
+    assert "Telegram alerts are off" not in _text(at) and "@upr_alerts_bot" in _text(at)
+    ui_db.notifier_telegram_bot.delete_many({})
