@@ -292,7 +292,7 @@ def build_app(
         on_shutdown=[on_shutdown],
         after_shutdown=[after_shutdown],
         specification=AsyncAPI(title="UPR Tracker: notifier", version="1.0.0",
-                               description="Subscriptions, and alerts by email and signed webhook, "
+                               description="Subscriptions, and alerts by email, signed webhook and Telegram, "
                                "each delivered once."),
     )
     app.notifier_deps = deps  # type: ignore[attr-defined]  # for run_scheduled_jobs(app, now)
