@@ -38,7 +38,7 @@ from contracts.events import (
 )
 from contracts.messaging import PERMANENT_ERRORS, Rejected
 from contracts.observability import EVENTS_CONSUMED, HANDLE_SECONDS
-from contracts.signing import verify
+from contracts.signing import CommandKeys
 from services.tracker import handlers
 
 SERVICE = "tracker"
@@ -59,10 +59,10 @@ class Received:
 
 class TrackerInbox:
     def __init__(
-        self, deps: handlers.Deps, publish: Publish, dead_letter: DeadLetter, *, command_key: str,
+        self, deps: handlers.Deps, publish: Publish, dead_letter: DeadLetter, *, command_keys: CommandKeys,
         on_correction: Callable[[], None] = lambda: None,
     ) -> None:
-        self.command_key = command_key
+        self.command_keys = command_keys
         self.deps = deps
         self.publish = publish
         self.dead_letter = dead_letter
@@ -89,8 +89,9 @@ class TrackerInbox:
     async def _read(self, record: Any) -> Received | None:
         try:
             envelope, payload = parse_event(record.value or b"")  # size, JSON, envelope, payload: once
-            # Before anything else: the actor and role inside are believed only when signed.
-            verify(envelope, self.command_key)
+            # Before anything else: the actor and role inside are believed only when signed, by a
+            # component that may send this command (contracts/signing.py).
+            self.command_keys.verify(envelope)
             if envelope.type not in handlers.HANDLERS:
                 raise Rejected(f"the tracker does not handle {envelope.type!r}")
             return Received(record, envelope, payload)
