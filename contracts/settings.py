@@ -109,5 +109,5 @@ def require_trust_secrets(settings: CommonSettings, *, tokens: bool = True, comm
             sealed_text.text_public_key(settings)
     except ValueError as exc:
         raise InsecureSettings(str(exc)) from None
-    if settings.command_key != DEV_COMMAND_KEY:
+    if settings.command_key and settings.command_key != DEV_COMMAND_KEY:
         require_secret(settings, "UPR_COMMAND_KEY", settings.command_key)

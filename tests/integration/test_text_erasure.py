@@ -23,6 +23,8 @@ from contracts.events import (
 )
 from contracts.sealed_text import TextUnreadable, open_sealed, sealed_box
 from contracts.topics import TRACKER_GROUP, Topics
+from services.ingest.adapters.publisher import KafkaImportPublisher
+from services.ingest.settings import IngestSettings
 from services.tracker.adapters.text_keys import TextKeys, text_keks
 from services.tracker.app import build_app
 from services.tracker.domain.safeguarding import ERASED_TEXT, HELD_TEXT
@@ -124,3 +126,25 @@ async def test_a_command_held_back_until_its_recommendation_arrives_is_still_ope
         await send(producer, topics.recommendations_imported, imported)
         await processed(mongo_db, event)
     assert (await mongo_db.evidence.find_one({"_id": "ev-park-0001"}))["quote"] == OTHER_QUOTE
+
+
+async def test_the_ingest_sends_template_evidence_sealed_and_signed_with_its_own_key(
+    kafka_bootstrap: str, mongodb_uri: str, topics: Topics, mongo_db: Any, producer: AIOKafkaProducer
+) -> None:
+    """The ingest's real publisher (bulk evidence template): v2 on the topic, Khmer intact in the record."""
+    async with build_app(tracker_settings(kafka_bootstrap, mongodb_uri, mongo_db.name, topics)):
+        imported = produced_by("ingest", rec(REC, CHILD_LAW))
+        await send(producer, topics.recommendations_imported, imported)
+        await processed(mongo_db, imported)
+        settings = IngestSettings(kafka_bootstrap=kafka_bootstrap, topic_prefix=topics.prefix, env="dev")
+        async with KafkaImportPublisher(settings) as publisher:
+            rows = await publisher.publish([(2, evidence("ev-tmpl-0001", OTHER_QUOTE))], import_id="imp-ev",
+                                           actor=CNCC)
+        await wait_for(lambda: mongo_db.evidence.find_one({"_id": "ev-tmpl-0001"}), what="evidence stored")
+    (record,) = [r for r in await read_topic(kafka_bootstrap, topics.tracker_commands, expected=1)
+                 if str(parse_event(r.value)[0].event_id) in rows]
+    envelope, _ = parse_event(record.value)
+    assert envelope.version == 2 and (envelope.signature or "").startswith("ed25519:ingest:")
+    assert not _contains(record.value, OTHER_QUOTE) and not _contains(record.value, TITLE)
+    stored = await mongo_db.evidence.find_one({"_id": "ev-tmpl-0001"})
+    assert (stored["title"], stored["quote"]) == (TITLE, OTHER_QUOTE)
