@@ -30,7 +30,6 @@ from contracts.events import (
     Contract,
     EventEnvelope,
     RecommendationImportedV1,
-    ThemeCorrectionRequestedV1,
     describe,
     deterministic_event_id,
     make_event,
@@ -153,7 +152,7 @@ class TrackerInbox:
         EVENTS_CONSUMED.labels(SERVICE, envelope.type, outcome.outcome).inc()
         if isinstance(item.payload, RecommendationImportedV1) and outcome.outcome == "created":
             await self._release_parked([item.payload.recommendation_id])
-        elif isinstance(item.payload, ThemeCorrectionRequestedV1):
+        elif envelope.type == "themes.correction_requested":  # v1, or v2 with the comment sealed
             self.on_correction()  # a correction is a new confirmed example: use it from the next message
 
     async def _release_parked(self, recommendation_ids: Sequence[str]) -> None:
