@@ -1,10 +1,10 @@
-"""Commands carry proof: an HMAC-SHA256 over who sent them and what they say.
+"""Commands carry proof: a signature over who sent them and what they say.
 
 Kafka itself does not tell a consumer who produced a message, so the ``actor`` (and its role)
 inside a command would otherwise be whatever the producer wrote. The UI, the CLI and the
-ingest sign every command (and every imported recommendation) with ``UPR_COMMAND_KEY``; the
-tracker and the notifier verify it before anything else and dead-letter a message that is
-unsigned or signed wrongly, with the reason.
+ingest sign every command (and every imported recommendation); the tracker and the notifier
+verify it before anything else and dead-letter a message that is unsigned, signed wrongly or
+sent by a component that may not send it, with the reason.
 
 Each producer signs with its own Ed25519 key (``UPR_COMMAND_SIGNING_KEY``) and the consumers
 hold only the public keys (``UPR_COMMAND_PUBLIC_KEYS``); :data:`COMMAND_SENDERS` says which
@@ -71,7 +71,7 @@ def verify(envelope: EventEnvelope, key: str) -> None:
     """Raise :class:`BadSignature` (a ContractError: dead-lettered) unless ``key`` signed it."""
     if not envelope.signature:
         raise BadSignature(f"unsigned {envelope.type} command: every command must be signed "
-                           "with UPR_COMMAND_KEY by the UI, the CLI or the ingest")
+                           "by the UI, the CLI or the ingest with its own key")
     scheme, _, digest = envelope.signature.partition(":")
     if scheme != SCHEME:
         raise BadSignature(f"{envelope.type}: unknown signature scheme {scheme!r} (expected {SCHEME})")
