@@ -58,6 +58,9 @@ REPORT_DRAFTS = "report_drafts"
 MIGRATIONS = "migrations"  # one-off data migrations already applied
 USERS = "users"
 SAFEGUARDING_HOLDS = "safeguarding_holds"
+# The tracker's data keys of sealed command text (contracts/sealed_text.py), by hold id; only
+# the tracker reads it, and erasing held text deletes the keys.
+TEXT_KEYS = "text_keys"
 # safeguarding_state of a document holding people's text: None (nothing flagged), "held" (a
 # placeholder is shown), "released" (a reviewer found it harmless), "redacted", "erased".
 HELD = "held"

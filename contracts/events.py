@@ -480,6 +480,72 @@ class ApiKeyRevokedV1(Contract):
     key_id: str = Field(pattern=r"^[a-f0-9]{12}$")
 
 
+# --- people's text, sealed (contracts/sealed_text.py) --------------------------------------
+
+
+class SealedText(Contract):
+    """The free text of a command, encrypted with a data key of its own (AES-256-GCM); the data
+    key travels wrapped to the tracker's key ``kek_id`` (HPKE, X25519). The tracker keeps the
+    data key in ``text_keys`` and deletes it when the text is erased: the copies on Kafka and in
+    the dead-letter topics can then no longer be read."""
+
+    key_id: str = Field(pattern=r"^[0-9a-f]{32}$")
+    kek_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,40}$")
+    wrapped_key: str = Field(max_length=200)
+    nonce: str = Field(max_length=40)
+    ciphertext: str = Field(max_length=200_000)
+
+
+class EvidenceSubmittedV2(Contract):
+    """evidence.submitted v1 with title, quote, reference, URL and organisation sealed."""
+
+    evidence_id: str = Field(pattern=r"^[A-Za-z0-9_-]{6,64}$")
+    recommendation_ids: list[str] = Field(min_length=1, max_length=200)
+    source_type: EvidenceSourceType
+    published_on: date | None = None
+    visibility: Visibility = Visibility.COALITION
+    language: Literal["en", "km"] = "en"
+    sealed: SealedText
+
+
+class EvidenceReviewRequestedV2(Contract):
+    """evidence.review_requested v1 with the comment sealed."""
+
+    evidence_id: str
+    decision: Literal["approved", "rejected"]
+    sealed: SealedText
+
+
+class AssessmentSubmittedV2(Contract):
+    """assessment.submitted v1 (the command) with the rationale sealed."""
+
+    assessment_id: str = Field(pattern=r"^[A-Za-z0-9_-]{6,64}$")
+    recommendation_id: str
+    assessor: Assessor
+    status: ImplementationStatus
+    evidence_ids: list[str] = Field(default_factory=list, max_length=200)
+    sealed: SealedText
+
+
+class ThemeCorrectionRequestedV2(Contract):
+    """themes.correction_requested v1 with the comment sealed."""
+
+    recommendation_id: str
+    add: list[str] = Field(default_factory=list)
+    remove: list[str] = Field(default_factory=list)
+    sealed: SealedText
+
+
+class ReportDraftSavedV2(Contract):
+    """report.draft_saved v1 (the command) with the text sealed."""
+
+    country: str = Field(pattern=r"^[A-Z]{3}$")
+    cycle: int = Field(ge=1, le=20)
+    section: str = Field(pattern=r"^[a-z_]{1,40}(:T\d{2})?$")
+    language: Literal["en", "km"] = "en"
+    sealed: SealedText
+
+
 # --- subscriptions ---------------------------------------------------------------------
 
 
@@ -537,12 +603,16 @@ PAYLOADS: dict[tuple[str, int], type[Contract]] = {
     ("recommendation.updated", 1): RecommendationUpdatedV1,
     ("themes.tagged", 1): ThemesTaggedV1,
     ("themes.correction_requested", 1): ThemeCorrectionRequestedV1,
+    ("themes.correction_requested", 2): ThemeCorrectionRequestedV2,
     ("evidence.submitted", 1): EvidenceSubmittedV1,
+    ("evidence.submitted", 2): EvidenceSubmittedV2,
     ("evidence.added", 1): EvidenceAddedV1,
     ("evidence.review_requested", 1): EvidenceReviewRequestedV1,
+    ("evidence.review_requested", 2): EvidenceReviewRequestedV2,
     ("evidence.reviewed", 1): EvidenceReviewedV1,
     ("evidence.reviewed", 2): EvidenceReviewedV2,
     ("assessment.submitted", 1): AssessmentSubmittedV1,
+    ("assessment.submitted", 2): AssessmentSubmittedV2,
     ("status.changed", 1): StatusChangedV1,
     ("cycle.deadline_set", 1): CycleDeadlineSetV1,
     ("cycle.publication_set", 1): CyclePublicationSetV1,
@@ -550,6 +620,7 @@ PAYLOADS: dict[tuple[str, int], type[Contract]] = {
     ("notification.delivered", 1): NotificationDeliveredV1,
     ("notification.failed", 1): NotificationFailedV1,
     ("report.draft_saved", 1): ReportDraftSavedV1,
+    ("report.draft_saved", 2): ReportDraftSavedV2,
     ("safeguarding.review_requested", 1): SafeguardingReviewRequestedV1,
     ("api_key.issued", 1): ApiKeyIssuedV1,
     ("api_key.revoked", 1): ApiKeyRevokedV1,

@@ -6,7 +6,7 @@ else reads environment variables.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -44,8 +44,24 @@ class CommonSettings(BaseSettings):
     # ingest sign, the tracker and the notifier verify. Placeholders only pass in dev mode.
     auth_secret: str = DEV_AUTH_SECRET
     command_key: str = DEV_COMMAND_KEY
+    # This component's own Ed25519 key, ``component:base64`` (`upr keys new`): the UI, the ingest
+    # and the CLI sign commands with it. The tracker and the notifier hold only the public keys,
+    # ``ui:base64,ingest:base64,cli:base64``. Empty in dev mode: well-known dev keys
+    # (contracts/signing.py). Outside dev mode UPR_COMMAND_KEY above is only the old shared key,
+    # still accepted by the consumers when set, for commands signed before per-producer keys.
+    command_signing_key: str = ""
+    command_public_keys: str = ""
+    # The tracker's public key for people's text in commands, ``id:base64`` (X25519): producers
+    # seal titles, quotes, rationales and comments with a fresh data key wrapped to it
+    # (contracts/sealed_text.py). Empty in dev mode: the well-known dev key.
+    text_public_key: str = ""
     # Lifetime of the tokens the UI and `upr token` issue (seconds).
     auth_token_ttl_s: int = 300
+
+    # Who this process signs commands as in dev mode (a production key names its component).
+    COMMAND_SIGNER: ClassVar[str] = "cli"
+    # The tracker and the notifier verify commands instead of signing them.
+    VERIFIES_COMMANDS: ClassVar[bool] = False
 
     @property
     def dev_mode(self) -> bool:
@@ -76,8 +92,22 @@ def require_secret(settings: CommonSettings, name: str, value: str, placeholders
 
 
 def require_trust_secrets(settings: CommonSettings, *, tokens: bool = True, commands: bool = True) -> None:
-    """Outside dev mode, refuse to start with the placeholder token secret or command key."""
+    """Outside dev mode, refuse to start with the placeholder token secret, or without this
+    component's command keys: its own signing key and the tracker's text key (a producer), the
+    producers' public keys (a consumer). The old shared key, when set, must be a real secret."""
     if tokens:
         require_secret(settings, "UPR_AUTH_SECRET", settings.auth_secret, (DEV_AUTH_SECRET,))
-    if commands:
-        require_secret(settings, "UPR_COMMAND_KEY", settings.command_key, (DEV_COMMAND_KEY,))
+    if not commands or settings.dev_mode:
+        return
+    from contracts import sealed_text, signing  # they import this module
+
+    try:
+        if settings.VERIFIES_COMMANDS:
+            signing.command_keys(settings)
+        else:
+            signing.command_signer(settings)
+            sealed_text.text_public_key(settings)
+    except ValueError as exc:
+        raise InsecureSettings(str(exc)) from None
+    if settings.command_key and settings.command_key != DEV_COMMAND_KEY:
+        require_secret(settings, "UPR_COMMAND_KEY", settings.command_key)

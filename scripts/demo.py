@@ -27,8 +27,9 @@ from contracts.events import (
     make_event,
 )
 from contracts.kafka_access import client_options
+from contracts.sealed_text import seal, text_public_key
 from contracts.settings import CommonSettings
-from contracts.signing import sign
+from contracts.signing import command_signer
 from services.ingest.importer import run_import
 from services.ingest.settings import IngestSettings
 from ui.auth import DEMO_USERS, ensure_demo_users
@@ -100,7 +101,8 @@ async def _demo_commands(settings: CommonSettings, db: Any) -> None:
         deadline = make_event(CycleDeadlineSetV1(country="KHM", cycle=4, milestone="mid_term_report_due",
                                                  due_on=date(2027, 4, 30)), source="demo", actor=DEMO_ADMIN,
                               event_id=_stable_id("deadline-khm-4"))
-        deadline = sign(deadline, settings.command_key)
+        signer = command_signer(settings)
+        deadline = signer.sign(deadline)
         await producer.send_and_wait(topics.tracker_commands, deadline.to_bytes(), key=b"KHM-4")
         for item in EVIDENCE:
             target = db.recommendations.find_one({"cycle": 1, "themes": item["theme"], "position": "Supported"},
@@ -109,8 +111,8 @@ async def _demo_commands(settings: CommonSettings, db: Any) -> None:
                 continue
             fields = {k: v for k, v in item.items() if k != "theme"}
             payload = EvidenceSubmittedV1(recommendation_ids=[target["_id"]], visibility=Visibility.PUBLIC, **fields)
-            event = sign(make_event(payload, source="demo", actor=DEMO_REVIEWER,
-                                    event_id=_stable_id(item["evidence_id"])), settings.command_key)
+            event = signer.sign(make_event(seal(payload, text_public_key(settings)), source="demo",
+                                           actor=DEMO_REVIEWER, event_id=_stable_id(item["evidence_id"])))
             await producer.send_and_wait(topics.tracker_commands, event.to_bytes(), key=target["_id"].encode())
             print(f"  evidence '{payload.title}' -> {target['_id']}")
     finally:

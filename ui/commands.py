@@ -23,8 +23,9 @@ from contracts.documents import ProcessedMessage
 from contracts.events import Actor, Contract, EventEnvelope, make_event
 from contracts.kafka_access import client_options
 from contracts.markdown import md_escape
+from contracts.sealed_text import seal, text_public_key
 from contracts.settings import require_trust_secrets
-from contracts.signing import sign
+from contracts.signing import command_signer
 
 SOURCE = "ui"
 
@@ -115,7 +116,9 @@ def send(payload: Contract, actor: Actor, *, to: str = "tracker", key: str | Non
     topic = settings.topics.notifier_commands if to == "notifier" else settings.topics.tracker_commands
     # Signed for the logged-in user: the consumers believe the actor and role only with a signature.
     require_trust_secrets(settings, tokens=False)
-    envelope = sign(make_event(payload, source=SOURCE, actor=actor), settings.command_key)
+    # People's text is sealed for the tracker: erasing it later erases the Kafka copies too.
+    sealed = seal(payload, text_public_key(settings))
+    envelope = command_signer(settings).sign(make_event(sealed, source=SOURCE, actor=actor))
     key = key or _key(payload)
     bus = command_bus(settings.kafka_bootstrap, settings.kafka_username)
     bus.publish(topic, envelope, key, timeout=settings.command_timeout_s)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from contracts.settings import CommonSettings
 
 
 class UISettings(CommonSettings):
     kafka_username: str = "ui"  # its own Kafka principal (contracts/kafka_access.py)
+    COMMAND_SIGNER: ClassVar[str] = "ui"  # whose dev key it signs commands with in dev mode
     ui_port: int = 8501
     ingest_url: str = "http://127.0.0.1:8002"
     tracker_url: str = "http://127.0.0.1:8001"

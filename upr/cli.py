@@ -14,7 +14,7 @@ app = typer.Typer(
 )
 
 # Modules under upr/commands that expose register(app).
-COMMAND_MODULES = ("topics", "import_", "tag", "report", "users", "token", "dlq", "subscriptions")
+COMMAND_MODULES = ("topics", "import_", "tag", "report", "users", "token", "dlq", "subscriptions", "keys")
 
 
 def _register_all() -> None:

@@ -36,7 +36,8 @@ def build_app(settings: IngestSettings | None = None) -> ServiceApp:
                      description="recommendation.imported v1: one per recommendation read from a file "
                      "(key: recommendation_id)")
     broker.publisher(topics.tracker_commands, title="evidence-from-template", schema=EventEnvelope,
-                     description="evidence.submitted v1 from the bulk evidence template")
+                     description="evidence.submitted v2 (people's text sealed for the tracker) from the bulk "
+                     "evidence template")
 
     return ServiceApp(
         broker,

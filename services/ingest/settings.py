@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from contracts.settings import CommonSettings
 from services.ingest.domain.archive import ArchiveLimits
 
 
 class IngestSettings(CommonSettings):
     kafka_username: str = "ingest"  # its own Kafka principal (contracts/kafka_access.py)
+    COMMAND_SIGNER: ClassVar[str] = "ingest"  # in dev mode; `upr import` on a host signs with the CLI's key
     ingest_host: str = "127.0.0.1"
     ingest_port: int = 8002
     # Uploads larger than this are refused before parsing (bytes).

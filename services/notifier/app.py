@@ -51,7 +51,7 @@ from contracts.messaging import (
 )
 from contracts.observability import DEAD_LETTERED, EVENTS_CONSUMED, FAILURES
 from contracts.settings import require_trust_secrets
-from contracts.signing import verify
+from contracts.signing import command_keys
 from services.notifier import handlers
 from services.notifier.adapters.email import SmtpConfig, SmtpMailer
 from services.notifier.adapters.mongo import MongoNotifierRepository
@@ -77,6 +77,7 @@ def build_app(
     refuse_insecure(settings)  # outside dev mode: no placeholder or short secrets (issue 13)
     configure_logging(settings.log_level, json_output=settings.log_json)
     require_trust_secrets(settings)
+    verifier = command_keys(settings)
     topics = settings.topics
     # Prefixed like the topics, so deployments (and test runs) sharing a broker never share a group.
     group = f"{settings.topic_prefix}{t.NOTIFIER_GROUP}"
@@ -198,7 +199,7 @@ def build_app(
             EVENTS_CONSUMED.labels(SERVICE, envelope.type, "duplicate").inc()
             return
         _check_size(message.body)
-        verify(envelope, settings.command_key)  # unsigned or forged: dead-lettered, nothing changes
+        verifier.verify(envelope)  # unsigned, forged or from a sender not allowed: dead-lettered
         _, payload = parse_event(envelope.model_dump(mode="json"))
         if isinstance(payload, SubscriptionRequestedV1):
             outcome = await handlers.subscription_requested(envelope, payload, deps)

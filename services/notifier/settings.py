@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import Field, field_validator
 from pydantic_settings import NoDecode
@@ -14,6 +14,8 @@ PLACEHOLDER_SECRET = "change-me-notifier-secret"  # noqa: S105 - refused outside
 
 class NotifierSettings(CommonSettings):
     kafka_username: str = "notifier"  # its own Kafka principal (contracts/kafka_access.py)
+    COMMAND_SIGNER: ClassVar[str] = ""  # it sends no commands: it holds no signing key
+    VERIFIES_COMMANDS: ClassVar[bool] = True
     notifier_host: str = "127.0.0.1"
     notifier_port: int = 8003
 

@@ -28,12 +28,14 @@ from contracts.messaging import (
     producer_compression,
 )
 from contracts.observability import DEAD_LETTERED, FAILURES, report_consumer_lag
-from contracts.settings import require_trust_secrets
+from contracts.settings import InsecureSettings, require_trust_secrets
+from contracts.signing import command_keys
 from services.tracker import handlers
 from services.tracker.adapters.examples import ExamplesCache
 from services.tracker.adapters.http import http_api
 from services.tracker.adapters.mongo import MongoTrackerRepository
 from services.tracker.adapters.tagger import load_tagger
+from services.tracker.adapters.text_keys import TextKeys, text_keks
 from services.tracker.inbox import SERVICE, TrackerInbox
 from services.tracker.settings import TrackerSettings
 
@@ -46,11 +48,15 @@ def build_app(
     settings = settings or TrackerSettings()
     configure_logging(settings.log_level, json_output=settings.log_json)
     require_trust_secrets(settings)
+    try:
+        keks = text_keks(settings)
+    except ValueError as exc:
+        raise InsecureSettings(str(exc)) from None
     topics = settings.topics
     repo = MongoTrackerRepository.connect(settings.mongodb_uri, settings.mongodb_db, settings.instance_id)
     examples = ExamplesCache(repo, refresh_s=settings.examples_refresh_s)
     # The tagger is built at start-up, not import: loading rules and models takes a moment.
-    deps = handlers.Deps(repo=repo, tagger=tagger, examples=examples.get)
+    deps = handlers.Deps(repo=repo, tagger=tagger, examples=examples.get, text_keys=TextKeys(repo.db, keks))
 
     broker = KafkaBroker(
         settings.kafka_bootstrap, security=broker_security(settings), acks="all", enable_idempotence=True,
@@ -77,7 +83,7 @@ def build_app(
             await repo.mark_processed(str(envelope.event_id), consumer=SERVICE, type_=envelope.type,
                                       correlation_id=envelope.correlation_id, outcome="rejected", error=reason)
 
-    inbox = TrackerInbox(deps, publish, dead_letter, command_key=settings.command_key,
+    inbox = TrackerInbox(deps, publish, dead_letter, command_keys=command_keys(settings),
                          on_correction=examples.invalidate)
 
     async def expire_parked() -> None:

@@ -39,7 +39,9 @@ from contracts.events import (
     ThemeTag,
 )
 from contracts.messaging import Rejected
+from contracts.sealed_text import is_sealed
 from services.tracker.adapters.mongo import MongoTrackerRepository
+from services.tracker.adapters.text_keys import TextKeys
 from services.tracker.domain import status as rules
 from services.tracker.domain.matching import Match, base_paragraph, find_match
 from services.tracker.domain.merging import merge_import, new_meta
@@ -92,6 +94,7 @@ class Deps:
     repo: MongoTrackerRepository
     tagger: ThemeTagger | None
     examples: Callable[[], Awaitable[Sequence[dict[str, Any]]]]
+    text_keys: TextKeys | None = None  # opens sealed command text; erasing held text deletes its keys
 
 
 def _actor(envelope: EventEnvelope) -> Actor:
@@ -672,6 +675,8 @@ async def _resolve(
     })
     if hold["kind"] == "evidence":
         await deps.repo.recount_evidence(list(hold.get("recommendation_ids", [])))
+    if decision == "erase" and deps.text_keys is not None:
+        await deps.text_keys.erase(hold["_id"])  # the copies on Kafka and in dead-letter topics go too
     await _audit(deps, envelope, n, f"safeguarding.{decision}", "safeguarding", hold["_id"],
                  {"state": hold["state"]}, {"state": state, "fields": sorted(hold["flags"]), "comment": comment})
 
@@ -713,15 +718,46 @@ async def _require_recommendation(deps: Deps, rec_id: str) -> dict[str, Any]:
 
 Handler = Callable[[EventEnvelope, Any, Deps], Awaitable[Outcome]]
 
+
+# Command type -> the hold kind its text is held under and the payload field naming the item
+# (None: the command itself, by its event id), as ``_hold`` names holds.
+_TEXT_ITEMS: dict[str, tuple[str, str | None]] = {
+    "evidence.submitted": ("evidence", "evidence_id"),
+    "assessment.submitted": ("assessment", "assessment_id"),
+    "evidence.review_requested": ("review_comment", None),
+    "themes.correction_requested": ("correction_comment", None),
+    "report.draft_saved": ("report_draft", None),
+}
+
+
+def text_item(envelope: EventEnvelope, payload: Contract) -> str:
+    """The hold id a command's text is held (and erased) under: its keys are stored by it."""
+    kind, field_name = _TEXT_ITEMS[envelope.type]
+    return f"{kind}:{getattr(payload, field_name) if field_name else envelope.event_id}"
+
+
+def _opening(handler: Handler) -> Handler:
+    """A handler that also takes the sealed version of its command: the text is opened first."""
+
+    async def run(envelope: EventEnvelope, payload: Any, deps: Deps) -> Outcome:
+        if is_sealed(payload):
+            if deps.text_keys is None:
+                raise Rejected(f"{envelope.type} v{envelope.version}: this tracker has no text keys")
+            payload = await deps.text_keys.open(payload, text_item(envelope, payload))
+        return await handler(envelope, payload, deps)
+
+    return run
+
+
 HANDLERS: dict[str, Handler] = {
     "recommendation.imported": recommendation_imported,
-    "themes.correction_requested": themes_correction_requested,
-    "evidence.submitted": evidence_submitted,
-    "evidence.review_requested": evidence_review_requested,
-    "assessment.submitted": assessment_submitted,
+    "themes.correction_requested": _opening(themes_correction_requested),
+    "evidence.submitted": _opening(evidence_submitted),
+    "evidence.review_requested": _opening(evidence_review_requested),
+    "assessment.submitted": _opening(assessment_submitted),
     "cycle.deadline_set": cycle_deadline_set,
     "cycle.publication_set": cycle_publication_set,
-    "report.draft_saved": report_draft_saved,
+    "report.draft_saved": _opening(report_draft_saved),
     "safeguarding.review_requested": safeguarding_review_requested,
     "api_key.issued": api_key_issued,
     "api_key.revoked": api_key_revoked,

@@ -30,7 +30,6 @@ from contracts.events import (
     Contract,
     EventEnvelope,
     RecommendationImportedV1,
-    ThemeCorrectionRequestedV1,
     describe,
     deterministic_event_id,
     make_event,
@@ -38,7 +37,7 @@ from contracts.events import (
 )
 from contracts.messaging import PERMANENT_ERRORS, Rejected
 from contracts.observability import EVENTS_CONSUMED, HANDLE_SECONDS
-from contracts.signing import verify
+from contracts.signing import CommandKeys
 from services.tracker import handlers
 
 SERVICE = "tracker"
@@ -59,10 +58,10 @@ class Received:
 
 class TrackerInbox:
     def __init__(
-        self, deps: handlers.Deps, publish: Publish, dead_letter: DeadLetter, *, command_key: str,
+        self, deps: handlers.Deps, publish: Publish, dead_letter: DeadLetter, *, command_keys: CommandKeys,
         on_correction: Callable[[], None] = lambda: None,
     ) -> None:
-        self.command_key = command_key
+        self.command_keys = command_keys
         self.deps = deps
         self.publish = publish
         self.dead_letter = dead_letter
@@ -89,8 +88,9 @@ class TrackerInbox:
     async def _read(self, record: Any) -> Received | None:
         try:
             envelope, payload = parse_event(record.value or b"")  # size, JSON, envelope, payload: once
-            # Before anything else: the actor and role inside are believed only when signed.
-            verify(envelope, self.command_key)
+            # Before anything else: the actor and role inside are believed only when signed, by a
+            # component that may send this command (contracts/signing.py).
+            self.command_keys.verify(envelope)
             if envelope.type not in handlers.HANDLERS:
                 raise Rejected(f"the tracker does not handle {envelope.type!r}")
             return Received(record, envelope, payload)
@@ -152,7 +152,7 @@ class TrackerInbox:
         EVENTS_CONSUMED.labels(SERVICE, envelope.type, outcome.outcome).inc()
         if isinstance(item.payload, RecommendationImportedV1) and outcome.outcome == "created":
             await self._release_parked([item.payload.recommendation_id])
-        elif isinstance(item.payload, ThemeCorrectionRequestedV1):
+        elif envelope.type == "themes.correction_requested":  # v1, or v2 with the comment sealed
             self.on_correction()  # a correction is a new confirmed example: use it from the next message
 
     async def _release_parked(self, recommendation_ids: Sequence[str]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+from typing import ClassVar
 
 from pydantic import Field
 
@@ -13,6 +14,11 @@ from contracts.topics import TRACKER_GROUP
 
 class TrackerSettings(CommonSettings):
     kafka_username: str = "tracker"  # its own Kafka principal (contracts/kafka_access.py)
+    # The private key(s) sealed command text is wrapped to, ``id:base64[,id:base64]``, the first the
+    # current one (contracts/sealed_text.py); keep a retired one listed until its commands are applied.
+    text_kek: str = ""
+    COMMAND_SIGNER: ClassVar[str] = ""
+    VERIFIES_COMMANDS: ClassVar[bool] = True
     tracker_host: str = "127.0.0.1"
     tracker_port: int = 8001
     # How long confirmed examples are cached before the tagger reloads them.

@@ -11,8 +11,9 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from contracts.events import Contract, EventEnvelope, make_event
+from contracts.sealed_text import seal, text_public_key
 from contracts.settings import CommonSettings
-from contracts.signing import sign
+from contracts.signing import dev_signer, sign
 from tests.kafka_harness import kafka_options
 
 
@@ -70,3 +71,10 @@ COMMAND_KEY = CommonSettings().command_key  # the dev key the services under tes
 def signed_event(payload: Contract, **fields: Any) -> EventEnvelope:
     """An envelope signed as the UI, the CLI or the ingest signs it (contracts.signing)."""
     return sign(make_event(payload, **fields), COMMAND_KEY)
+
+
+def produced_by(component: str, payload: Contract, **fields: Any) -> EventEnvelope:
+    """An envelope as ``component`` (ui, ingest, cli) sends it in dev mode: people's text sealed
+    for the tracker (contracts.sealed_text), signed with the component's own dev key."""
+    sealed = seal(payload, text_public_key(CommonSettings(env="dev")))
+    return dev_signer(component).sign(make_event(sealed, source=fields.pop("source", component), **fields))

@@ -24,13 +24,13 @@ from contracts.events import (
     SubscriptionRequestedV1,
     make_event,
 )
-from contracts.signing import sign
+from contracts.signing import dev_signer, sign
 from contracts.topics import NOTIFIER_GROUP, TRACKER_GROUP, Topics
 from services.notifier.app import build_app as build_notifier
 from services.notifier.settings import NotifierSettings
 from services.tracker.app import build_app as build_tracker
 from services.tracker.settings import TrackerSettings
-from tests.integration.helpers import read_topic, send, signed_event, wait_for
+from tests.integration.helpers import produced_by, read_topic, send, signed_event, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -96,6 +96,34 @@ async def test_row2_unsigned_admin_command_is_dead_lettered_and_changes_nothing(
     assert doc["cncc_status"] == ImplementationStatus.FULLY_IMPLEMENTED.value
 
 
+async def test_a_command_signed_with_the_notifiers_key_claiming_to_come_from_the_ui_is_dead_lettered(
+    tracker: Any, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any, kafka_bootstrap: str
+) -> None:
+    """Per-producer keys: a stolen notifier (or ingest) key signs only what that component may send."""
+    await send(producer, topics.recommendations_imported, produced_by("ingest", imported()))
+    await wait_for(lambda: mongo_db.recommendations.find_one({"_id": REC}), what="recommendation stored")
+    as_ui = dev_signer("notifier").sign(make_event(cncc_status("as-notifier"), source="ui", actor=ADMIN))
+    ingest_as_admin = dev_signer("ingest").sign(make_event(cncc_status("as-ingest"), source="ui", actor=ADMIN))
+    for event in (as_ui, ingest_as_admin):
+        await send(producer, topics.tracker_commands, event, key=REC.encode())
+
+    dead = await read_topic(kafka_bootstrap, topics.dead_letter(TRACKER_GROUP), expected=2, timeout=60)
+    reasons = {bytes(r.value): dict(r.headers)["x-dlq-reason"].decode() for r in dead}
+    assert "assessment.submitted signed by notifier, which may not send it" in reasons[as_ui.to_bytes()]
+    assert "it says it comes from ui" in reasons[as_ui.to_bytes()]
+    assert "assessment.submitted signed by ingest, which may not send it" in reasons[ingest_as_admin.to_bytes()]
+    for event in (as_ui, ingest_as_admin):
+        receipt = await wait_for(lambda e=event: mongo_db.processed_messages.find_one({"_id": str(e.event_id)}))
+        assert receipt["outcome"] == "rejected"
+    assert await mongo_db.assessments.count_documents({}) == 0
+
+    # The UI's own key, sealed text and all, is accepted.
+    by_ui = produced_by("ui", cncc_status("as-by-ui"), actor=ADMIN)
+    await send(producer, topics.tracker_commands, by_ui, key=REC.encode())
+    receipt = await wait_for(lambda: mongo_db.processed_messages.find_one({"_id": str(by_ui.event_id)}))
+    assert receipt["outcome"] != "rejected", receipt
+
+
 async def test_row2_unsigned_subscription_command_is_dead_lettered_by_the_notifier(
     kafka_bootstrap: str, mongodb_uri: str, topics: Topics, mongo_db: Any, producer: AIOKafkaProducer,
 ) -> None:
@@ -106,10 +134,14 @@ async def test_row2_unsigned_subscription_command_is_dead_lettered_by_the_notifi
     unsigned = make_event(request, source="cli", actor=ADMIN)
     async with build_notifier(settings):
         await send(producer, topics.notifier_commands, unsigned, key=b"sub-forged-01")
-        dead = await read_topic(kafka_bootstrap, topics.dead_letter(NOTIFIER_GROUP), expected=1, timeout=60)
+        # The ingest's key may not subscribe anyone (per-producer keys).
+        await send(producer, topics.notifier_commands, produced_by("ingest", request, actor=ADMIN),
+                   key=b"sub-forged-01")
+        dead = await read_topic(kafka_bootstrap, topics.dead_letter(NOTIFIER_GROUP), expected=2, timeout=60)
         receipt = await wait_for(lambda: mongo_db.notifier_processed.find_one({"_id": str(unsigned.event_id)}),
                                  what="rejection recorded")
     assert "unsigned subscription.requested" in dict(dead[0].headers)["x-dlq-reason"].decode()
+    assert "subscription.requested signed by ingest" in dict(dead[1].headers)["x-dlq-reason"].decode()
     assert receipt["outcome"] == "rejected"
     assert await mongo_db.notifier_subscriptions.count_documents({}) == 0
 

@@ -19,6 +19,9 @@ import yaml
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
+from contracts.settings import require_trust_secrets
+from upr.commands.keys import new_keys
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
 SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
@@ -43,7 +46,7 @@ OPERATOR_ENV = {"UPR_NOTIFIER_SECRET": "a-long-random-secret-from-env", "UPR_SMT
                 "UPR_UI_SESSION_SECRET": "another-long-random-secret-from-env",
                 "UPR_NOTIFIER_SECRETS_KEY": "a-fernet-key-from-env",
                 "UPR_AUTH_SECRET": "a-token-secret-of-at-least-32-bytes-from-env",
-                "UPR_COMMAND_KEY": "a-command-key-of-at-least-32-bytes-from-env",
+                **new_keys("k1"),  # per-producer signing keys, their public keys, the text key pair
                 "MONGO_ROOT_PASSWORD": "root-password-from-env", "MONGO_APP_PASSWORD": "app-password-from-env",
                 "UPR_PUBLIC_UI_URL": "https://upr.example.org",
                 "UPR_PUBLIC_NOTIFIER_URL": "https://alerts.upr.example.org",
@@ -419,11 +422,12 @@ def test_secrets_must_come_from_the_operator_not_from_the_file() -> None:
 
 # Issue 13 row 8: no secret, database password or public address has a default in the file.
 REQUIRED_FROM_OPERATOR = {
-    "notifier": ("UPR_AUTH_SECRET", "UPR_COMMAND_KEY", "MONGO_APP_PASSWORD", "UPR_NOTIFIER_SECRET",
+    "notifier": ("UPR_AUTH_SECRET", "UPR_COMMAND_PUBLIC_KEYS", "MONGO_APP_PASSWORD", "UPR_NOTIFIER_SECRET",
                  "UPR_PUBLIC_UI_URL", "UPR_PUBLIC_NOTIFIER_URL"),
-    "tracker": ("UPR_AUTH_SECRET", "UPR_COMMAND_KEY", "MONGO_APP_PASSWORD"),
-    "ingest": ("UPR_AUTH_SECRET", "UPR_COMMAND_KEY", "MONGO_APP_PASSWORD"),
-    "ui": ("UPR_AUTH_SECRET", "UPR_COMMAND_KEY", "MONGO_APP_PASSWORD", "UPR_UI_SESSION_SECRET"),
+    "tracker": ("UPR_AUTH_SECRET", "UPR_COMMAND_PUBLIC_KEYS", "UPR_TEXT_KEK", "MONGO_APP_PASSWORD"),
+    "ingest": ("UPR_AUTH_SECRET", "UPR_COMMAND_SIGNING_KEY_INGEST", "UPR_TEXT_PUBLIC_KEY", "MONGO_APP_PASSWORD"),
+    "ui": ("UPR_AUTH_SECRET", "UPR_COMMAND_SIGNING_KEY_UI", "UPR_TEXT_PUBLIC_KEY", "MONGO_APP_PASSWORD",
+           "UPR_UI_SESSION_SECRET"),
     "mongo": ("MONGO_ROOT_PASSWORD", "MONGO_APP_PASSWORD"),
 }
 
@@ -436,6 +440,24 @@ def test_row8_compose_requires_every_secret_password_and_public_url(service: str
     env = environment(service)
     for value in env.values():  # nothing left over from the old local-only defaults
         assert "local-only" not in str(value)
+
+
+def test_each_producer_signs_with_its_own_key_and_the_consumers_hold_none() -> None:
+    """Per-producer keys: a compromised tracker or notifier cannot sign a command, nor one
+    producer as another; only the tracker holds the private text key."""
+    signing = {s: environment(s).get("UPR_COMMAND_SIGNING_KEY") for s in BACKEND_SERVICES}
+    assert signing["ui"] == OPERATOR_ENV["UPR_COMMAND_SIGNING_KEY_UI"]
+    assert signing["ingest"] == OPERATOR_ENV["UPR_COMMAND_SIGNING_KEY_INGEST"]
+    assert signing["tracker"] is None and signing["notifier"] is None
+    assert [s for s in BACKEND_SERVICES if "UPR_TEXT_KEK" in environment(s)] == ["tracker"]
+    for service in ("tracker", "notifier"):
+        assert environment(service)["UPR_COMMAND_PUBLIC_KEYS"] == OPERATOR_ENV["UPR_COMMAND_PUBLIC_KEYS"]
+        assert environment(service)["UPR_COMMAND_KEY"] == ""  # the old shared key only when the operator sets it
+    for service in BACKEND_SERVICES:  # and each starts with what it is given (production checks)
+        settings = settings_class(service)(_env_file=None, **{  # type: ignore[call-arg]
+            k.removeprefix("UPR_").lower(): v for k, v in environment(service).items()
+            if k.startswith("UPR_") and v is not None})
+        require_trust_secrets(settings)  # type: ignore[arg-type]
 
 
 def test_an_unset_smtp_login_stays_unset_rather_than_empty() -> None:

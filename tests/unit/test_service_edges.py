@@ -14,6 +14,7 @@ import pytest
 from contracts.auth import issue_token, service_token, verify_token
 from contracts.events import Actor, Role
 from contracts.settings import CommonSettings, InsecureSettings, require_trust_secrets
+from upr.commands.keys import new_keys
 
 SECRET = CommonSettings().auth_secret
 ADMIN = Actor(username="admin", role=Role.ADMIN, organisation="CNCC")
@@ -102,9 +103,18 @@ def test_token_names_user_and_role_and_expires() -> None:
     assert verify_token(SECRET, service_token(SECRET, "ui")).kind == "service"
 
 
-def test_production_refuses_placeholder_token_secret_and_command_key() -> None:
+def test_production_refuses_placeholder_token_secret_and_missing_or_weak_command_keys() -> None:
     with pytest.raises(InsecureSettings, match="UPR_AUTH_SECRET"):
         require_trust_secrets(CommonSettings(env="production"))
-    with pytest.raises(InsecureSettings, match="UPR_COMMAND_KEY"):
+    # A producer (here the CLI) needs its own signing key and the tracker's text key.
+    with pytest.raises(InsecureSettings, match="UPR_COMMAND_SIGNING_KEY"):
         require_trust_secrets(CommonSettings(env="production", auth_secret="s" * 32))
-    require_trust_secrets(CommonSettings(env="production", auth_secret="s" * 32, command_key="k" * 32))
+    keys = new_keys("k1")
+    producer = {"auth_secret": "s" * 32, "command_signing_key": keys["UPR_COMMAND_SIGNING_KEY_CLI"]}
+    with pytest.raises(InsecureSettings, match="UPR_TEXT_PUBLIC_KEY"):
+        require_trust_secrets(CommonSettings(env="production", **producer))
+    require_trust_secrets(CommonSettings(env="production", text_public_key=keys["UPR_TEXT_PUBLIC_KEY"], **producer))
+    # The old shared key is optional now, but a weak one is still refused.
+    with pytest.raises(InsecureSettings, match="UPR_COMMAND_KEY"):
+        require_trust_secrets(CommonSettings(env="production", text_public_key=keys["UPR_TEXT_PUBLIC_KEY"],
+                                             command_key="short", **producer))

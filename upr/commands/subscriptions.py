@@ -27,7 +27,7 @@ from contracts.events import (
 )
 from contracts.kafka_access import client_options
 from contracts.settings import CommonSettings, require_trust_secrets
-from contracts.signing import sign
+from contracts.signing import command_signer
 
 KINDS = ("new_evidence", "status_change", "disagreement", "tag_correction", "deadline", "stale", "new_recommendation")
 
@@ -37,7 +37,7 @@ async def publish_command(settings: CommonSettings, payload: Contract, actor: Ac
 
     # Signed with the key in the operator's environment: whoever holds it may act as anyone.
     require_trust_secrets(settings, tokens=False)
-    event = sign(make_event(payload, source="cli", actor=actor), settings.command_key)
+    event = command_signer(settings).sign(make_event(payload, source="cli", actor=actor))
     producer = AIOKafkaProducer(**client_options(settings), acks="all", enable_idempotence=True)
     await producer.start()
     try:

@@ -25,8 +25,9 @@ from contracts.events import (
 )
 from contracts.kafka_access import client_options
 from contracts.messaging import producer_compression
+from contracts.sealed_text import seal, text_public_key
 from contracts.settings import CommonSettings, require_trust_secrets
-from contracts.signing import sign
+from contracts.signing import command_signer
 
 SOURCE = "ingest"
 
@@ -72,7 +73,7 @@ class KafkaImportPublisher:
                       actor: Actor | None, progress: Callable[[int], None] | None = None) -> dict[str, int | None]:
         """Send every item; returns event id -> source row, for error reports."""
         topics = self._settings.topics
-        signing_key = self._settings.command_key
+        signer, text_key = command_signer(self._settings), text_public_key(self._settings)
         rows: dict[str, int | None] = {}
         pending: list[asyncio.Future[Any]] = []
         for row, payload in items:
@@ -81,7 +82,9 @@ class KafkaImportPublisher:
             else:
                 topic, key = topics.tracker_commands, payload.recommendation_ids[0]
             # Signed: the tracker stores only what the ingest (or the CLI on the host) vouches for.
-            event = sign(make_event(payload, source=SOURCE, correlation_id=import_id, actor=actor), signing_key)
+            # Evidence text is sealed for the tracker (contracts/sealed_text.py); rows are public text.
+            event = signer.sign(make_event(seal(payload, text_key), source=SOURCE, correlation_id=import_id,
+                                           actor=actor))
             rows[str(event.event_id)] = row
             pending.append(await self._producer.send(
                 topic, event.to_bytes(), key=key.encode(), headers=[("content-type", b"application/json")]))

@@ -55,6 +55,7 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict[str, Any]]]] = {
     ],
     d.USERS: [([("username", ASCENDING)], {"unique": True})],
     d.SAFEGUARDING_HOLDS: [([("state", ASCENDING), ("submitted_at", ASCENDING)], {})],
+    d.TEXT_KEYS: [([("item", ASCENDING)], {})],
 }
 
 

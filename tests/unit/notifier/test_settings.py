@@ -6,6 +6,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from contracts.settings import InsecureSettings
+from contracts.signing import dev_signer
 from services.notifier.app import build_app
 from services.notifier.settings import PLACEHOLDER_SECRET, NotifierSettings
 
@@ -24,5 +25,6 @@ def test_row8_the_notifier_refuses_to_start_in_production_with_a_placeholder_or_
 
 def test_row8_with_chosen_secrets_production_starts_and_dev_mode_accepts_the_placeholder() -> None:
     build_app(NotifierSettings(env="production", notifier_secret=STRONG, notifier_secrets_key=KEY,
-                               auth_secret=STRONG, command_key=STRONG, kafka_password=STRONG))
+                               auth_secret=STRONG, command_public_keys=dev_signer("ui").public(),
+                               kafka_password=STRONG))
     build_app(NotifierSettings(env="dev", notifier_secret=PLACEHOLDER_SECRET))
