@@ -10,6 +10,8 @@ run, so hiding a menu entry is never the only protection.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import secrets
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ from pymongo.errors import DuplicateKeyError
 
 from contracts.documents import USERS, UserDoc
 from contracts.events import Actor, Role
+from contracts.markdown import md_escape
 
 LOGIN_ATTEMPTS = "login_attempts"  # the UI's own collection: failed logins per username and per client
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,100}$")
@@ -132,6 +135,49 @@ def ensure_demo_users(db: Database[dict[str, Any]]) -> list[str]:
     return created
 
 
+# --- single sign-on (OIDC): an identity maps to a local user by email, once ---------------
+
+OIDC_LOGINS = "ui_oidc_logins"  # the UI's own collection: identities already turned into a session
+
+
+def user_by_email(db: Database[dict[str, Any]], email: str) -> UserDoc | None:
+    """The one local user with this email address (any case); None when none or several have it."""
+    if not email or "@" not in email:
+        return None
+    found = list(db[USERS].find({"email": {"$regex": f"^{re.escape(email.strip())}$", "$options": "i"}}).limit(2))
+    return UserDoc.model_validate(found[0]) if len(found) == 1 else None
+
+
+@dataclass(frozen=True)
+class IdentityResult:
+    user: UserDoc | None
+    refused: str = ""  # why not: "unknown" (no such local user: shown), "stale" or "used" (silently ignored)
+
+
+def redeem_identity(db: Database[dict[str, Any]], identity: dict[str, Any], *, max_age_s: int,
+                    now: datetime | None = None) -> IdentityResult:
+    """The local user an identity from the provider (``st.user``: ID-token claims) stands for.
+
+    The role is the local user's: the provider only says who it is. Each identity (issuer,
+    subject, issue time) opens one session and only within ``max_age_s`` of being issued: the
+    provider's identity cookie outlives a logout or an admin's "sign out everywhere", and must
+    not log the browser in again. Unverified addresses and unknown or disabled users get nothing."""
+    now = now or datetime.now(UTC)
+    issued = identity.get("iat")
+    if not isinstance(issued, int | float) or not 0 <= now.timestamp() - issued <= max_age_s:
+        return IdentityResult(None, "stale")
+    key = hashlib.sha256(f"{identity.get('iss')}|{identity.get('sub')}|{issued}".encode()).hexdigest()
+    try:
+        db[OIDC_LOGINS].insert_one({"_id": key, "email": identity.get("email"), "at": now})
+    except DuplicateKeyError:
+        return IdentityResult(None, "used")
+    db[OIDC_LOGINS].delete_many({"at": {"$lt": now - timedelta(days=1)}})
+    user = user_by_email(db, str(identity.get("email") or "")) if identity.get("email_verified") is not False else None
+    if user is None or not user.active:
+        return IdentityResult(None, "unknown")
+    return IdentityResult(user)
+
+
 # --- login: the same work for every username, backoff per client and per username ----------
 
 
@@ -224,6 +270,12 @@ def _aware(value: datetime) -> datetime:
 SESSION_KEY = "session_id"  # st.session_state: the id of this tab's server-side session
 REJECTED_COOKIE = "_rejected_session_cookie"  # a cookie already found dead, not looked up again
 COOKIE_ACTION = "_session_cookie_action"  # ("start", handoff token) or ("end", "") for the page to send
+IDENTITY_CHECKED = "_oidc_identity_checked"  # this tab looked at the provider's identity already
+IDENTITY_REFUSED = "_oidc_identity_refused"  # the email of an identity with no local user (for the login form)
+RETURN_TO = "_return_to"  # after a single sign-on: the address the login form was shown at
+# The provider sends the browser back to "/": the address the login form was shown at waits in this
+# (plain, short-lived) cookie, so the user still lands where the link pointed.
+RETURN_COOKIE = "upr_return_to"
 
 
 @dataclass(frozen=True)
@@ -260,11 +312,13 @@ def current_user() -> SessionUser | None:
     session_id = st.session_state.get(SESSION_KEY)
     if not session_id:
         cookie = st.context.cookies.get(sessions.COOKIE_NAME)
-        if not cookie or cookie == st.session_state.get(REJECTED_COOKIE):
-            return None
-        session_id = sessions.session_id_from_cookie(policy.secret, cookie, policy.max_age_s)
+        if cookie and cookie != st.session_state.get(REJECTED_COOKIE):
+            session_id = sessions.session_id_from_cookie(policy.secret, cookie, policy.max_age_s)
+            if session_id is None:
+                st.session_state[REJECTED_COOKIE] = cookie
         if session_id is None:
-            st.session_state[REJECTED_COOKIE] = cookie
+            session_id = _session_from_identity(policy)
+        if session_id is None:
             return None
     db = database()
     username = sessions.session_user(db, str(session_id), policy)
@@ -277,6 +331,69 @@ def current_user() -> SessionUser | None:
         return None
     st.session_state[SESSION_KEY] = session_id
     return SessionUser(user.username, user.role, user.organisation, user.display_name or user.username)
+
+
+def _oidc_identity() -> dict[str, Any] | None:
+    """The identity Streamlit's OIDC login holds for this browser (``st.user``), when single
+    sign-on is configured and the identity comes from the configured provider."""
+    import streamlit as st
+
+    from ui.settings import get_settings
+
+    provider = get_settings().ui_oidc_provider
+    if not provider:
+        return None
+    try:
+        identity = st.user.to_dict()
+    except Exception:  # no [auth] secrets: nobody signed in through a provider
+        return None
+    if not identity.get("is_logged_in") or identity.get("provider", provider) != provider:
+        return None
+    return identity
+
+
+def _session_from_identity(policy: Any) -> str | None:
+    """A new session for the local user a fresh single sign-on identity maps to (once per tab)."""
+    import streamlit as st
+
+    from ui.read_model import database
+    from ui.settings import get_settings
+
+    if st.session_state.get(IDENTITY_CHECKED):
+        return None
+    identity = _oidc_identity()
+    if identity is None:
+        return None
+    st.session_state[IDENTITY_CHECKED] = True
+    db = database()
+    result = redeem_identity(db, identity, max_age_s=get_settings().ui_oidc_max_age_s)
+    if result.user is None:
+        if result.refused == "unknown":
+            st.session_state[IDENTITY_REFUSED] = str(identity.get("email") or "")
+        return None
+    from ui.sessions import start_session
+
+    session_id, handoff = start_session(db, result.user.username, policy)
+    st.session_state[SESSION_KEY] = session_id
+    st.session_state[COOKIE_ACTION] = ("start", handoff)
+    return_to = st.context.cookies.get(RETURN_COOKIE)
+    if return_to:
+        st.session_state[RETURN_TO] = return_to
+    return session_id
+
+
+def return_address(value: str) -> tuple[str, dict[str, str]] | None:
+    """(page key, query) of an address of this app's own pages (from the return cookie); None for
+    anything else, so the cookie can never send the user off the app."""
+    from urllib.parse import parse_qsl, unquote, urlsplit
+
+    from ui.pages_registry import PAGES
+
+    parts = urlsplit(unquote(value))
+    if parts.scheme or parts.netloc:
+        return None
+    spec = next((p for p in PAGES if p.url_path == parts.path.strip("/")), None)
+    return (spec.key, dict(parse_qsl(parts.query))) if spec is not None else None
 
 
 def language() -> str:
@@ -312,14 +429,23 @@ def login_form() -> None:
     from ui.settings import get_settings
 
     lang = language()
+    settings = get_settings()
     st.title(t("app_title", lang))
     st.write(t("login_intro", lang))
-    with st.form("login"):
+    refused = st.session_state.get(IDENTITY_REFUSED)
+    if refused:
+        st.error(f"No UPR Tracker account has the address {md_escape(refused)}. Ask an administrator to "
+                 "add it to your account, or log in with your password.")
+    password_side = st.container()
+    if settings.ui_oidc_provider:
+        password_side, provider_side = st.columns(2)
+        with provider_side:
+            _single_sign_on_button(settings.ui_oidc_provider, settings.ui_oidc_label or settings.ui_oidc_provider)
+    with password_side, st.form("login"):
         username = st.text_input(t("username", lang), key="login_username")
         password = st.text_input(t("password", lang), type="password", key="login_password")
         submitted = st.form_submit_button(t("login", lang))
     if submitted:
-        settings = get_settings()
         db = database()
         limits = LoginLimits(max_failures=settings.login_max_failures, backoff_s=settings.login_backoff_s,
                              user_max_wait_s=settings.login_user_max_wait_s,
@@ -337,6 +463,21 @@ def login_form() -> None:
             st.error(t("login_locked", lang, seconds=result.retry_after_s))
         else:
             st.error(t("login_failed", lang))
+
+
+def _single_sign_on_button(provider: str, label: str) -> None:
+    import streamlit as st
+
+    # Remember this address (path and query) for after the provider's round trip, which ends at "/".
+    st.html("<script>document.cookie = " + json.dumps(RETURN_COOKIE + "=")
+            + " + encodeURIComponent(window.location.pathname + window.location.search)"
+            " + '; path=/; max-age=900; SameSite=Lax';</script>", unsafe_allow_javascript=True, width="content")
+    st.write("Your organisation's account:")
+    if st.button(f"Sign in with {label}", key="oidc_login", type="primary"):
+        try:
+            st.login(provider)
+        except Exception as error:  # secrets.toml without [auth] / [auth.<provider>], or Authlib missing
+            st.error(f"Single sign-on is not set up correctly: {md_escape(str(error))[:300]}")
 
 
 def _client_address(header: str = "") -> str | None:
@@ -378,8 +519,6 @@ def logout() -> None:
 def send_cookie_action() -> None:
     """Have the browser call /session/start or /session/end (an HTTP response is the only way to
     set or clear an HttpOnly cookie). Runs once, after a login or a logout."""
-    import json
-
     import streamlit as st
 
     from ui.sessions import END_PATH, START_PATH
@@ -389,7 +528,8 @@ def send_cookie_action() -> None:
         return
     kind, token = action
     path = START_PATH if kind == "start" else END_PATH
+    forget = f"document.cookie = {json.dumps(RETURN_COOKIE + '=; path=/; max-age=0')};" if kind == "start" else ""
     # The token is URL-safe base64 (no quotes or angle brackets); json.dumps quotes it for JS.
-    st.html(f"<script>fetch({json.dumps(path)}, {{method: 'POST', credentials: 'same-origin', "
+    st.html(f"<script>{forget}fetch({json.dumps(path)}, {{method: 'POST', credentials: 'same-origin', "
             f"headers: {{'Content-Type': 'text/plain'}}, body: {json.dumps(token)}}});</script>",
             unsafe_allow_javascript=True, width="content")

@@ -6,6 +6,7 @@ from functools import lru_cache
 
 import streamlit as st
 
+from contracts import ui_addresses
 from contracts.events import ImplementationStatus
 from contracts.markdown import md_escape
 
@@ -32,9 +33,11 @@ STATUS_LABELS = {
 }
 
 SELECTED = "selected_recommendation"
-# Query parameters of stable addresses: /detail?id=<recommendation id>; /?recommendation=<id>
-# is the older shape alert emails used, still accepted (it opens the detail page).
-DETAIL_PARAM = "id"
+# Query parameters of stable addresses (contracts/ui_addresses.py): /detail?id=<recommendation id>
+# [&evidence=<evidence id>], /report?cycle=<n>&section=<section>, /review?item=<id>;
+# /?recommendation=<id> is the older shape alert emails used, still accepted (it opens the detail page).
+DETAIL_PARAM = ui_addresses.RECOMMENDATION_PARAM
+EVIDENCE_PARAM = ui_addresses.EVIDENCE_PARAM
 LEGACY_RECOMMENDATION_PARAM = "recommendation"
 
 
@@ -92,3 +95,9 @@ def open_recommendation(recommendation_id: str) -> None:
     """The detail page of one recommendation, at its stable address /detail?id=<id>."""
     select_recommendation(recommendation_id)
     go_to("detail", {DETAIL_PARAM: recommendation_id})
+
+
+def address_link(label: str, address: str) -> str:
+    """Markdown for a link to one of the app's own addresses (built by contracts/ui_addresses.py, so
+    URL-encoded: no character of it can end the Markdown link early)."""
+    return f"[{md_escape(label)}]({address})"

@@ -30,6 +30,12 @@ STRINGS: dict[str, dict[str, str]] = {
     "not_allowed_hint": {
         "en": "This page is for: {roles}. Ask an administrator if you need it; the menu shows the pages you can open.",
     },
+    "evidence_not_allowed": {
+        "en": "Your role ({role}) cannot open this evidence item.",
+        "km": "តួនាទីរបស់អ្នក ({role}) មិនអាចបើកភស្តុតាងនេះបានទេ។",
+    },
+    "linked_item": {"en": "The item this link points to", "km": "ធាតុដែលតំណនេះចង្អុលទៅ"},
+    "link_to_this": {"en": "Link to this item", "km": "តំណទៅធាតុនេះ"},
     "sign_out_everywhere": {"en": "Sign out everywhere", "km": "ចាកចេញពីគ្រប់កន្លែង"},
     "language": {"en": "Language", "km": "ភាសា"},
     "signed_in_as": {"en": "Signed in as", "km": "បានចូលជា"},

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from contracts.events import Role
+from contracts.ui_addresses import DETAIL_PATH, REPORT_PATH, REVIEW_PATH
 
 ALL_ROLES = (Role.VIEWER, Role.CSO_MEMBER, Role.REVIEWER, Role.ADMIN)
 CONTRIBUTORS = (Role.CSO_MEMBER, Role.REVIEWER, Role.ADMIN)
@@ -25,13 +26,13 @@ class PageSpec:
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("dashboard", "pages/dashboard.py", "dashboard", ":material/monitoring:", ALL_ROLES),
     PageSpec("recommendations", "pages/recommendations.py", "recommendations", ":material/list:", ALL_ROLES),
-    PageSpec("detail", "pages/detail.py", "detail", ":material/description:", ALL_ROLES),
+    PageSpec("detail", "pages/detail.py", DETAIL_PATH, ":material/description:", ALL_ROLES),
     PageSpec("add_evidence", "pages/add_evidence.py", "add-evidence", ":material/note_add:", CONTRIBUTORS),
     PageSpec("assess", "pages/assess.py", "assess", ":material/rule:", CONTRIBUTORS),
-    PageSpec("review_inbox", "pages/review_inbox.py", "review", ":material/inbox:", REVIEWERS),
+    PageSpec("review_inbox", "pages/review_inbox.py", REVIEW_PATH, ":material/inbox:", REVIEWERS),
     PageSpec("subscriptions", "pages/subscriptions.py", "subscriptions", ":material/notifications:", ALL_ROLES),
     PageSpec("import", "pages/import_file.py", "import", ":material/upload_file:", REVIEWERS),
-    PageSpec("report", "pages/report.py", "report", ":material/article:", REVIEWERS),
+    PageSpec("report", "pages/report.py", REPORT_PATH, ":material/article:", REVIEWERS),
     PageSpec("admin", "pages/admin.py", "admin", ":material/admin_panel_settings:", ADMINS),
 )
 

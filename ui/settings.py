@@ -35,6 +35,13 @@ class UISettings(CommonSettings):
     ui_session_idle_s: int = 3600
     ui_session_max_age_s: int = 14 * 24 * 3600
     ui_cookie_secure: bool | None = None
+    # Optional single sign-on through Streamlit's OIDC login (README "Single sign-on"): the name of the
+    # provider's section in .streamlit/secrets.toml ([auth.<name>]; empty: local passwords only), the
+    # name the "Sign in with ..." button shows (empty: the section's name), and how soon after the
+    # provider issued an identity it must be used (each identity opens one session, once).
+    ui_oidc_provider: str = ""
+    ui_oidc_label: str = ""
+    ui_oidc_max_age_s: int = 600
 
 
 def get_settings() -> UISettings:

@@ -66,7 +66,7 @@ from services.notifier.domain.deliveries import (
     digest_id,
 )
 from services.notifier.domain.endpoints import UnsafeEndpoint
-from services.notifier.domain.links import recommendation_links, recommendation_url, webhook_body
+from services.notifier.domain.links import alert_url, evidence_links, recommendation_links, webhook_body
 from services.notifier.domain.subscriptions import (
     ACTIVE,
     CANCELLED,
@@ -645,7 +645,8 @@ async def send_once(
     if subscription.channel == Channel.WEBHOOK:
         assert subscription.webhook_url is not None
         links = recommendation_links(policy.public_ui_url, delivery.get("recommendation_ids") or [])
-        body = webhook_body(str(delivery["trigger_body"]), subscription.audience, links)
+        body = webhook_body(str(delivery["trigger_body"]), subscription.audience, links,
+                            evidence_links(policy.public_ui_url, delivery))
         response = await deps.webhooks.post(
             subscription.webhook_url, webhook_secret(deps, stored), body, delivery_id=did,
             event_type=str(delivery["trigger_type"]), extra_headers={"X-UPR-Alert-Kind": str(delivery["kind"])},
@@ -668,16 +669,11 @@ async def send_once(
     rendered = deps.templates.render(
         language=subscription.language, subscription_id=subscription.subscription_id, unsubscribe_url=link,
         digest=digest, frequency=str(delivery.get("details", {}).get("frequency", "daily")),
-        items=[{**item, "url": _item_url(policy.public_ui_url, item)} for item in items],
+        items=[{**item, "url": alert_url(policy.public_ui_url, item)} for item in items],
     )
     await deps.mailer.send(build_message(policy.smtp_from, subscription.email, rendered, delivery_id=did,
                                          unsubscribe_url=link))
     return 250
-
-
-def _item_url(base: str, item: Mapping[str, Any]) -> str:
-    recs = list(item.get("recommendation_ids") or [])
-    return recommendation_url(base, recs[0]) if recs else base
 
 
 # --- scheduled jobs ---------------------------------------------------------------------

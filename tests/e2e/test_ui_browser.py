@@ -143,6 +143,8 @@ def stack() -> Iterator[Stack]:
 
 def shoot(page: Any, name: str) -> None:
     settle(page)
+    # Widgets whose code is still loading show a placeholder (a grey bar): wait for them all.
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"]')", timeout=TIMEOUT_MS)
     shot = SHOTS / f"{name}.png"
     shot.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(shot), full_page=True)
@@ -189,6 +191,12 @@ def test_cso_member_adds_evidence_and_sees_it_pending_review_in_the_timeline(sta
     expect(page.get_by_text(title)).to_be_visible()
     expect(page.get_by_text("pending review").first).to_be_visible()
     shoot(page, "03-detail-evidence-timeline")
+    # The item's own address (what alert emails link to) opens the timeline with it first, marked.
+    page.goto(f"{stack.url}/detail?id=KHM-4-110.57&evidence={stored['evidence_id']}")
+    linked = page.locator(f".st-key-evidence_{stored['evidence_id']}")
+    expect(linked.get_by_text("The item this link points to")).to_be_visible()
+    expect(linked.get_by_text(title)).to_be_visible()
+    shoot(page, "15-evidence-link")
     page.close()
 
 
@@ -400,6 +408,7 @@ def test_every_page_fits_a_laptop_and_a_phone_screen(stack: Stack, browser: Any,
     for spec in PAGES:
         query = "?id=KHM-4-110.23" if spec.key == "detail" else ""
         page.goto(f"{stack.url}/{spec.url_path}{query}")
+        expect(page.locator("h1").first).to_be_visible()  # rendered, not a blank page still connecting
         settle(page)
         shoot(page, f"{screen}/{spec.url_path}")
         assert page.get_by_role("button", name="Log in").count() == 0, f"{spec.key}: logged out"

@@ -11,7 +11,8 @@ X-UPR-Signature). Then, in Chromium:
 2. a CSO coalition member adds evidence with its provenance to a trafficking recommendation and
    gives the coalition's assessment;
 3. the reviewer approves the evidence in the Review inbox and gives the official CNCC status;
-4. the partner gets exactly one email and exactly one verified webhook about that evidence;
+4. the partner gets exactly one email and exactly one verified webhook about that evidence; the
+   email's link, opened in a fresh browser, asks for a login and then lands on that evidence;
 5. the reviewer downloads the mid-term report (DOCX), and the evidence is cited under the chapter of
    the recommendation's first theme.
 
@@ -44,7 +45,7 @@ from pymongo.database import Database
 
 from services.notifier.receiver import ReceivedWebhook, WebhookReceiver
 from services.tracker.domain.report_labels import heading
-from tests.e2e.conftest import free_port, log_in, open_detail, open_page, settle
+from tests.e2e.conftest import PASSWORDS, TIMEOUT_MS, free_port, log_in, open_detail, open_page, settle
 from ui.auth import ensure_demo_users
 
 pytestmark = pytest.mark.e2e
@@ -262,6 +263,7 @@ def test_imported_recommendation_gets_evidence_alerts_and_a_cited_report_entry(s
     shoot(reviewer, "01-import-file-chosen")
     reviewer.get_by_test_id("stForm").get_by_role("button", name="Import").click()
     expect(reviewer.get_by_role("heading", name="Import report")).to_be_visible(timeout=SLOW_MS)
+    expect(reviewer.get_by_test_id("stMetricLabel").get_by_text("Rows")).to_be_visible()  # drawn after the heading
     settle(reviewer)
     metrics = {m.get_by_test_id("stMetricLabel").inner_text().strip(): m.get_by_test_id("stMetricValue").inner_text()
                for m in reviewer.get_by_test_id("stMetric").all()}
@@ -379,6 +381,23 @@ def test_imported_recommendation_gets_evidence_alerts_and_a_cited_report_entry(s
     event = json.loads(hook.body)
     assert hook.event_type == event["type"] == "evidence.reviewed"
     assert event["payload"]["evidence_id"] == evidence_id and event["payload"]["decision"] == "approved"
+    # Both link to the evidence item's stable address; followed in a fresh browser (no session),
+    # it asks for a login and then lands on the recommendation with that evidence first.
+    link = re.search(r"http://\S+/detail\?\S+", body.get_content())
+    assert link is not None and f"evidence={evidence_id}" in link.group(0), body.get_content()
+    assert event["links"]["evidence"] == {evidence_id: link.group(0)}
+    fresh = browser.new_context(viewport={"width": 1366, "height": 768}, locale="en-GB").new_page()
+    fresh.set_default_timeout(TIMEOUT_MS)
+    fresh.goto(link.group(0))
+    fresh.get_by_label("Username", exact=True).fill("viewer")
+    fresh.get_by_label("Password", exact=True).fill(PASSWORDS["viewer"])
+    fresh.get_by_role("button", name="Log in").click()
+    expect(fresh.get_by_role("heading", name=rec_id)).to_be_visible()
+    linked = fresh.locator(f".st-key-evidence_{evidence_id}")
+    expect(linked.get_by_text("The item this link points to")).to_be_visible()
+    expect(linked.get_by_text(title)).to_be_visible()
+    shoot(fresh, "11-alert-link-lands-on-the-evidence")
+    fresh.context.close()
 
     # 5. The reviewer downloads the mid-term report; the evidence is cited under the right chapter.
     open_page(reviewer, "Mid-term report")

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas  # noqa: F401  # loaded with the app, not on the first table a user opens (~0.4 s)
 import streamlit as st
 
-from ui.auth import current_user, language, logout, send_cookie_action
+from ui.auth import RETURN_TO, current_user, language, logout, return_address, send_cookie_action
 from ui.components import LEGACY_RECOMMENDATION_PARAM, PAGE_CSS, md_escape
 from ui.i18n import LANGUAGES, t
 from ui.pages_registry import PAGES
@@ -34,7 +34,6 @@ with st.sidebar:
 
 lang = language()
 user = current_user()
-send_cookie_action()  # after a login or a logout: set or clear the session cookie
 
 # The default page (Dashboard) is served at "/", whatever its url_path; its own address
 # (/dashboard) is a hidden page that opens it, so links to /dashboard land too.
@@ -55,6 +54,13 @@ def _dashboard_address() -> None:
 dashboard_alias = st.Page(_dashboard_address, title=t("dashboard", lang), url_path="dashboard", visibility="hidden")
 # Anonymous visitors get no menu at all: whatever address they opened shows the login form.
 navigation = st.navigation([*pages.values(), dashboard_alias], position="sidebar" if user is not None else "hidden")
+
+# After a single sign-on (the provider sends the browser back to "/"): the address the login form was
+# shown at. The switch comes before the cookie is sent, which the next run (on that page) does.
+return_to = return_address(str(st.session_state.pop(RETURN_TO, "") or ""))
+if user is not None and return_to is not None:
+    st.switch_page(pages[return_to[0]], query_params=return_to[1])
+send_cookie_action()  # after a login or a logout: set or clear the session cookie
 
 # The address alert emails have used so far (/?recommendation=<id>) opens the detail page.
 legacy_id = st.query_params.get(LEGACY_RECOMMENDATION_PARAM)

@@ -5,12 +5,16 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from contracts.documents import EvidenceDoc
 from contracts.events import ReviewState, ThemeCorrectionRequestedV1
+from contracts.ui_addresses import recommendation_address, review_item_address
 from ui import commands
 from ui import read_model as rm
 from ui.auth import language, require_role
 from ui.components import (
     DETAIL_PARAM,
+    EVIDENCE_PARAM,
+    address_link,
     go_to,
     md_escape,
     select_recommendation,
@@ -20,7 +24,7 @@ from ui.components import (
     theme_label,
 )
 from ui.i18n import t
-from ui.pages_registry import CONTRIBUTORS, roles_for
+from ui.pages_registry import CONTRIBUTORS, REVIEWERS, roles_for
 
 user = require_role(*roles_for("detail"))
 lang = language()
@@ -46,6 +50,8 @@ chosen = st.selectbox(
     format_func=lambda rid: f"{rid} · {choices[rid]}",
     placeholder="Type an id (e.g. KHM-4-110.23) or words of its text",
 )
+if chosen != wanted_id:  # another recommendation picked: an evidence item in the address was the first one's
+    st.query_params.pop(EVIDENCE_PARAM, None)
 if not chosen:
     st.query_params.pop(DETAIL_PARAM, None)
     st.info("Pick a recommendation above, or open one from the Recommendations page.")
@@ -84,8 +90,22 @@ if rec.disagreement:
     st.warning(t("disagreement", lang) + f": CSO {status_label(rec.cso_status)} / "
                f"CNCC {status_label(rec.cncc_status)}")
 
+# /detail?id=<rec>&evidence=<evidence id> (alert emails link here): the timeline opens with that item first.
+items = rm.evidence_for(db, rec.recommendation_id, user.actor)
+linked_id = st.query_params.get(EVIDENCE_PARAM) or None
+linked = next((e for e in items if e.evidence_id == linked_id), None)
+if linked_id and linked is None:
+    stored = rm.evidence_by_id(db, linked_id)
+    if stored is not None and not rm.can_see_evidence(stored, user.actor):
+        st.error(t("evidence_not_allowed", lang, role=user.role.value))
+        st.caption("Evidence awaiting review, and evidence shared with the coalition only, is not shown to "
+                   "every role. Ask a coalition member or a reviewer if you need it.")
+    else:
+        st.warning(f"No evidence item “{md_escape(linked_id[:100])}” on this recommendation.")
+
 themes_tab, evidence_tab, assess_tab, history_tab = st.tabs(
-    [t("themes", lang), t("evidence_timeline", lang), t("assessments", lang), t("history", lang)])
+    [t("themes", lang), t("evidence_timeline", lang), t("assessments", lang), t("history", lang)],
+    default=t("evidence_timeline", lang) if linked is not None else None)
 
 with themes_tab:
     if not rec.theme_tags:
@@ -112,35 +132,52 @@ with themes_tab:
                         user.actor)
                     commands.show_result(result, "Themes corrected.")
 
+shown_id = rec.recommendation_id
+
+
+def evidence_card(item: EvidenceDoc, is_linked: bool) -> None:
+    # A key per item: its container carries the CSS class st-key-evidence_<id> (the e2e tests find it by that).
+    with st.container(border=True, key=f"evidence_{item.evidence_id}"):
+        if is_linked:
+            st.markdown(":blue-badge[" + t("linked_item", lang) + "]")
+        when = (item.published_on or item.submitted_at.date()).isoformat()
+        badge = ""
+        if item.review_state == ReviewState.PENDING:
+            badge = ":orange-badge[" + t("pending_review", lang) + "]"
+            if item.held:
+                badge += " :red-badge[held: safeguarding]"
+        elif item.review_state == ReviewState.REJECTED:
+            badge = ":red-badge[rejected]"
+        st.markdown(f"**{when}** · {md_escape(item.title)} {badge}")
+        st.caption(f"{item.source_type.value.replace('_', ' ')} · "
+                   f"{md_escape(item.organisation or item.submitted_by.organisation or '')} · "
+                   f"{item.visibility.value} · submitted by {md_escape(item.submitted_by.username)}")
+        if item.quote:
+            st.markdown("> " + md_escape(item.quote))
+        if item.document_reference:
+            st.caption(md_escape(item.document_reference))
+        if item.url:
+            st.link_button("Open source", item.url)
+        if item.review_comment:
+            st.caption("Reviewer: " + md_escape(item.review_comment))
+        links = [address_link(t("link_to_this", lang),
+                              recommendation_address("", shown_id, item.evidence_id))]
+        if item.review_state == ReviewState.PENDING and user.role in REVIEWERS:
+            links.append(address_link("Review it", review_item_address("", item.evidence_id)))
+        st.caption(" · ".join(links))
+
+
 with evidence_tab:
     if user.role in CONTRIBUTORS and st.button(t("add_evidence", lang), key="detail_add_evidence"):
         st.session_state["evidence_preset"] = [rec.recommendation_id]
         go_to("add_evidence")
-    items = rm.evidence_for(db, rec.recommendation_id, user.actor)
     if not items:
         st.caption("No evidence yet.")
+    if linked is not None:
+        evidence_card(linked, True)
     for item in items:
-        with st.container(border=True):
-            when = (item.published_on or item.submitted_at.date()).isoformat()
-            badge = ""
-            if item.review_state == ReviewState.PENDING:
-                badge = ":orange-badge[" + t("pending_review", lang) + "]"
-                if item.held:
-                    badge += " :red-badge[held: safeguarding]"
-            elif item.review_state == ReviewState.REJECTED:
-                badge = ":red-badge[rejected]"
-            st.markdown(f"**{when}** · {md_escape(item.title)} {badge}")
-            st.caption(f"{item.source_type.value.replace('_', ' ')} · "
-                       f"{md_escape(item.organisation or item.submitted_by.organisation or '')} · "
-                       f"{item.visibility.value} · submitted by {md_escape(item.submitted_by.username)}")
-            if item.quote:
-                st.markdown("> " + md_escape(item.quote))
-            if item.document_reference:
-                st.caption(md_escape(item.document_reference))
-            if item.url:
-                st.link_button("Open source", item.url)
-            if item.review_comment:
-                st.caption("Reviewer: " + md_escape(item.review_comment))
+        if item is not linked:
+            evidence_card(item, False)
 
 with assess_tab:
     left, right = st.columns(2)

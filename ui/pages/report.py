@@ -9,10 +9,11 @@ import pandas as pd
 import streamlit as st
 
 from contracts.events import CycleDeadlineSetV1, CyclePublicationSetV1, ReportDraftSavedV1
+from contracts.ui_addresses import CYCLE_PARAM, SECTION_PARAM, report_section_address
 from ui import commands, http_client
 from ui import read_model as rm
 from ui.auth import language, require_role
-from ui.components import md_escape, theme_ids, theme_label
+from ui.components import address_link, md_escape, theme_ids, theme_label
 from ui.i18n import t
 from ui.pages_registry import roles_for
 from ui.settings import get_settings
@@ -24,16 +25,44 @@ settings = get_settings()
 st.title(t("report", lang))
 
 COUNTRY = "KHM"
+SECTIONS = ["executive_summary", "priorities"] + [f"{kind}:{theme}" for theme in theme_ids()
+                                                 for kind in ("gaps", "asks")]
+
+
+def _param(name: str) -> str:
+    return str(st.query_params.get(name) or "")
+
+
+def _linked_section(value: str) -> str | None:
+    """A section named in the address: its key (gaps:T01), or a theme id (T01: that theme's gaps)."""
+    if value in SECTIONS:
+        return value
+    return f"gaps:{value}" if f"gaps:{value}" in SECTIONS else None
+
+
+def _keep_in_address(name: str, key: str) -> None:
+    # on_change: the address follows the choice, so what is on screen can be linked to as it is.
+    st.query_params[name] = str(st.session_state[key])
+
+
+# /report?cycle=4&section=T01 opens that cycle, on that section's editor; without a cycle, the
+# latest cycle with recommendations.
+linked_cycle = int(_param(CYCLE_PARAM)) if _param(CYCLE_PARAM).isdigit() else None
+linked_section = _linked_section(_param(SECTION_PARAM))
+if _param(SECTION_PARAM) and linked_section is None:
+    st.warning(f"No report section “{md_escape(_param(SECTION_PARAM)[:100])}”.")
+default_cycle = linked_cycle if linked_cycle in rm.CYCLES else rm.latest_cycle_with_data(db) or 4
 c1, c2, c3 = st.columns(3)
-default_cycle = rm.latest_cycle_with_data(db) or 4  # the latest cycle with recommendations
 cycle = int(c1.selectbox(t("cycle", lang), list(rm.CYCLES), index=rm.CYCLES.index(default_cycle)
-                         if default_cycle in rm.CYCLES else len(rm.CYCLES) - 1, key="report_cycle"))
+                         if default_cycle in rm.CYCLES else len(rm.CYCLES) - 1, key="report_cycle",
+                         on_change=_keep_in_address, args=(CYCLE_PARAM, "report_cycle")))
 as_of = c2.date_input("As of", value=datetime.now(UTC).date(), key="report_as_of")
 report_language = c3.selectbox(t("language", lang), ["en", "km", "bilingual"], key="report_language")
 as_of_text = as_of.isoformat() if isinstance(as_of, date) else datetime.now(UTC).date().isoformat()
 
 preview_tab, edit_tab, export_tab, milestones_tab, publish_tab = st.tabs(
-    ["Preview", "Edit sections", "Export", "Milestones", "Publish"])
+    ["Preview", "Edit sections", "Export", "Milestones", "Publish"],
+    default="Edit sections" if linked_section else None)
 
 with preview_tab:
     if st.button("Show preview", key="report_preview", type="primary"):
@@ -48,16 +77,16 @@ with preview_tab:
             st.markdown(st.session_state["report_md"])  # Markdown only; HTML is never rendered
 
 with edit_tab:
-    sections = ["executive_summary", "priorities"] + [f"{kind}:{theme}" for theme in theme_ids()
-                                                      for kind in ("gaps", "asks")]
-
     def _section_label(section: str) -> str:
         if ":" in section:
             kind, theme = section.split(":")
             return f"{'Gaps' if kind == 'gaps' else 'CSO asks'}: {theme_label(theme, lang)}"
         return section.replace("_", " ").capitalize()
 
-    section = st.selectbox("Section", sections, format_func=_section_label, key="report_section")
+    section = st.selectbox("Section", SECTIONS, format_func=_section_label, key="report_section",
+                           index=SECTIONS.index(linked_section) if linked_section else 0,
+                           on_change=_keep_in_address, args=(SECTION_PARAM, "report_section"))
+    st.caption(address_link("Link to this section", report_section_address("", cycle, section)))
     draft_language = st.radio("Text language", ["en", "km"], horizontal=True, key="report_draft_language")
     drafts = rm.report_drafts(db, COUNTRY, cycle)
     latest = rm.latest_drafts(drafts).get((section, draft_language))

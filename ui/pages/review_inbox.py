@@ -6,10 +6,11 @@ import pandas as pd
 import streamlit as st
 
 from contracts.events import EvidenceReviewRequestedV1, SafeguardingReviewRequestedV1
+from contracts.ui_addresses import REVIEW_ITEM_PARAM, recommendation_address, review_item_address
 from ui import commands
 from ui import read_model as rm
 from ui.auth import language, require_role
-from ui.components import md_escape
+from ui.components import address_link, md_escape
 from ui.i18n import t
 from ui.pages_registry import roles_for
 
@@ -18,12 +19,35 @@ lang = language()
 db = rm.database()
 st.title(t("review_inbox", lang))
 
-pending = rm.pending_evidence(db)
+# What waits for this reviewer comes first, oldest first; an item opened by its address
+# (/review?item=<evidence id or hold id>, e.g. from a colleague) leads its list.
+linked_id = st.query_params.get(REVIEW_ITEM_PARAM) or None
+pending = sorted(rm.pending_evidence(db), key=lambda e: e.evidence_id != linked_id)
+held = sorted(rm.holds(db, user.actor), key=lambda h: linked_id not in (h.hold_id, h.subject_id))
+st.caption(f"Waiting for your decision: {len(pending)} evidence item(s), {len(held)} held text(s).")
+if linked_id and not any(e.evidence_id == linked_id for e in pending) \
+        and not any(linked_id in (h.hold_id, h.subject_id) for h in held):
+    decided = rm.evidence_by_id(db, linked_id)
+    if decided is not None:  # decided meanwhile (by this reviewer a moment ago, or by another)
+        opens = [address_link(rec_id, recommendation_address("", rec_id, decided.evidence_id))
+                 for rec_id in decided.recommendation_ids]
+        st.info(f"“{md_escape(decided.title)}” is no longer waiting: {decided.review_state.value}. "
+                + " · ".join(opens))
+    else:
+        st.warning(f"No review item “{md_escape(linked_id[:100])}” is waiting.")
+
+
+def linked_badge(is_linked: bool) -> None:
+    if is_linked:
+        st.markdown(":blue-badge[" + t("linked_item", lang) + "]")
+
+
 st.subheader(f"Evidence awaiting review ({len(pending)})")
 if not pending:
     st.caption("Nothing to review.")
 for item in pending:
-    with st.container(border=True):
+    with st.container(border=True, key=f"review_evidence_{item.evidence_id}"):
+        linked_badge(item.evidence_id == linked_id)
         st.markdown(f"**{md_escape(item.title)}**")
         st.caption(f"{md_escape(', '.join(item.recommendation_ids))} · {item.source_type.value.replace('_', ' ')}"
                    f" · by {md_escape(item.submitted_by.username)} ({md_escape(item.organisation or '')})"
@@ -38,6 +62,9 @@ for item in pending:
             st.caption(md_escape(item.document_reference))
         if item.url:
             st.link_button("Open source", item.url)
+        st.caption(" · ".join([address_link(t("link_to_this", lang), review_item_address("", item.evidence_id))]
+                              + [address_link(rec_id, recommendation_address("", rec_id, item.evidence_id))
+                                 for rec_id in item.recommendation_ids]))
         comment = st.text_input("Comment", key=f"review_comment_{item.evidence_id}", max_chars=2000)
         approve, reject, _ = st.columns([1, 1, 4])
         decision = None
@@ -55,7 +82,6 @@ for item in pending:
 KINDS = {"evidence": "Evidence", "assessment": "Assessment rationale", "review_comment": "Review comment",
          "correction_comment": "Tag correction comment", "report_draft": "Report draft"}
 
-held = rm.holds(db, user.actor)
 st.subheader(f"Held text ({len(held)})")
 st.caption("Text that may identify a child. Until you decide, everyone else (viewers, exports, reports, "
            "alerts) sees a placeholder. Release: it does not identify a child. Redact: replace it with your "
@@ -64,7 +90,8 @@ st.caption("Text that may identify a child. Until you decide, everyone else (vie
 if not held:
     st.caption("Nothing held.")
 for hold in held:
-    with st.container(border=True):
+    with st.container(border=True, key=f"review_hold_{hold.hold_id}"):
+        linked_badge(linked_id in (hold.hold_id, hold.subject_id))
         where = ", ".join(hold.recommendation_ids) or hold.subject_id
         st.markdown(f"**{KINDS.get(hold.kind, hold.kind)}** · {md_escape(where)} · by "
                     f"{md_escape(hold.submitted_by.username)} · {hold.submitted_at:%Y-%m-%d}")
