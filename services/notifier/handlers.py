@@ -639,7 +639,7 @@ async def send_once(
         if subscription.telegram_chat_id is None:
             raise UnsafeEndpoint("no Telegram chat linked to this subscription")
         text = deps.templates.render_telegram(
-            language=subscription.language, item={**delivery, "url": _item_url(policy.public_ui_url, delivery)})
+            language=subscription.language, item={**delivery, "url": alert_url(policy.public_ui_url, delivery)})
         await deps.telegram.send(subscription.telegram_chat_id, text)
         return 200
     if subscription.channel == Channel.WEBHOOK:
