@@ -160,7 +160,7 @@ def _show(report: dict[str, Any], *, preview: bool) -> None:
         column.metric(label, report.get(key, 0))
     cols[-1].metric("Ambiguous", len(report.get("ambiguous") or []))
     st.caption(f"Format: {md_escape(report.get('format') or '?')}")
-    if preview and not report.get("preview"):
+    if preview and any("could not preview" in str(e.get("message")) for e in report.get("errors") or []):
         st.caption("The tracker could not be asked: the counts are of rows read (see the warning).")
     errors = report.get("errors") or []
     if errors:
