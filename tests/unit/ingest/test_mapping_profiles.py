@@ -162,3 +162,25 @@ def test_a_malformed_annotation_id_is_left_out_with_a_warning(tmp_path: Path) ->
     assert type(first.recommendation) is RecommendationImportedV1 and first.row == 2
     assert any(w.field == "OHCHR Annotation Id" and "not an OHCHR annotation id" in w.message for w in first.warnings)
     assert not [i for i in items if isinstance(i, RowError)]
+
+
+def test_upr_import_preview_asks_the_tracker_and_sends_nothing(cso_csv: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(import_command, "MappingProfiles", FakeProfiles)
+    asked: list[tuple[str, str, int]] = []
+
+    def previewer(settings: Any, url: str, actor: Any) -> Any:
+        def preview(rows: list[RecommendationImportedV1]) -> list[dict[str, Any]]:
+            asked.append((url, actor.username, len(rows)))
+            return [{"row": r.source.row, "outcome": "unchanged"} for r in rows]
+        return preview
+
+    monkeypatch.setattr(import_command, "tracker_previewer", previewer)
+    result = CliRunner().invoke(import_command.app, ["import", str(cso_csv), "--profile", "Coalition sheet",
+                                                     "--preview", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert (report["imported"], report["unchanged"], report["preview"]) == (0, 138, True)
+    assert asked == [(IngestSettings().tracker_url, "upr-cli", 138)]
+    human = CliRunner().invoke(import_command.app, ["import", str(cso_csv), "--profile", "Coalition sheet",
+                                                    "--preview"])
+    assert "0 would be created, 0 would be updated, 138 unchanged" in " ".join(human.output.split())
