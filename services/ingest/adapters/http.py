@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from pymongo.errors import PyMongoError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -88,7 +89,10 @@ def http_api(settings: IngestSettings) -> Starlette:
         actor = principal(request).actor
         profile: dict[str, Any] | None = None
         if params.get("profile"):
-            profile = await asyncio.to_thread(profiles().get, params["profile"])
+            try:
+                profile = await asyncio.to_thread(profiles().get, params["profile"])
+            except PyMongoError as exc:
+                return _error(503, "profile", f"mapping profiles cannot be read now ({type(exc).__name__})")
             if profile is None:
                 return _error(404, "profile", f"no mapping profile named {params['profile']!r}")
         dry_run = params.get("dry_run") == "1"
@@ -143,7 +147,11 @@ def http_api(settings: IngestSettings) -> Starlette:
         except (ValueError, KeyError, TypeError) as exc:
             return JSONResponse({"error": f'body: {{"mapping", "columns", "country"}} expected ({exc})'},
                                 status_code=400)
-        saved = await asyncio.to_thread(profiles().save, name, mapping, header, country, principal(request).actor)
+        try:
+            saved = await asyncio.to_thread(profiles().save, name, mapping, header, country, principal(request).actor)
+        except PyMongoError as exc:
+            return JSONResponse({"error": f"the profile could not be stored now ({type(exc).__name__})"},
+                                status_code=503)
         return JSONResponse(public(saved))
 
     async def template(request: Request) -> Response:
@@ -177,7 +185,12 @@ def _columns_of(path: Path, settings: IngestSettings, profiles: Any) -> dict[str
     except FileProblem:
         fmt = None
     found = file_columns(path, limits) if fmt != "ohchr_matrix_docx" else None
-    profile = profiles().for_header(found.columns) if found is not None and fmt is None else None
+    profile = None
+    if found is not None and fmt is None:
+        try:
+            profile = profiles().for_header(found.columns)
+        except PyMongoError:  # no saved profile to offer: the mapping step still works
+            profile = None
     return {"format": fmt, "profile": public(profile) if profile else None,
             "columns": found.as_json() if found is not None else [],
             "fields": MAPPABLE_FIELDS, "required": [*MAPPED_REQUIRED, "country"]}

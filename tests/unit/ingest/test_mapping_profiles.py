@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import openpyxl
 import pytest
@@ -184,3 +184,60 @@ def test_upr_import_preview_asks_the_tracker_and_sends_nothing(cso_csv: Path, mo
     human = CliRunner().invoke(import_command.app, ["import", str(cso_csv), "--profile", "Coalition sheet",
                                                     "--preview"])
     assert "0 would be created, 0 would be updated, 138 unchanged" in " ".join(human.output.split())
+
+
+class SavingProfiles(FakeProfiles):
+    saved: ClassVar[dict[str, dict[str, Any]]] = {}  # one store for every instance the API makes
+
+    def for_header(self, columns: list[str]) -> dict[str, Any] | None:
+        return next((p for p in self.saved.values() if header_signature(p["columns"]) == header_signature(columns)),
+                    None)
+
+    def get(self, name: str) -> dict[str, Any] | None:
+        return self.saved.get(name)
+
+    def save(self, name: str, mapping: dict[str, str], columns: list[str], country: str | None,
+             actor: Any) -> dict[str, Any]:
+        self.saved[name] = {"_id": name, "mapping": mapping, "columns": columns, "country": country,
+                            "saved_by": {"username": actor.username}}
+        return self.saved[name]
+
+
+def test_the_ingest_api_maps_saves_and_previews_a_file_of_unknown_layout(
+    cso_csv: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from starlette.testclient import TestClient
+
+    from contracts.auth import RequireToken, issue_token
+    from contracts.events import Actor, Role
+    from services.ingest.adapters import http
+
+    SavingProfiles.saved = {}
+    monkeypatch.setattr(http, "MappingProfiles", SavingProfiles)
+    asked: list[str] = []
+
+    def previewer(settings: Any, url: str, actor: Any) -> Any:
+        asked.append(actor.username)
+        return lambda rows: [{"row": r.source.row, "outcome": "created"} for r in rows]
+
+    monkeypatch.setattr(http, "tracker_previewer", previewer)
+    settings = IngestSettings()
+    client = TestClient(RequireToken(http.http_api(settings), secret=settings.auth_secret))
+    auth = {"authorization": f"Bearer {issue_token(settings.auth_secret, Actor(username='vanna', role=Role.REVIEWER))}"}
+    body = cso_csv.read_bytes()
+    described = client.post("/imports/columns", content=body, headers=auth).json()
+    assert described["format"] is None and described["profile"] is None
+    assert [c["name"] for c in described["columns"]] == HEADER and "text" in described["fields"]
+    refused = client.put("/profiles/Coalition sheet", headers=auth,
+                         json={"mapping": {"text": "Recommendation text"}, "columns": HEADER, "country": "KHM"})
+    assert refused.status_code == 422 and "required fields not mapped: states, position" in refused.json()["error"]
+    saved = client.put("/profiles/Coalition sheet", headers=auth,
+                       json={"mapping": MAPPING, "columns": HEADER, "country": "KHM"})
+    assert saved.status_code == 200 and saved.json()["saved_by"] == "vanna"
+    assert client.post("/imports/columns", content=body, headers=auth).json()["profile"]["name"] == "Coalition sheet"
+    report = client.post("/imports", params={"dry_run": "1", "profile": "Coalition sheet"}, content=body,
+                         headers={**auth, "x-filename": cso_csv.name}).json()
+    assert (report["profile"], report["imported"], report["preview"]) == ("Coalition sheet", 138, True)
+    assert asked == ["vanna"]  # the tracker is asked in the uploader's name
+    viewer = issue_token(settings.auth_secret, Actor(username="v", role=Role.VIEWER))
+    assert client.put("/profiles/x", json={}, headers={"authorization": f"Bearer {viewer}"}).status_code == 403
