@@ -79,3 +79,25 @@ async def test_the_batch_handler_stores_the_annotation_id_of_a_v2_row() -> None:
         "KHM-1-82.32h", fmt="uhri_xlsx", paragraph="82.32", import_id="imp-uhri")))], deps(repo))
     assert outcome is not None and outcome.outcome == "updated"
     assert repo.recs["KHM-1-82.32h"]["annotation_id"] == "1000042"
+
+
+def test_the_preview_endpoint_takes_reviewers_and_valid_rows_only() -> None:
+    from starlette.testclient import TestClient
+
+    from contracts.auth import RequireToken, issue_token
+    from contracts.events import Actor, Role
+    from services.tracker.adapters.http import http_api
+    from services.tracker.settings import TrackerSettings
+
+    settings = TrackerSettings()
+    client = TestClient(RequireToken(http_api(settings), secret=settings.auth_secret))
+
+    def as_(role: Role) -> dict[str, str]:
+        return {"authorization": f"Bearer {issue_token(settings.auth_secret, Actor(username='u', role=role))}"}
+
+    body = {"rows": [row().model_dump(mode="json")]}
+    assert client.post("/imports/preview", json=body).status_code == 401
+    assert client.post("/imports/preview", json=body, headers=as_(Role.CSO_MEMBER)).status_code == 403
+    bad = client.post("/imports/preview", json={"rows": [{**body["rows"][0], "position": "Maybe"}]},
+                      headers=as_(Role.REVIEWER))
+    assert bad.status_code == 400 and "position" in bad.json()["error"]
