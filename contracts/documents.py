@@ -204,7 +204,7 @@ class ProcessedMessage(Document):
     correlation_id: str
     # "parked": refers to a recommendation not imported yet; applied when it arrives.
     # "ambiguous": an imported row that may be one of several stored recommendations (or
-    # one only maybe): stored nowhere, listed for a reviewer (docs/imports.md).
+    # one only maybe): stored nowhere, listed for a reviewer (``match_reviews``, docs/imports.md).
     outcome: Literal["created", "updated", "unchanged", "stored", "rejected", "parked", "ambiguous"]
     error: str | None = None
     recommendation_id: str | None = None  # an imported row merged into another id, or in conflict
