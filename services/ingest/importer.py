@@ -44,6 +44,8 @@ class ImportReport:
     # A dry run the tracker answered: imported/updated/unchanged/ambiguous are what an
     # import would do now (otherwise a dry run only reads the file).
     preview: bool = False
+    # The first rows as they would be stored (a preview), for a person to check the mapping.
+    sample: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         data = {k: getattr(self, k) for k in ("format", "rows", "imported", "updated", "unchanged", "rejected",
@@ -56,6 +58,7 @@ class ImportReport:
             data["profile"] = self.profile
         if self.preview:
             data["preview"] = True
+            data["sample"] = list(self.sample)
         return data
 
 
@@ -137,6 +140,8 @@ def run_import(
         for item in items:
             if preview is not None and isinstance(item, ParsedRow):
                 rows.append(item.recommendation)
+                if len(report.sample) < SAMPLE_ROWS:
+                    report.sample.append(_as_stored(item))
             if progress is not None:
                 progress(1)
         tally.close()
@@ -155,6 +160,17 @@ def run_import(
     report.errors.extend(outcome.errors)
     report.ambiguous, report.conflicts = outcome.ambiguous, outcome.conflicts
     return report
+
+
+SAMPLE_ROWS = 5
+
+
+def _as_stored(item: ParsedRow) -> dict[str, Any]:
+    rec = item.recommendation
+    return {"row": item.row, "recommendation_id": rec.recommendation_id, "country": rec.country,
+            "cycle": rec.cycle, "session": rec.session, "paragraph": rec.paragraph,
+            "recommending_states": ", ".join(s.name for s in rec.recommending_states),
+            "position": rec.position.value, "text": rec.text[:300]}
 
 
 def _profile_for(path: Path, limits: ArchiveLimits, find_profile: ProfileFinder) -> dict[str, Any] | None:

@@ -145,6 +145,7 @@ def test_a_mapped_layout_saved_as_a_profile_reads_the_next_file_by_itself(
     settle(page)
     expect(page.get_by_role("heading", name="Preview: nothing is stored yet")).to_be_visible()
     expect(metric(page, "Would create")).to_contain_text("3")
+    expect(page.get_by_text("The first rows as they would be stored:")).to_be_visible()
     assert stack.db.recommendations.count_documents({}) == 0  # a preview stores nothing
     page.get_by_role("button", name="Import", exact=True).click()
     settle(page)

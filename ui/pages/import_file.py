@@ -160,6 +160,9 @@ def _show(report: dict[str, Any], *, preview: bool) -> None:
         column.metric(label, report.get(key, 0))
     cols[-1].metric("Ambiguous", len(report.get("ambiguous") or []))
     st.caption(f"Format: {md_escape(report.get('format') or '?')}")
+    if preview and report.get("sample"):
+        st.write("The first rows as they would be stored:")
+        st.dataframe(pd.DataFrame(report["sample"]), hide_index=True, width="stretch")
     if preview and any("could not preview" in str(e.get("message")) for e in report.get("errors") or []):
         st.caption("The tracker could not be asked: the counts are of rows read (see the warning).")
     errors = report.get("errors") or []

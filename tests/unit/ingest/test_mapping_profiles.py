@@ -100,6 +100,9 @@ def test_a_dry_run_with_the_tracker_counts_what_the_import_would_do(cso_csv: Pat
     assert (report["rows"], report["imported"], report["updated"], report["unchanged"]) == (138, 135, 1, 1)
     assert report["ambiguous"][0]["row"] == 3 and report["conflicts"][0]["recommendation_id"] == "KHM-1-82.1"
     assert report["preview"] is True
+    first = report["sample"][0]  # the first rows as they would be stored, to check the mapping
+    assert len(report["sample"]) == 5 and first["row"] == 2 and first["position"] == "Supported"
+    assert (first["country"], first["cycle"], first["recommending_states"]) == ("KHM", 1, "Brazil")
 
 
 def test_a_dry_run_the_tracker_cannot_answer_says_so_and_counts_rows_read(cso_csv: Path) -> None:
