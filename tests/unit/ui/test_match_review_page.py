@@ -33,3 +33,15 @@ def test_review_inbox_lists_an_ambiguous_import_row_with_its_candidates(
     labels = [b.label for b in at.button]
     assert "Same" in labels and "Keep separate" in labels
     assert "similarity 86.4" in " ".join(c.value for c in at.caption)
+
+
+def test_detail_shows_the_ohchr_annotation_id_when_a_source_gave_it(
+    ui_db: Database[dict[str, Any]],  # noqa: F811
+) -> None:
+    from tests.unit.ui.conftest import recommendation_doc
+
+    ui_db.recommendations.insert_one({**recommendation_doc("KHM-4-110.99", "Protect children online"),
+                                      "annotation_id": "1000042"})
+    at = page("detail", "viewer", id="KHM-4-110.99")
+    assert not at.exception
+    assert "OHCHR annotation 1000042" in " ".join(c.value for c in at.caption)
