@@ -19,6 +19,9 @@ Collections (database ``UPR_MONGODB_DB``, default ``upr``):
 - ``cycles``            milestones and deadlines per (country, cycle)
 - ``report_drafts``     every saved version of an editable report section
 - ``users``             logins and roles (written by ``upr users`` and the admin page)
+- ``match_reviews``     imported rows the tracker could not place for sure (ambiguous), with
+                        their candidates, until a reviewer says "same" or "separate"
+                        (``_id`` = "<source format>:<the row's id>")
 - ``safeguarding_holds``  text that may identify a child, as written, while a reviewer decides
                         (access-controlled: only reviewers and admins read it); the documents
                         above show a placeholder instead until it is released or redacted
@@ -61,6 +64,7 @@ SAFEGUARDING_HOLDS = "safeguarding_holds"
 # The tracker's data keys of sealed command text (contracts/sealed_text.py), by hold id; only
 # the tracker reads it, and erasing held text deletes the keys.
 TEXT_KEYS = "text_keys"
+MATCH_REVIEWS = "match_reviews"
 # safeguarding_state of a document holding people's text: None (nothing flagged), "held" (a
 # placeholder is shown), "released" (a reviewer found it harmless), "redacted", "erased".
 HELD = "held"
@@ -101,6 +105,7 @@ class RecommendationDoc(Document):
     sdgs: list[str] = Field(default_factory=list)
     action_category: int | None = None
     publication_date: date | None = None
+    annotation_id: str | None = None  # OHCHR's id in UHRI, from a source that has it
     version: int = 1
     content_hash: str = ""
     # Tagging: suggested by the tagger, corrected by people. ``themes`` is the effective
@@ -202,7 +207,7 @@ class ProcessedMessage(Document):
     correlation_id: str
     # "parked": refers to a recommendation not imported yet; applied when it arrives.
     # "ambiguous": an imported row that may be one of several stored recommendations (or
-    # one only maybe): stored nowhere, listed for a reviewer (docs/imports.md).
+    # one only maybe): stored nowhere, listed for a reviewer (``match_reviews``, docs/imports.md).
     outcome: Literal["created", "updated", "unchanged", "stored", "rejected", "parked", "ambiguous"]
     error: str | None = None
     recommendation_id: str | None = None  # an imported row merged into another id, or in conflict
@@ -266,3 +271,24 @@ class SafeguardingHoldDoc(Document):
     resolved_by: Actor | None = None
     resolved_at: datetime | None = None
     redacted: dict[str, str] = Field(default_factory=dict)
+
+
+class MatchReviewDoc(Document):
+    """An imported row that may be a stored recommendation (several candidates, or one only
+    maybe): nothing was stored for it until a reviewer decides (command import.match_decided)."""
+
+    review_id: str
+    state: Literal["pending", "same", "separate"] = "pending"
+    country: str
+    cycle: int
+    row: int | None = None
+    file_name: str = ""
+    format: str = ""
+    recommendation_id: str  # the row's id in its file
+    text: str
+    recommending_states: list[str] = Field(default_factory=list)
+    candidates: list[dict[str, Any]] = Field(default_factory=list)  # recommendation_id, score
+    at: datetime
+    decided_by: Actor | None = None
+    decided_at: datetime | None = None
+    merged_into: str | None = None  # the recommendation it was confirmed to be, or created as

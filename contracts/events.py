@@ -24,6 +24,7 @@ from pydantic import (
     ValidationError,
     field_validator,
     model_serializer,
+    model_validator,
 )
 
 # Largest accepted text field (a recommendation or a verbatim quote). Longer input is
@@ -239,6 +240,14 @@ class RecommendationImportedV1(Contract):
         if not value:
             raise ValueError("text is empty")
         return value
+
+
+class RecommendationImportedV2(RecommendationImportedV1):
+    """V1 plus OHCHR's annotation id (UHRI's "OHCHR Annotation Id"), when the source has it.
+    The ingest sends V2 only for rows that carry one; the tracker accepts both."""
+
+    annotation_id: str = Field(pattern=r"^[A-Za-z0-9._\-]{1,64}$",
+                               description="OHCHR's id of the recommendation in UHRI")
 
 
 class FieldChange(Contract):
@@ -544,6 +553,25 @@ class ReportDraftSavedV2(Contract):
     section: str = Field(pattern=r"^[a-z_]{1,40}(:T\d{2})?$")
     language: Literal["en", "km"] = "en"
     sealed: SealedText
+# --- imports: a reviewer's word on an ambiguous match ----------------------------------
+
+
+class ImportMatchDecidedV1(Contract):
+    """Command: a reviewer decides on an imported row the tracker could not place for sure
+    (``review_id`` of its entry in ``match_reviews``). ``same``: it is the stored recommendation
+    ``recommendation_id`` (one of its candidates): merged into it, its id kept as an alias;
+    ``separate``: a recommendation of its own."""
+
+    review_id: str = Field(min_length=3, max_length=200)
+    decision: Literal["same", "separate"]
+    recommendation_id: str | None = Field(default=None, max_length=60)
+    comment: CleanText = Field(default="", max_length=2000)
+
+    @model_validator(mode="after")
+    def _target_when_same(self) -> ImportMatchDecidedV1:
+        if self.decision == "same" and not self.recommendation_id:
+            raise ValueError("recommendation_id: say which stored recommendation the row is")
+        return self
 
 
 # --- subscriptions ---------------------------------------------------------------------
@@ -600,6 +628,8 @@ class SubscriptionCancelledV1(Contract):
 
 PAYLOADS: dict[tuple[str, int], type[Contract]] = {
     ("recommendation.imported", 1): RecommendationImportedV1,
+    ("recommendation.imported", 2): RecommendationImportedV2,
+    ("import.match_decided", 1): ImportMatchDecidedV1,
     ("recommendation.updated", 1): RecommendationUpdatedV1,
     ("themes.tagged", 1): ThemesTaggedV1,
     ("themes.correction_requested", 1): ThemeCorrectionRequestedV1,

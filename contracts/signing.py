@@ -113,6 +113,7 @@ COMMAND_SENDERS: dict[str, frozenset[str]] = {
     "subscription.cancelled": _PEOPLE,
     "api_key.issued": _PEOPLE,
     "api_key.revoked": _PEOPLE,
+    "import.match_decided": _PEOPLE,
 }
 
 

@@ -63,13 +63,34 @@ def _settings() -> UISettings:
     return settings
 
 
+def _file_headers(file_name: str, actor: Actor) -> dict[str, str]:
+    return {"X-Filename": file_name.encode("ascii", "replace").decode(), "Content-Type": "application/octet-stream",
+            **actor_header(actor)}
+
+
 def upload_import(base_url: str, data: bytes, file_name: str, actor: Actor, *, format: str | None = None,
-                  cycle: int | None = None, country: str | None = None, timeout: float = 300.0) -> HttpResult:
-    params = {k: v for k, v in {"format": format, "cycle": cycle, "country": country}.items() if v}
-    headers = {"X-Filename": file_name.encode("ascii", "replace").decode(), "Content-Type": "application/octet-stream",
-               **actor_header(actor)}
+                  cycle: int | None = None, country: str | None = None, dry_run: bool = False,
+                  profile: str | None = None, timeout: float = 300.0) -> HttpResult:
+    """Import a file; ``dry_run``: only say what the import would do (the preview)."""
+    params = {k: v for k, v in {"format": format, "cycle": cycle, "country": country, "profile": profile,
+                                "dry_run": "1" if dry_run else None}.items() if v}
     return _call("POST", f"{base_url.rstrip('/')}/imports", timeout=timeout, params=params, content=data,
-                 headers=headers)
+                 headers=_file_headers(file_name, actor))
+
+
+def import_columns(base_url: str, data: bytes, file_name: str, actor: Actor) -> HttpResult:
+    """The file's format if known, the saved profile of its header, its columns with first values."""
+    return _call("POST", f"{base_url.rstrip('/')}/imports/columns", timeout=60.0, content=data,
+                 headers=_file_headers(file_name, actor))
+
+
+def save_profile(base_url: str, name: str, mapping: dict[str, str], columns: list[str], country: str | None,
+                 actor: Actor) -> HttpResult:
+    """Save a mapping profile through the ingest service (which owns them)."""
+    from urllib.parse import quote
+
+    return _call("PUT", f"{base_url.rstrip('/')}/profiles/{quote(name, safe='')}", timeout=15.0,
+                 json={"mapping": mapping, "columns": columns, "country": country}, headers=actor_header(actor))
 
 
 def template(base_url: str, name: str) -> HttpResult:

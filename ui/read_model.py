@@ -27,6 +27,7 @@ from contracts.documents import (
     AuditEntry,
     CycleDoc,
     EvidenceDoc,
+    MatchReviewDoc,
     ProcessedMessage,
     RecommendationDoc,
     RecommendationVersionDoc,
@@ -225,6 +226,15 @@ def holds(db: Db, user: Actor, states: tuple[str, ...] = ("held",)) -> list[Safe
         return []
     cursor = db[d.SAFEGUARDING_HOLDS].find({"state": {"$in": list(states)}}).sort("submitted_at", 1)
     return [SafeguardingHoldDoc.model_validate(doc) for doc in cursor]
+
+
+# --- imported rows waiting for a reviewer (issue 14: confirm or split) -----------------
+
+
+def pending_match_reviews(db: Db, limit: int = 200) -> list[MatchReviewDoc]:
+    """Imported rows that may be a stored recommendation, oldest first (indexed on state)."""
+    cursor = db[d.MATCH_REVIEWS].find({"state": "pending"}).sort("at", 1).limit(limit)
+    return [MatchReviewDoc.model_validate(doc) for doc in cursor]
 
 
 # --- assessments, audit, cycles, drafts ------------------------------------------------

@@ -33,7 +33,8 @@ def build_app(settings: IngestSettings | None = None) -> ServiceApp:
                          enable_idempotence=True, client_id="upr-ingest", log_level=logging.DEBUG)
     # Declared for the AsyncAPI document; the import adapter publishes in batches itself.
     broker.publisher(topics.recommendations_imported, title="recommendations-imported", schema=EventEnvelope,
-                     description="recommendation.imported v1: one per recommendation read from a file "
+                     description="recommendation.imported v1 (v2 for a row with OHCHR's annotation id): one per "
+                     "recommendation read from a file "
                      "(key: recommendation_id)")
     broker.publisher(topics.tracker_commands, title="evidence-from-template", schema=EventEnvelope,
                      description="evidence.submitted v2 (people's text sealed for the tracker) from the bulk "

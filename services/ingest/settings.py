@@ -22,6 +22,8 @@ class IngestSettings(CommonSettings):
     max_archive_parts: int = 10_000
     # How long an upload waits for the tracker's receipts before answering "pending".
     import_wait_s: float = 120.0
+    # The tracker's HTTP API: a dry run (the Import page's preview) asks it what an import would do.
+    tracker_url: str = "http://127.0.0.1:8001"
 
     def archive_limits(self) -> ArchiveLimits:
         return ArchiveLimits(

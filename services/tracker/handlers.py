@@ -43,6 +43,7 @@ from contracts.sealed_text import is_sealed
 from services.tracker.adapters.mongo import MongoTrackerRepository
 from services.tracker.adapters.text_keys import TextKeys
 from services.tracker.domain import status as rules
+from services.tracker.domain.match_reviews import review_entry
 from services.tracker.domain.matching import Match, base_paragraph, find_match
 from services.tracker.domain.merging import merge_import, new_meta
 from services.tracker.domain.recommendations import decide_import
@@ -173,6 +174,7 @@ async def recommendations_imported(batch: Sequence[Imported], deps: Deps) -> lis
     audits: list[dict[str, Any]] = []
     retired: list[str] = []
     aliases: dict[str, str] = {}  # old id -> current id
+    reviews: list[dict[str, Any]] = []  # ambiguous rows, for a reviewer to confirm or split
     seen: set[str] = set()
     for item, event_id in zip(batch, event_ids, strict=True):
         payload = item.payload
@@ -209,6 +211,7 @@ async def recommendations_imported(batch: Sequence[Imported], deps: Deps) -> lis
             match = find_match(payload.model_dump(mode="json"), pool.candidates(payload))
             if match.kind == "ambiguous":
                 outcomes.append(Outcome("ambiguous", detail={"ambiguous": _ambiguous(payload, match)}))
+                reviews.append(review_entry(payload, match, event_id, item.envelope.occurred_at))
                 continue
             target = match.target
         existing = pool.docs.get(target) if target else None
@@ -258,6 +261,8 @@ async def recommendations_imported(batch: Sequence[Imported], deps: Deps) -> lis
     await deps.repo.save_aliases(aliases)  # then the old ids that lead to them
     await deps.repo.retire(retired)  # then the documents of upgraded ids (their successors hold them)
     await deps.repo.audit_many(audits)
+    if reviews:
+        await deps.repo.save_match_reviews(reviews)
     return outcomes
 
 
@@ -716,6 +721,13 @@ async def _require_recommendation(deps: Deps, rec_id: str) -> dict[str, Any]:
     return rec
 
 
+async def import_match_decided(envelope: EventEnvelope, payload: Any, deps: Deps) -> Outcome:
+    """A reviewer confirms or splits an ambiguous import row (services/tracker/match_decisions.py)."""
+    from services.tracker.match_decisions import match_decided  # it uses this module's helpers
+
+    return await match_decided(envelope, payload, deps)
+
+
 Handler = Callable[[EventEnvelope, Any, Deps], Awaitable[Outcome]]
 
 
@@ -761,4 +773,5 @@ HANDLERS: dict[str, Handler] = {
     "safeguarding.review_requested": safeguarding_review_requested,
     "api_key.issued": api_key_issued,
     "api_key.revoked": api_key_revoked,
+    "import.match_decided": import_match_decided,
 }

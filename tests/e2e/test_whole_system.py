@@ -261,13 +261,20 @@ def test_imported_recommendation_gets_evidence_alerts_and_a_cited_report_entry(s
     chooser.value.set_files(str(CAMBODIA_CYCLE_1))
     expect(reviewer.get_by_role("button", name=f"Remove {CAMBODIA_CYCLE_1.name}")).to_be_visible()
     shoot(reviewer, "01-import-file-chosen")
-    reviewer.get_by_test_id("stForm").get_by_role("button", name="Import").click()
+    # First the preview (nothing stored), then the explicit Import.
+    reviewer.get_by_role("button", name="Preview", exact=True).click()
+    expect(reviewer.get_by_role("heading", name="Preview: nothing is stored yet")).to_be_visible(timeout=SLOW_MS)
+    settle(reviewer)
+    metrics = {m.get_by_test_id("stMetricLabel").inner_text().strip(): m.get_by_test_id("stMetricValue").inner_text()
+               for m in reviewer.get_by_test_id("stMetric").all()}
+    assert (metrics["Rows read"], metrics["Would create"], metrics["Rejected"]) == ("138", "138", "0"), metrics
+    reviewer.get_by_role("button", name="Import", exact=True).click()
     expect(reviewer.get_by_role("heading", name="Import report")).to_be_visible(timeout=SLOW_MS)
     expect(reviewer.get_by_test_id("stMetricLabel").get_by_text("Rows")).to_be_visible()  # drawn after the heading
     settle(reviewer)
     metrics = {m.get_by_test_id("stMetricLabel").inner_text().strip(): m.get_by_test_id("stMetricValue").inner_text()
                for m in reviewer.get_by_test_id("stMetric").all()}
-    assert metrics["Rows"] == "138", metrics
+    assert metrics["Rows read"] == "138", metrics
     assert metrics["Rejected"] == "0", metrics
     expect(reviewer.get_by_text("Every row was read without error.")).to_be_visible()
     shoot(reviewer, "02-import-report")

@@ -72,6 +72,8 @@ if rec.session:
     facts.append(f"session {rec.session}")
 if rec.document_symbol:
     facts.append(rec.document_symbol + (f" para. {rec.paragraph}" if rec.paragraph else ""))
+if rec.annotation_id:
+    facts.append(f"OHCHR annotation {rec.annotation_id}")
 facts.append(rec.position.value)
 st.caption(" · ".join(md_escape(f) for f in facts))
 st.markdown(md_escape(rec.text))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import pandas as pd
 import streamlit as st
 
-from contracts.events import EvidenceReviewRequestedV1, SafeguardingReviewRequestedV1
+from contracts.events import EvidenceReviewRequestedV1, ImportMatchDecidedV1, SafeguardingReviewRequestedV1
 from contracts.ui_addresses import REVIEW_ITEM_PARAM, recommendation_address, review_item_address
 from ui import commands
 from ui import read_model as rm
@@ -76,6 +78,39 @@ for item in pending:
             result = commands.send(EvidenceReviewRequestedV1(evidence_id=item.evidence_id, decision=decision,
                                                       comment=comment), user.actor)
             commands.show_result(result, f"Evidence {decision}.")
+            if result.ok:
+                st.rerun()
+
+matches = rm.pending_match_reviews(db)
+st.subheader(f"Imported rows to confirm ({len(matches)})")
+st.caption("Rows of an import that may be a recommendation already held (from another source): nothing was "
+           "stored for them. Same: it is that recommendation (merged into it, its id in the file kept as an "
+           "alias). Keep separate: it is a recommendation of its own.")
+if not matches:
+    st.caption("Nothing to confirm.")
+for entry in matches:
+    with st.container(border=True):
+        st.markdown(f"**Row {entry.row} of {md_escape(entry.file_name)}** · {md_escape(entry.recommendation_id)}"
+                    f" · {md_escape(', '.join(entry.recommending_states))}")
+        st.text(entry.text)  # as imported, never rendered as Markdown
+        verdict: tuple[Literal["same", "separate"], str | None] | None = None
+        for candidate in entry.candidates:
+            rec = rm.recommendation(db, str(candidate["recommendation_id"]))
+            if rec is None:
+                continue
+            cols = st.columns([5, 1])
+            cols[0].caption(f"{rec.recommendation_id} (similarity {candidate.get('score')}) · "
+                            f"{md_escape(', '.join(s.name for s in rec.recommending_states))}")
+            cols[0].text(rec.text)
+            if cols[1].button("Same", key=f"match_same_{entry.review_id}_{rec.recommendation_id}"):
+                verdict = ("same", rec.recommendation_id)
+        if st.button("Keep separate", key=f"match_separate_{entry.review_id}"):
+            verdict = ("separate", None)
+        if verdict is not None:
+            result = commands.send(ImportMatchDecidedV1(review_id=entry.review_id, decision=verdict[0],
+                                                        recommendation_id=verdict[1]), user.actor,
+                                   key=verdict[1] or entry.recommendation_id)
+            commands.show_result(result, "Merged." if verdict[0] == "same" else "Kept as a recommendation of its own.")
             if result.ok:
                 st.rerun()
 

@@ -21,6 +21,9 @@ from pymongo.errors import PyMongoError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from contracts.events import Actor, Role
+from services.ingest.adapters.profiles import MappingProfiles
+from services.ingest.adapters.tracker import tracker_previewer
 from services.ingest.domain import FORMATS
 from services.ingest.domain.columns import MappingProblem, fields_help, mapped_layout
 from services.ingest.domain.model import WARNING_PREFIX
@@ -29,15 +32,20 @@ from services.ingest.importer import ImportReport, run_import
 from services.ingest.settings import IngestSettings
 
 PROGRESS_FROM_BYTES = 1024 * 1024
+# Who asks the tracker for a preview: an operator at the terminal (it holds UPR_AUTH_SECRET).
+CLI_ACTOR = Actor(username="upr-cli", role=Role.ADMIN)
 _stderr = Console(stderr=True)
 
 
 def _print_human(report: ImportReport, file: Path, dry_run: bool) -> None:
     console = Console()
-    what = "would import" if dry_run else "imported"
+    what = "would be created" if report.preview else "would import" if dry_run else "imported"
+    updated = "would be updated" if report.preview else "updated"
+    if report.profile:
+        console.print(f"read with the mapping profile [bold]{report.profile}[/]", highlight=False)
     console.print(
         f"[bold]{file.name}[/] ({report.format or 'unknown format'}): {report.rows} rows, "
-        f"{report.imported} {what}, {report.updated} updated, {report.unchanged} unchanged, "
+        f"{report.imported} {what}, {report.updated} {updated}, {report.unchanged} unchanged, "
         f"{report.rejected} rejected"
     )
     if report.pending:
@@ -91,12 +99,19 @@ def import_file(
     cycle: int | None = typer.Option(None, "--cycle", min=1, max=20, help="UPR cycle (else from the session)"),
     country: str | None = typer.Option(None, "--country", help="ISO3 code of the state under review"),
     dry_run: bool = typer.Option(False, "--dry-run", help="parse and validate only; nothing is sent"),
+    preview: bool = typer.Option(False, "--preview", help="a dry run that also asks the tracker (UPR_TRACKER_URL) "
+                                 "what importing would do now: new, updated, unchanged, ambiguous; nothing is sent"),
     json_output: bool = typer.Option(False, "--json", help="print one JSON object"),
     wait: float | None = typer.Option(None, "--wait", min=0, help="seconds to wait for the tracker (default: by size)"),
     map_: list[str] | None = typer.Option(
         None, "--map", metavar="FIELD=COLUMN",
         help="read a CSV/XLSX of any other layout: the column holding FIELD (repeat for each field; "
         f"text, states and position required, country unless --country). Fields: {fields_help()}",
+    ),
+    profile_name: str | None = typer.Option(
+        None, "--profile", metavar="NAME",
+        help="read the file with a mapping profile saved on the Import page (without --dry-run, a file "
+        "of unknown layout is read with the profile saved for its header, if any)",
     ),
 ) -> None:
     """Import UPR recommendations (UPR Info CSV, UHRI CSV/XLSX, OHCHR matrix DOCX, templates)."""
@@ -107,15 +122,39 @@ def import_file(
     mapping = _mapping(map_ or [], country_given=country is not None)
     if mapping and format is not None:
         raise typer.BadParameter("give either --format or --map, not both", param_hint="--map")
+    if profile_name is not None and (mapping or format is not None):
+        raise typer.BadParameter("give --profile alone, without --format or --map", param_hint="--profile")
+    settings = IngestSettings()
+    dry_run = dry_run or preview
+    profile, store = None, None
+    if profile_name is not None or not dry_run or preview:  # a plain dry run needs no server
+        store = MappingProfiles(settings.mongodb_uri, settings.mongodb_db)
+    if profile_name is not None and store is not None:
+        try:
+            profile = store.get(profile_name)
+        except PyMongoError as exc:
+            _stderr.print(f"[red]Could not reach MongoDB for the profile:[/] {exc}")
+            raise typer.Exit(2) from None
+        if profile is None:
+            names = ", ".join(repr(p["_id"]) for p in store.all()) or "none saved yet (Import page)"
+            raise typer.BadParameter(f"no mapping profile named {profile_name!r}; profiles: {names}",
+                                     param_hint="--profile")
+    previewer = tracker_previewer(settings, settings.tracker_url, CLI_ACTOR) if preview else None
     show_progress = not json_output and file.exists() and file.stat().st_size >= PROGRESS_FROM_BYTES
     with _progress(show_progress, "sending rows" if not dry_run else "reading rows") as advance:
         try:
-            report = run_import(file, settings=IngestSettings(), format=format, cycle=cycle, country=country,
-                                dry_run=dry_run, progress=advance, timeout_s=wait, mapping=mapping or None)
+            report = run_import(file, settings=settings, format=format, cycle=cycle, country=country,
+                                dry_run=dry_run, progress=advance, timeout_s=wait, mapping=mapping or None,
+                                profile=profile,
+                                find_profile=store.for_header if store is not None and profile is None else None,
+                                preview=previewer)
         except (OSError, KafkaError, PyMongoError) as exc:
             _stderr.print(f"[red]Could not reach Kafka or MongoDB:[/] {exc}. Start them with `make stack-up`, "
                           "or check the file with --dry-run.")
             raise typer.Exit(2) from None
+        finally:
+            if store is not None:
+                store.close()
     code = 1 if report.file_error else 0
     if json_output:
         typer.echo(json.dumps(report.as_json(), ensure_ascii=False))

@@ -1,12 +1,17 @@
-"""The ingest service's HTTP API: file uploads from the UI and template downloads."""
+"""The ingest service's HTTP API: file uploads from the UI (a dry run first: the preview),
+the columns of a file of unknown layout, mapping profiles, and template downloads."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
+from pymongo.errors import PyMongoError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -14,7 +19,11 @@ from starlette.routing import Route
 
 from contracts.auth import forbidden_unless, principal
 from contracts.events import Role
-from services.ingest.domain import FORMATS
+from services.ingest.adapters.profiles import MappingProfiles, public
+from services.ingest.adapters.tracker import tracker_previewer
+from services.ingest.domain import FORMATS, FileProblem, detect_format
+from services.ingest.domain.columns import MAPPABLE_FIELDS, MAPPED_REQUIRED
+from services.ingest.domain.profiles import ProfileProblem, check_profile, file_columns
 from services.ingest.domain.templates import write_evidence_template, write_recommendation_template
 from services.ingest.importer import run_import
 from services.ingest.settings import IngestSettings
@@ -24,25 +33,25 @@ IMPORTERS = (Role.REVIEWER, Role.ADMIN)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+class _TooLarge(Exception):
+    pass
+
+
 def http_api(settings: IngestSettings) -> Starlette:
-    async def upload(request: Request) -> Response:
-        """POST /imports?format=&cycle=&country=&dry_run= with the file as the body."""
-        params = request.query_params
-        fmt = params.get("format") or None
-        if fmt is not None and fmt not in FORMATS:
-            return _error(400, "format", f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
-        try:
-            cycle = int(params["cycle"]) if params.get("cycle") else None
-        except ValueError:
-            return _error(400, "cycle", "cycle must be a number")
-        # The importing user is the one the bearer token names (RequireToken checked it).
-        refused = forbidden_unless(request, IMPORTERS, "import files")
-        if refused is not None:
-            return refused
-        actor = principal(request).actor
+    store: MappingProfiles | None = None
+
+    def profiles() -> MappingProfiles:
+        nonlocal store
+        if store is None:
+            store = MappingProfiles(settings.mongodb_uri, settings.mongodb_db)
+        return store
+
+    @asynccontextmanager
+    async def received(request: Request) -> AsyncIterator[Path]:
+        """The request body in a temporary file, within the size limit."""
         declared = int(request.headers.get("content-length") or 0)
         if declared > settings.max_upload_bytes:
-            return _error(413, None, f"file of {declared} bytes exceeds the limit of {settings.max_upload_bytes}")
+            raise _TooLarge(f"file of {declared} bytes exceeds the limit of {settings.max_upload_bytes}")
         name = Path(request.headers.get("x-filename", "upload")).name or "upload"
         with tempfile.TemporaryDirectory(prefix="upr-import-") as tmp:
             path = Path(tmp) / name
@@ -51,14 +60,99 @@ def http_api(settings: IngestSettings) -> Starlette:
                 async for chunk in request.stream():
                     size += len(chunk)
                     if size > settings.max_upload_bytes:
-                        return _error(413, None, f"file exceeds the limit of {settings.max_upload_bytes} bytes")
+                        raise _TooLarge(f"file exceeds the limit of {settings.max_upload_bytes} bytes")
                     out.write(chunk)
-            report = await asyncio.to_thread(
-                run_import, path, settings=settings, format=fmt, cycle=cycle,
-                country=params.get("country") or None, dry_run=params.get("dry_run") == "1", actor=actor,
-                timeout_s=settings.import_wait_s,
-            )
+            yield path
+
+    async def upload(request: Request) -> Response:
+        """POST /imports?format=&cycle=&country=&dry_run=&profile=&mapping= with the file as the body.
+        ``dry_run=1`` answers what an import would do (the tracker is asked), storing nothing."""
+        params = request.query_params
+        fmt = params.get("format") or None
+        if fmt is not None and fmt not in FORMATS:
+            return _error(400, "format", f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
+        try:
+            cycle = int(params["cycle"]) if params.get("cycle") else None
+        except ValueError:
+            return _error(400, "cycle", "cycle must be a number")
+        try:
+            mapping = json.loads(params["mapping"]) if params.get("mapping") else None
+        except ValueError:
+            mapping = "bad"
+        if mapping is not None and not (isinstance(mapping, dict)
+                                        and all(isinstance(v, str) for v in mapping.values())):
+            return _error(400, "mapping", 'mapping must be a JSON object {"field": "column"}')
+        # The importing user is the one the bearer token names (RequireToken checked it).
+        refused = forbidden_unless(request, IMPORTERS, "import files")
+        if refused is not None:
+            return refused
+        actor = principal(request).actor
+        profile: dict[str, Any] | None = None
+        if params.get("profile"):
+            try:
+                profile = await asyncio.to_thread(profiles().get, params["profile"])
+            except PyMongoError as exc:
+                return _error(503, "profile", f"mapping profiles cannot be read now ({type(exc).__name__})")
+            if profile is None:
+                return _error(404, "profile", f"no mapping profile named {params['profile']!r}")
+        dry_run = params.get("dry_run") == "1"
+        try:
+            async with received(request) as path:
+                report = await asyncio.to_thread(
+                    run_import, path, settings=settings, format=fmt, cycle=cycle,
+                    country=params.get("country") or None, dry_run=dry_run, actor=actor,
+                    timeout_s=settings.import_wait_s, mapping=mapping or None, profile=profile,
+                    find_profile=None if (fmt or mapping or profile) else _finder(profiles),
+                    preview=tracker_previewer(settings, settings.tracker_url, actor) if dry_run else None,
+                )
+        except _TooLarge as exc:
+            return _error(413, None, str(exc))
         return JSONResponse(report.as_json(), status_code=422 if report.file_error else 200)
+
+    async def columns(request: Request) -> Response:
+        """POST /imports/columns with the file as the body: its format (if known), the saved
+        profile its header reuses, and its columns with their first values (the mapping step)."""
+        refused = forbidden_unless(request, IMPORTERS, "import files")
+        if refused is not None:
+            return refused
+        try:
+            async with received(request) as path:
+                answer = await asyncio.to_thread(_columns_of, path, settings, profiles)
+        except _TooLarge as exc:
+            return _error(413, None, str(exc))
+        except FileProblem as exc:
+            return _error(422, exc.field, exc.message)
+        return JSONResponse(answer)
+
+    async def list_profiles(request: Request) -> Response:
+        refused = forbidden_unless(request, IMPORTERS, "read mapping profiles")
+        if refused is not None:
+            return refused
+        found = await asyncio.to_thread(profiles().all)
+        return JSONResponse({"profiles": [public(p) for p in found]})
+
+    async def save_profile(request: Request) -> Response:
+        """PUT /profiles/{name} {"mapping": {field: column}, "columns": [header], "country": "KHM"|null}"""
+        refused = forbidden_unless(request, IMPORTERS, "save mapping profiles")
+        if refused is not None:
+            return refused
+        try:
+            body = await request.json()
+            mapping = {str(k): str(v) for k, v in dict(body["mapping"]).items() if v}
+            header = [str(c) for c in body["columns"]]
+            country = (str(body["country"]).strip().upper() or None) if body.get("country") else None
+            name = check_profile(request.path_params["name"], mapping, header, country)
+        except ProfileProblem as exc:
+            return JSONResponse({"error": str(exc)}, status_code=422)
+        except (ValueError, KeyError, TypeError) as exc:
+            return JSONResponse({"error": f'body: {{"mapping", "columns", "country"}} expected ({exc})'},
+                                status_code=400)
+        try:
+            saved = await asyncio.to_thread(profiles().save, name, mapping, header, country, principal(request).actor)
+        except PyMongoError as exc:
+            return JSONResponse({"error": f"the profile could not be stored now ({type(exc).__name__})"},
+                                status_code=503)
+        return JSONResponse(public(saved))
 
     async def template(request: Request) -> Response:
         kind = request.path_params["kind"]
@@ -73,8 +167,33 @@ def http_api(settings: IngestSettings) -> Starlette:
 
     return Starlette(routes=[
         Route("/imports", upload, methods=["POST"]),
+        Route("/imports/columns", columns, methods=["POST"]),
+        Route("/profiles", list_profiles, methods=["GET"]),
+        Route("/profiles/{name}", save_profile, methods=["PUT"]),
         Route("/templates/{kind}.xlsx", template, methods=["GET"]),
     ])
+
+
+def _finder(profiles: Any) -> Any:
+    return lambda header: profiles().for_header(header)
+
+
+def _columns_of(path: Path, settings: IngestSettings, profiles: Any) -> dict[str, Any]:
+    limits = settings.archive_limits()
+    try:
+        fmt: str | None = detect_format(path, limits)
+    except FileProblem:
+        fmt = None
+    found = file_columns(path, limits) if fmt != "ohchr_matrix_docx" else None
+    profile = None
+    if found is not None and fmt is None:
+        try:
+            profile = profiles().for_header(found.columns)
+        except PyMongoError:  # no saved profile to offer: the mapping step still works
+            profile = None
+    return {"format": fmt, "profile": public(profile) if profile else None,
+            "columns": found.as_json() if found is not None else [],
+            "fields": MAPPABLE_FIELDS, "required": [*MAPPED_REQUIRED, "country"]}
 
 
 def _error(status: int, field: str | None, message: str) -> JSONResponse:

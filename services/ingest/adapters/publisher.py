@@ -131,7 +131,7 @@ async def wait_for_tracker(
                     if doc is None:
                         still.append(mid)
                     else:
-                        _count(outcome, rows.get(mid), doc)
+                        count_receipt(outcome, rows.get(mid), doc)
                 if progress is not None and done:
                     progress(len(done))
                 if not found:  # later messages are not stored yet either: ask again next poll
@@ -147,7 +147,8 @@ async def wait_for_tracker(
     return outcome
 
 
-def _count(outcome: ImportOutcome, row: int | None, receipt: dict[str, Any]) -> None:
+def count_receipt(outcome: ImportOutcome, row: int | None, receipt: dict[str, Any]) -> None:
+    """Count one row's receipt (or its preview, same shape) into the outcome."""
     name = receipt.get("outcome")
     if receipt.get("conflicts"):
         rec_id = receipt.get("recommendation_id")

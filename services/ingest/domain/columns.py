@@ -92,7 +92,7 @@ UHRI = Layout(
         "states": ("UPR Reccomending States", "UPR Recommending States"),
         "position": ("UPR Position",),
         "session": ("UPR Session",),
-        "annotation": ("OHCHR Annotation Id",),
+        "annotation_id": ("OHCHR Annotation Id",),
     },
     required=("text", "country", "position"),
     signature=("Text", "Countries Concerned", "UPR Position"),
@@ -157,6 +157,7 @@ MAPPABLE_FIELDS: dict[str, str] = {
     "sdgs": "SDG targets",
     "action_category": "UPR Info action category 1-5",
     "publication_date": "date of the report",
+    "annotation_id": "OHCHR annotation id (UHRI)",
 }
 MAPPED_REQUIRED: tuple[str, ...] = ("text", "states", "position")
 

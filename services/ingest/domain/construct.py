@@ -26,11 +26,19 @@ from typing import Any, TypeGuard
 import pydantic
 import pydantic_core
 
-from contracts.events import MAX_TEXT_CHARS, Position, RecommendationImportedV1, RecommendingState, SourceRef
+from contracts.events import (
+    MAX_TEXT_CHARS,
+    Position,
+    RecommendationImportedV1,
+    RecommendationImportedV2,
+    RecommendingState,
+    SourceRef,
+)
 
-CONTRACT_FINGERPRINT = "c0ba4cf125df268195d9c0e6b45046239d205fb14e8af48330e5749c60aa35e0"
+CONTRACT_FINGERPRINT = "1812f6cd6763d5fbe2f0f5d5ef45c5877837505f3e038751088efc0674320280"
 
-_MODELS: tuple[type[pydantic.BaseModel], ...] = (RecommendationImportedV1, RecommendingState, SourceRef)
+_MODELS: tuple[type[pydantic.BaseModel], ...] = (RecommendationImportedV1, RecommendationImportedV2,
+                                                 RecommendingState, SourceRef)
 FIELDS: tuple[str, ...] = tuple(RecommendationImportedV1.model_fields)
 _SOURCE_FIELDS: tuple[str, ...] = tuple(SourceRef.model_fields)
 
@@ -193,3 +201,13 @@ def row_recommendation(fields: dict[str, Any]) -> RecommendationImportedV1:
         result: RecommendationImportedV1 = _construct(RecommendationImportedV1, fields)
         return result
     return RecommendationImportedV1.model_validate(fields)
+
+
+def with_annotation(recommendation: RecommendationImportedV1, annotation_id: str) -> RecommendationImportedV2:
+    """The row as recommendation.imported v2, carrying OHCHR's annotation id (checked by the
+    caller against the contract's pattern, in its ASCII form)."""
+    if enabled() and type(recommendation) is RecommendationImportedV1 and annotation_id.isascii():
+        result: RecommendationImportedV2 = _construct(
+            RecommendationImportedV2, {**recommendation.__dict__, "annotation_id": annotation_id})
+        return result
+    return RecommendationImportedV2.model_validate({**recommendation.model_dump(), "annotation_id": annotation_id})

@@ -580,7 +580,32 @@ def build_recommendation(record: Record, ctx: Context) -> ParsedRow | list[RowEr
         return row.errors
     if row.errors:  # raised by the list fields (formulas inside themes, ...)
         return row.errors
+    value = get("annotation_id")
+    if value not in (None, ""):
+        annotation = _annotation_of(row, value)
+        if annotation is not None:  # recommendation.imported v2: only rows that carry one
+            recommendation = construct.with_annotation(recommendation, annotation)
     return ParsedRow(record.row, recommendation, tuple(row.warnings))
+
+
+_ANNOTATION = re.compile(r"[A-Za-z0-9._\-]{1,64}", re.ASCII)
+
+
+def _annotation_of(row: _Row, value: Cell) -> str | None:
+    """OHCHR's annotation id (UHRI: "OHCHR Annotation Id", a number); a malformed one is left
+    out with a warning: the recommendation itself is fine."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # a number cell: 1000000.0
+    cell = _single_cached(value) if type(value) is str else clean_single_cell(value)
+    if cell[1] is not None:
+        row.report("annotation_id", cell[1], True)
+    text = cell[0]
+    if not text:
+        return None
+    if _ANNOTATION.fullmatch(text) is None:
+        row.warn("annotation_id", f"{text[:40]!r} is not an OHCHR annotation id: left out")
+        return None
+    return text
 
 
 def evidence_id_for(values: list[str]) -> str:

@@ -18,7 +18,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from contracts.auth import COALITION_ROLES, forbidden_unless
+from contracts.events import ContractError, Role, payload_model
+from services.tracker.adapters.mongo import MongoTrackerRepository
 from services.tracker.adapters.read_api import read_api
+from services.tracker.import_preview import MAX_ROWS, preview_imports
 from services.tracker.reporting import (
     MEDIA_TYPES,
     NoRecommendations,
@@ -37,6 +40,26 @@ def http_api(settings: TrackerSettings) -> Starlette:
         if client is None:
             client = MongoClient(settings.mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=5000)
         return client[settings.mongodb_db]
+
+    repo: MongoTrackerRepository | None = None
+
+    async def preview(request: Request) -> Response:
+        """POST /imports/preview {"rows": [recommendation.imported payloads, v1 or v2]}:
+        what importing them would do (nothing stored). For the ingest's dry run."""
+        nonlocal repo
+        refused = forbidden_unless(request, (Role.REVIEWER, Role.ADMIN), "preview imports")
+        if refused is not None:
+            return refused
+        try:
+            body = await request.json()
+            rows = [_imported(item) for item in body["rows"]]
+        except (ValueError, KeyError, TypeError, ContractError) as exc:
+            return JSONResponse({"error": f"rows: {exc}"}, status_code=400)
+        if len(rows) > MAX_ROWS:
+            return JSONResponse({"error": f"at most {MAX_ROWS} rows per request"}, status_code=413)
+        if repo is None:
+            repo = MongoTrackerRepository.connect(settings.mongodb_uri, settings.mongodb_db)
+        return JSONResponse({"outcomes": await preview_imports(repo, rows)})
 
     async def report(request: Request) -> Response:
         """GET /reports/{country}/{cycle}?format=docx|md|xlsx&as_of=YYYY-MM-DD&language=en|km|bilingual"""
@@ -72,5 +95,16 @@ def http_api(settings: TrackerSettings) -> Starlette:
 
     return Starlette(routes=[
         Route("/reports/{country}/{cycle:int}", report, methods=["GET"]),
+        Route("/imports/preview", preview, methods=["POST"]),
         Mount("/api/v1", app=read_api(settings)),  # the versioned read API for partners and the public page
     ])
+
+
+def _imported(item: Any) -> Any:
+    """A row as the ingest would publish it: v2 when it carries OHCHR's annotation id."""
+    if not isinstance(item, dict):
+        raise ValueError("each row is a recommendation.imported payload")
+    try:
+        return payload_model("recommendation.imported", 2 if item.get("annotation_id") else 1).model_validate(item)
+    except ValueError as exc:
+        raise ContractError(str(exc)[:500]) from None

@@ -56,6 +56,7 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict[str, Any]]]] = {
     d.USERS: [([("username", ASCENDING)], {"unique": True})],
     d.SAFEGUARDING_HOLDS: [([("state", ASCENDING), ("submitted_at", ASCENDING)], {})],
     d.TEXT_KEYS: [([("item", ASCENDING)], {})],
+    d.MATCH_REVIEWS: [([("state", ASCENDING), ("at", ASCENDING)], {})],
 }
 
 
@@ -428,6 +429,22 @@ class MongoTrackerRepository:
                 "evidence_count_coalition": len(shown),
                 "evidence_count_public": sum(1 for e in shown if e.get("visibility") == "public"),
             }})
+
+    # --- ambiguous import rows, for a reviewer (domain/match_reviews.py) -----------------
+
+    async def save_match_reviews(self, reviews: Sequence[dict[str, Any]]) -> None:
+        """Upserts keyed by source and row id: a redelivery or a second import of the file
+        refreshes the entry (pending again) instead of adding one."""
+        ops = [UpdateOne({"_id": r["_id"]}, {"$set": {k: v for k, v in r.items() if k != "_id"}}, upsert=True)
+               for r in reviews]
+        for chunk in _chunks(ops):
+            await self.db[d.MATCH_REVIEWS].bulk_write(list(chunk), ordered=True)
+
+    async def match_review(self, review_id: str) -> dict[str, Any] | None:
+        return await self.db[d.MATCH_REVIEWS].find_one({"_id": review_id})
+
+    async def decide_match_review(self, review_id: str, fields: dict[str, Any]) -> None:
+        await self.db[d.MATCH_REVIEWS].update_one({"_id": review_id}, {"$set": fields})
 
     # --- safeguarding holds ------------------------------------------------------------
 

@@ -6,7 +6,8 @@ rules, field by field:
 
 - a field last set by the same source takes the new value (a source correcting itself,
   e.g. a position that changed after the Working Group: a new version, as before);
-- a field the stored recommendation lacks is filled from the other source;
+- a field the stored recommendation lacks is filled from the other source (OHCHR's
+  annotation id too, from a source of contract v2 that has it);
 - lists (recommending states, UHRI themes, affected persons, SDGs) are united;
 - a text in another source's wording keeps the stored wording (the other is kept in
   ``sources``); never a conflict, wordings differ by design;
@@ -23,15 +24,21 @@ recommendation becomes an alias too.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from contracts.events import FieldChange, RecommendationImportedV1
 from services.tracker.domain.matching import is_fallback_id
-from services.tracker.domain.recommendations import VERSIONED_FIELDS, content_hash, content_of
+from services.tracker.domain.recommendations import (
+    ALL_FIELDS,
+    OPTIONAL_FIELDS,
+    VERSIONED_FIELDS,
+    content_hash,
+    content_of,
+)
 
 LIST_FIELDS = ("recommending_states", "source_themes", "affected_persons", "sdgs")
 WORDING_FIELDS = ("text", "text_km")
-CONFLICT_FIELDS = ("position", "session", "document_symbol", "action_category")
+CONFLICT_FIELDS = ("position", "session", "document_symbol", "action_category", "annotation_id")
 
 
 def source_key(incoming: RecommendationImportedV1) -> str:
@@ -112,7 +119,7 @@ def _setters(existing: dict[str, Any]) -> dict[str, str]:
     if isinstance(existing.get("field_sources"), dict):
         return dict(existing["field_sources"])
     fmt = (existing.get("source") or {}).get("format") or "earlier import"
-    return {n: fmt for n in VERSIONED_FIELDS if not _empty(existing.get(n))}
+    return {n: fmt for n in ALL_FIELDS if not _empty(existing.get(n))}
 
 
 def new_meta(incoming: RecommendationImportedV1) -> dict[str, Any]:
@@ -120,7 +127,7 @@ def new_meta(incoming: RecommendationImportedV1) -> dict[str, Any]:
     src = source_key(incoming)
     content = content_of(incoming)
     return {"aliases": [], "sources": {src: said_by(incoming)}, "conflicts": {},
-            "field_sources": {n: src for n in VERSIONED_FIELDS if not _empty(content[n])}}
+            "field_sources": {n: src for n, value in content.items() if not _empty(value)}}
 
 
 def merge_import(existing: dict[str, Any], incoming: RecommendationImportedV1) -> MergeDecision:
@@ -130,8 +137,8 @@ def merge_import(existing: dict[str, Any], incoming: RecommendationImportedV1) -
     new = content_of(incoming)
     setters = _setters(existing)
     content: dict[str, Any] = {}
-    for name in VERSIONED_FIELDS:
-        before, after = _comparable(existing.get(name)), new[name]
+    for name in ALL_FIELDS:
+        before, after = _comparable(existing.get(name)), cast(Any, new.get(name))
         if setters.get(name) == src or (_empty(before) and not _empty(after)):
             content[name] = after
             if not _empty(after):
@@ -142,6 +149,8 @@ def merge_import(existing: dict[str, Any], incoming: RecommendationImportedV1) -
             content[name] = _union(list(before), list(after))
         else:  # another source's wording, or a conflict (recorded below): the stored value stays
             content[name] = before
+    # The annotation id (v2 sources only) is left out while no source gave one: same hash as before.
+    content = {k: v for k, v in content.items() if k not in OPTIONAL_FIELDS or not _empty(v)}
     sources = _stored_sources(existing)
     sources[src] = said_by(incoming)
     aliases = list(existing.get("aliases") or [])
@@ -155,8 +164,8 @@ def merge_import(existing: dict[str, Any], incoming: RecommendationImportedV1) -
     new_aliases = [a for a in aliases if a not in (existing.get("aliases") or [])]
     meta = {"aliases": aliases, "sources": sources, "field_sources": setters, "conflicts": conflicts_of(sources)}
     digest = content_hash(content)
-    changes = [FieldChange(field=n, before=_comparable(existing.get(n)), after=content[n])
-               for n in VERSIONED_FIELDS if _comparable(existing.get(n)) != content[n]]
+    changes = [FieldChange(field=n, before=_comparable(existing.get(n)), after=content.get(n))
+               for n in ALL_FIELDS if _comparable(existing.get(n)) != content.get(n)]
     if retired:
         changes.append(FieldChange(field="recommendation_id", before=retired, after=rec_id))
     if conflicts_of(sources) != (existing.get("conflicts") or {}):

@@ -24,11 +24,18 @@ VERSIONED_FIELDS = (
     "action_category",
     "publication_date",
 )
+# Versioned too, but only sources of a later contract version carry them (OHCHR's annotation
+# id: recommendation.imported v2). Absent from the content (and its hash) when empty, so
+# recommendations stored before keep their hash and a re-import of their file changes nothing.
+OPTIONAL_FIELDS = ("annotation_id",)
+ALL_FIELDS = VERSIONED_FIELDS + OPTIONAL_FIELDS
 
 
 def content_of(incoming: RecommendationImportedV1) -> dict[str, Any]:
     data = incoming.model_dump(mode="json")
-    return {name: data[name] for name in VERSIONED_FIELDS}
+    content = {name: data[name] for name in VERSIONED_FIELDS}
+    content.update({name: data[name] for name in OPTIONAL_FIELDS if data.get(name)})
+    return content
 
 
 def content_hash(content: dict[str, Any]) -> str:
@@ -58,8 +65,8 @@ def decide_import(existing: dict[str, Any] | None, incoming: RecommendationImpor
         return ImportDecision("unchanged", int(existing.get("version", 1)), content, digest)
     changes = [
         FieldChange(field=name, before=_comparable(existing.get(name)), after=content[name])
-        for name in VERSIONED_FIELDS
-        if _comparable(existing.get(name)) != content[name]
+        for name in ALL_FIELDS
+        if _comparable(existing.get(name)) != content.get(name)
     ]
     return ImportDecision("updated", int(existing.get("version", 1)) + 1, content, digest, changes)
 

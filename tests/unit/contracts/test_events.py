@@ -47,7 +47,7 @@ def test_an_event_survives_the_round_trip_with_khmer_text() -> None:
 def test_an_unknown_version_is_refused_with_the_known_ones_named() -> None:
     raw = json.loads(make_event(payload(), source="ingest").to_bytes())
     raw["version"] = 7
-    with pytest.raises(UnknownEventVersion, match=r"version 7 \(known versions: \[1\]\)"):
+    with pytest.raises(UnknownEventVersion, match=r"version 7 \(known versions: \[1, 2\]\)"):
         parse_event(json.dumps(raw))
 
 

@@ -28,6 +28,7 @@ class FakeRepo:
         self.audit: dict[str, dict[str, Any]] = {}
         self.crash_after_history = False
         self.aliases: dict[str, str] = {}
+        self.reviews: dict[str, dict[str, Any]] = {}  # ambiguous rows, for a reviewer
 
     async def processed_many(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         return {i: self.receipts[i] for i in ids if i in self.receipts}
@@ -65,6 +66,10 @@ class FakeRepo:
     async def audit_many(self, entries: Sequence[dict[str, Any]]) -> None:
         for e in entries:
             self.audit.setdefault(e["audit_id"], e)
+
+    async def save_match_reviews(self, reviews: Sequence[dict[str, Any]]) -> None:
+        for r in reviews:
+            self.reviews[r["_id"]] = {**self.reviews.get(r["_id"], {}), **r}
 
 
 class Result:
