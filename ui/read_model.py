@@ -127,8 +127,39 @@ def count_recommendations(db: Db, f: RecommendationFilter) -> int:
     query = recommendation_query(f)
     if not query:
         return int(db[d.RECOMMENDATIONS].estimated_document_count())
+    summarised = _count_from_summaries(db, f)
+    if summarised is not None:
+        return summarised
     cursor = db[d.RECOMMENDATIONS].find(query, {"_id": 1}, batch_size=5000)
     return sum(1 for _ in cursor)
+
+
+def _count_from_summaries(db: Db, f: RecommendationFilter) -> int | None:
+    """The count of a filter the Dashboard's summaries answer (cycles, and one of positions,
+    statuses, disagreement or child-related), without reading any recommendation; None when
+    they cannot (other filters, or data not summarised yet)."""
+    narrowing = [bool(f.positions), bool(f.statuses), f.disagreement_only, f.child_related_only]
+    if f.themes or f.search.strip() or f.recommending_state.strip() or sum(narrowing) > 1:
+        return None
+    docs = list(db[d.DASHBOARD_SUMMARIES].find({}))
+    if not any(doc["_id"] == "meta" for doc in docs):
+        return None
+    total = 0
+    for doc in docs:
+        if doc.get("kind") != "cycle" or (f.cycles and doc.get("cycle") not in f.cycles):
+            continue
+        part = CycleSummaryDoc.model_validate(doc)
+        if f.positions:
+            total += sum(part.by_position.get(p, 0) for p in f.positions)
+        elif f.statuses:
+            total += sum(part.by_status.get(s, 0) for s in f.statuses)
+        elif f.disagreement_only:
+            total += len(part.disagreements)
+        elif f.child_related_only:
+            total += part.child_related
+        else:
+            total += part.total
+    return total
 
 
 def recommendation(db: Db, recommendation_id: str) -> RecommendationDoc | None:

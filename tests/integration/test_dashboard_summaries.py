@@ -121,3 +121,11 @@ async def test_upr_dashboard_rebuild_summarises_data_stored_before_and_the_ui_th
     sync_db.recommendations.insert_one(recommendation_doc("KHM-4-110.99", "Written directly"))
     assert rm.dashboard(sync_db, None, Role.REVIEWER).total == 3
     assert rm.counted_dashboard(sync_db, None, Role.REVIEWER).total == 4
+    # The Recommendations page's total for such filters comes from them too (no document read).
+    noted = rm.RecommendationFilter(cycles=(4,), positions=("Noted",))
+    assert rm.count_recommendations(sync_db, rm.RecommendationFilter(cycles=(4,))) == 2
+    assert rm.count_recommendations(sync_db, noted) == 1
+    assert rm.count_recommendations(sync_db, rm.RecommendationFilter(disagreement_only=True)) == 1
+    # ... and from the recommendations where the summaries cannot answer (two narrowing filters).
+    both = rm.RecommendationFilter(positions=("Supported",), statuses=("not_started",))
+    assert rm.count_recommendations(sync_db, both) == 1
