@@ -127,14 +127,14 @@ def count_recommendations(db: Db, f: RecommendationFilter) -> int:
     query = recommendation_query(f)
     if not query:
         return int(db[d.RECOMMENDATIONS].estimated_document_count())
-    summarised = _count_from_summaries(db, f)
+    summarised = count_from_summaries(db, f)
     if summarised is not None:
         return summarised
     cursor = db[d.RECOMMENDATIONS].find(query, {"_id": 1}, batch_size=5000)
     return sum(1 for _ in cursor)
 
 
-def _count_from_summaries(db: Db, f: RecommendationFilter) -> int | None:
+def count_from_summaries(db: Db, f: RecommendationFilter) -> int | None:
     """The count of a filter the Dashboard's summaries answer (cycles, and one of positions,
     statuses, disagreement or child-related), without reading any recommendation; None when
     they cannot (other filters, or data not summarised yet)."""

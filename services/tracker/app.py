@@ -116,14 +116,15 @@ def build_app(
         raw = message.raw_message
         await inbox.handle_batch(raw if isinstance(raw, tuple) else (raw,))
 
+    # Its handler waits between recounts (up to max_pause_s): the group must not evict it meanwhile.
     dashboard = DashboardKeeper(DashboardStore(repo.db), min_interval_s=settings.dashboard_min_interval_s,
-                                max_share=settings.dashboard_max_share)
+                                max_share=settings.dashboard_max_share, max_pause_s=600.0)
 
     @broker.subscriber(
         topics.tracker_events,
         group_id=f"{settings.consumer_group}-dashboard", ack_policy=AckPolicy.NACK_ON_ERROR,
         auto_offset_reset="earliest", batch=True, max_records=settings.batch_max_records,
-        batch_timeout_ms=settings.batch_timeout_ms, decoder=raw_bodies,
+        batch_timeout_ms=settings.batch_timeout_ms, decoder=raw_bodies, max_poll_interval_ms=20 * 60 * 1000,
         title="tracker-dashboard",
         description="the tracker's own events: recount the Dashboard's figures of what they touched",
     )

@@ -24,7 +24,7 @@ log = logging.getLogger("upr.tracker.dashboard")
 
 
 class DashboardKeeper:
-    def __init__(self, store: DashboardStore, *, min_interval_s: float = 1.0, max_share: float = 0.2,
+    def __init__(self, store: DashboardStore, *, min_interval_s: float = 1.0, max_share: float = 0.1,
                  max_pause_s: float = 120.0) -> None:
         self.store = store
         self.min_interval_s = min_interval_s

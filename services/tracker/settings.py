@@ -31,7 +31,7 @@ class TrackerSettings(CommonSettings):
     # The Dashboard's summaries (services/tracker/dashboard.py): recounted at most this often (s),
     # and taking at most this share of the time while events keep arriving (a bulk import).
     dashboard_min_interval_s: float = 1.0
-    dashboard_max_share: float = Field(default=0.2, gt=0.0, le=1.0)
+    dashboard_max_share: float = Field(default=0.1, gt=0.0, le=1.0)
     # Requests per client address to the read API (/api/v1), in `limits` notation.
     api_rate_limit: str = "120/minute"
     # Names this process in receipts, so an operator (and the scale-out test) sees who did what.
