@@ -110,6 +110,7 @@ def render(r: dict[str, Any]) -> str:
         ("Notifier: highest alert rate with p99 < 1 s (alerts/s)", "notifier_alerts_per_s", "", ""),
         ("UI: Recommendations page, 10k recs, first rows (s)", "ui_first_render_10k_s", "", ""),
         ("UI: ... complete, with the total (s)", "ui_first_render_complete_10k_s", "", ""),
+        ("UI: Dashboard, 10k recs, login to drawn (s)", "ui_dashboard_10k_s", "", ""),
         ("Mid-term report, 1,000 recs + 5,000 evidence (s)", "report_1000_s", "", ""),
         ("Storage: find_one by _id at the smallest / largest size (ms)", "storage_find_one_id_ms_large",
          "smallest size", "storage_find_one_id_ms_small"),

@@ -22,6 +22,9 @@ Collections (database ``UPR_MONGODB_DB``, default ``upr``):
 - ``match_reviews``     imported rows the tracker could not place for sure (ambiguous), with
                         their candidates, until a reviewer says "same" or "separate"
                         (``_id`` = "<source format>:<the row's id>")
+- ``dashboard_summaries``  the Dashboard's figures, kept by the tracker: one document per
+                        (country, cycle), one for evidence, one marker (``_id`` "meta") once
+                        every cycle is summarised (services/tracker/dashboard.py)
 - ``safeguarding_holds``  text that may identify a child, as written, while a reviewer decides
                         (access-controlled: only reviewers and admins read it); the documents
                         above show a placeholder instead until it is released or redacted
@@ -65,6 +68,7 @@ SAFEGUARDING_HOLDS = "safeguarding_holds"
 # the tracker reads it, and erasing held text deletes the keys.
 TEXT_KEYS = "text_keys"
 MATCH_REVIEWS = "match_reviews"
+DASHBOARD_SUMMARIES = "dashboard_summaries"
 # safeguarding_state of a document holding people's text: None (nothing flagged), "held" (a
 # placeholder is shown), "released" (a reviewer found it harmless), "redacted", "erased".
 HELD = "held"
@@ -292,3 +296,44 @@ class MatchReviewDoc(Document):
     decided_by: Actor | None = None
     decided_at: datetime | None = None
     merged_into: str | None = None  # the recommendation it was confirmed to be, or created as
+
+
+class CycleSummaryDoc(Document):
+    """The Dashboard's figures for one (country, cycle), recomputed by the tracker from the
+    recommendations (never incremented: a recount cannot double anything)."""
+
+    country: str
+    cycle: int
+    total: int = 0
+    child_related: int = 0
+    by_position: dict[str, int] = Field(default_factory=dict)
+    by_status: dict[str, int] = Field(default_factory=dict)  # CNCC status, or "not_assessed"
+    by_cso_status: dict[str, int] = Field(default_factory=dict)
+    by_theme_status: dict[str, dict[str, int]] = Field(default_factory=dict)
+    # "<recommendation id>|<CSO status>|<CNCC status>" each: strings, because the embedded
+    # FerretDB reads an array of thousands of sub-documents ten times slower than of strings.
+    disagreements: list[str] = Field(default_factory=list)
+    computed_at: datetime
+
+    def disagreement_rows(self) -> list[dict[str, Any]]:
+        """The disagreements as ``recommendation_id``, ``cso_status``, ``cncc_status``."""
+        rows = []
+        for line in self.disagreements:
+            rec_id, cso, cncc = [*line.split("|"), "", ""][:3]
+            rows.append({"recommendation_id": rec_id, "cso_status": cso or None, "cncc_status": cncc or None})
+        return rows
+
+
+def disagreement_line(recommendation_id: str, cso_status: str | None, cncc_status: str | None) -> str:
+    """One entry of CycleSummaryDoc.disagreements (ids never contain "|": see the contract's pattern)."""
+    return f"{recommendation_id}|{cso_status or ''}|{cncc_status or ''}"
+
+
+class EvidenceSummaryDoc(Document):
+    """Evidence items by who may see them (the same audiences as RecommendationDoc's counts)."""
+
+    all: int = 0  # not rejected: reviewers and admins
+    coalition: int = 0  # approved and not held
+    public: int = 0  # approved, public and not held
+    pending: int = 0
+    computed_at: datetime

@@ -51,7 +51,8 @@ GRANTS: dict[str, Grant] = {
     # Imported rows, and evidence.submitted commands from the bulk evidence template.
     "ingest": Grant(produce=(RECOMMENDATIONS_IMPORTED, TRACKER_COMMANDS)),
     "tracker": Grant(
-        consume=(RECOMMENDATIONS_IMPORTED, TRACKER_COMMANDS),
+        # Its own events too: the Dashboard's summaries are recounted from them.
+        consume=(RECOMMENDATIONS_IMPORTED, TRACKER_COMMANDS, TRACKER_EVENTS),
         produce=(TRACKER_EVENTS, dead_letter(TRACKER_GROUP)),
         groups=(TRACKER_GROUP,),
     ),

@@ -26,7 +26,9 @@ from contracts.documents import (
     AssessmentDoc,
     AuditEntry,
     CycleDoc,
+    CycleSummaryDoc,
     EvidenceDoc,
+    EvidenceSummaryDoc,
     MatchReviewDoc,
     ProcessedMessage,
     RecommendationDoc,
@@ -129,8 +131,39 @@ def count_recommendations(db: Db, f: RecommendationFilter) -> int:
     query = recommendation_query(f)
     if not query:
         return int(db[d.RECOMMENDATIONS].estimated_document_count())
+    summarised = count_from_summaries(db, f)
+    if summarised is not None:
+        return summarised
     cursor = db[d.RECOMMENDATIONS].find(query, {"_id": 1}, batch_size=5000)
     return sum(1 for _ in cursor)
+
+
+def count_from_summaries(db: Db, f: RecommendationFilter) -> int | None:
+    """The count of a filter the Dashboard's summaries answer (cycles, and one of positions,
+    statuses, disagreement or child-related), without reading any recommendation; None when
+    they cannot (other filters, or data not summarised yet)."""
+    narrowing = [bool(f.positions), bool(f.statuses), f.disagreement_only, f.child_related_only]
+    if f.themes or f.search.strip() or f.recommending_state.strip() or sum(narrowing) > 1:
+        return None
+    docs = list(db[d.DASHBOARD_SUMMARIES].find({}))
+    if not any(doc["_id"] == "meta" for doc in docs):
+        return None
+    total = 0
+    for doc in docs:
+        if doc.get("kind") != "cycle" or (f.cycles and doc.get("cycle") not in f.cycles):
+            continue
+        part = CycleSummaryDoc.model_validate(doc)
+        if f.positions:
+            total += sum(part.by_position.get(p, 0) for p in f.positions)
+        elif f.statuses:
+            total += sum(part.by_status.get(s, 0) for s in f.statuses)
+        elif f.disagreement_only:
+            total += len(part.disagreements)
+        elif f.child_related_only:
+            total += part.child_related
+        else:
+            total += part.total
+    return total
 
 
 def recommendation(db: Db, recommendation_id: str) -> RecommendationDoc | None:
@@ -365,7 +398,48 @@ class DashboardSummary:
 
 
 def dashboard(db: Db, cycle: int | None = None, role: Role = Role.VIEWER) -> DashboardSummary:
-    """Progress by theme, position and status, and the CSO/CNCC disagreements, for one cycle or all."""
+    """Progress by theme, position and status, and the CSO/CNCC disagreements, for one cycle or all.
+
+    Read from the summaries the tracker keeps (one query on a small collection: a document per
+    country and cycle); counted from every recommendation only where the tracker has not
+    summarised the data yet (`upr dashboard rebuild`)."""
+    docs = list(db[d.DASHBOARD_SUMMARIES].find({}))
+    if not any(doc["_id"] == "meta" for doc in docs):
+        return counted_dashboard(db, cycle, role)
+    summary = DashboardSummary()
+    positions: Counter[str] = Counter()
+    statuses: Counter[str] = Counter()
+    cso: Counter[str] = Counter()
+    theme_status: dict[str, Counter[str]] = defaultdict(Counter)
+    for doc in docs:
+        if doc.get("kind") == "evidence":
+            evidence = EvidenceSummaryDoc.model_validate(doc)
+            # As ``role`` may see evidence: a viewer's figure must not reveal coalition-only,
+            # pending or held items (issue 13 row 15).
+            summary.evidence_total = evidence.public if role == Role.VIEWER else evidence.coalition
+            if role in (Role.REVIEWER, Role.ADMIN):
+                summary.pending_evidence = evidence.pending
+        if doc.get("kind") != "cycle" or (cycle is not None and doc.get("cycle") != cycle):
+            continue
+        part = CycleSummaryDoc.model_validate(doc)
+        summary.total += part.total
+        summary.child_related += part.child_related
+        positions.update(part.by_position)
+        statuses.update(part.by_status)
+        cso.update(part.by_cso_status)
+        for theme, counts in part.by_theme_status.items():
+            theme_status[theme].update(counts)
+        summary.disagreements.extend(part.disagreement_rows())
+    summary.by_position = dict(positions)
+    summary.by_status = dict(statuses)
+    summary.by_cso_status = dict(cso)
+    summary.by_theme_status = {k: dict(v) for k, v in sorted(theme_status.items())}
+    summary.disagreements.sort(key=lambda row: str(row["recommendation_id"]))
+    return summary
+
+
+def counted_dashboard(db: Db, cycle: int | None = None, role: Role = Role.VIEWER) -> DashboardSummary:
+    """The same figures counted from every recommendation (reads them all: slow on a large database)."""
     query: dict[str, Any] = {} if cycle is None else {"cycle": cycle}
     fields = {"position": 1, "themes": 1, "cncc_status": 1, "cso_status": 1, "disagreement": 1,
               "child_related": 1, "cycle": 1}

@@ -14,7 +14,8 @@ app = typer.Typer(
 )
 
 # Modules under upr/commands that expose register(app).
-COMMAND_MODULES = ("topics", "import_", "tag", "report", "users", "token", "dlq", "subscriptions", "keys")
+COMMAND_MODULES = ("topics", "import_", "tag", "report", "users", "token", "dlq", "subscriptions", "keys",
+                   "dashboard")
 
 
 def _register_all() -> None:

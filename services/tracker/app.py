@@ -31,11 +31,13 @@ from contracts.observability import DEAD_LETTERED, FAILURES, report_consumer_lag
 from contracts.settings import InsecureSettings, require_trust_secrets
 from contracts.signing import command_keys
 from services.tracker import handlers
+from services.tracker.adapters.dashboard_store import DashboardStore
 from services.tracker.adapters.examples import ExamplesCache
 from services.tracker.adapters.http import http_api
 from services.tracker.adapters.mongo import MongoTrackerRepository
 from services.tracker.adapters.tagger import load_tagger
 from services.tracker.adapters.text_keys import TextKeys, text_keks
+from services.tracker.dashboard import DashboardKeeper
 from services.tracker.inbox import SERVICE, TrackerInbox
 from services.tracker.settings import TrackerSettings
 
@@ -120,12 +122,29 @@ def build_app(
         raw = message.raw_message
         await inbox.handle_batch(raw if isinstance(raw, tuple) else (raw,))
 
+    # Its handler waits between recounts (up to max_pause_s): the group must not evict it meanwhile.
+    dashboard = DashboardKeeper(DashboardStore(repo.db), min_interval_s=settings.dashboard_min_interval_s,
+                                max_share=settings.dashboard_max_share, max_pause_s=600.0)
+
+    @broker.subscriber(
+        topics.tracker_events,
+        group_id=f"{settings.consumer_group}-dashboard", ack_policy=AckPolicy.NACK_ON_ERROR,
+        auto_offset_reset="earliest", batch=True, max_records=settings.batch_max_records,
+        batch_timeout_ms=settings.batch_timeout_ms, decoder=raw_bodies, max_poll_interval_ms=20 * 60 * 1000,
+        title="tracker-dashboard",
+        description="the tracker's own events: recount the Dashboard's figures of what they touched",
+    )
+    async def on_events(bodies: list[EventEnvelope | bytes], message: KafkaMessage) -> None:
+        raw = message.raw_message
+        await dashboard.handle_batch([record.value for record in (raw if isinstance(raw, tuple) else (raw,))])
+
     background: list[asyncio.Task[None]] = []
 
     async def on_startup() -> None:
         if deps.tagger is None:
             deps.tagger = load_tagger()
         await repo.ensure_indexes()
+        await dashboard.start()
         background.append(asyncio.create_task(
             report_consumer_lag(client_options(settings), settings.consumer_group, SERVICE)))
         background.append(asyncio.create_task(expire_parked()))

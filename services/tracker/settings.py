@@ -34,6 +34,10 @@ class TrackerSettings(CommonSettings):
     batch_timeout_ms: int = 100
     # How long the producer waits to fill a batch of events (ms).
     publish_linger_ms: int = 5
+    # The Dashboard's summaries (services/tracker/dashboard.py): recounted at most this often (s),
+    # and taking at most this share of the time while events keep arriving (a bulk import).
+    dashboard_min_interval_s: float = 1.0
+    dashboard_max_share: float = Field(default=0.1, gt=0.0, le=1.0)
     # Requests per API key (anonymous callers: per client address) to the read API, in `limits` notation.
     api_rate_limit: str = "120/minute"
     # Names this process in receipts, so an operator (and the scale-out test) sees who did what.

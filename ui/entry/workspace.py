@@ -19,11 +19,12 @@ import pandas  # noqa: F401  # loaded with the app, not on the first table a use
 import streamlit as st
 
 from ui.auth import RETURN_TO, current_user, language, logout, return_address, send_cookie_action
-from ui.components import LEGACY_RECOMMENDATION_PARAM, PAGE_CSS, md_escape
+from ui.components import LEGACY_RECOMMENDATION_PARAM, PAGE_CSS, md_escape, theme_ids
 from ui.i18n import LANGUAGES, t
 from ui.pages_registry import PAGES
 
 UI = Path(__file__).resolve().parents[1]
+theme_ids()  # the taxonomy's labels, read once per process at the login, not on the first filtered page (~0.5 s)
 
 st.set_page_config(page_title="UPR Tracker", page_icon=":material/fact_check:", layout="wide")
 st.markdown(PAGE_CSS, unsafe_allow_html=True)  # static CSS, no user data

@@ -22,7 +22,9 @@ st.title(t("dashboard", lang))
 
 
 
-@st.cache_data(ttl=30, show_spinner="Counting ...")
+# Read from the tracker's summaries (a handful of small documents): cached briefly, so a
+# change shows within seconds.
+@st.cache_data(ttl=5, show_spinner="Counting ...")
 def _summary(db_name: str, cycle: int | None, role: str) -> rm.DashboardSummary:
     return rm.dashboard(db, cycle, Role(role))
 

@@ -80,8 +80,11 @@ if previous.button("← Previous", key="rec_previous", disabled=page <= 1):
 if following.button("Next →", key="rec_next", disabled=not more):
     st.session_state["rec_page"] = page + 1
     st.rerun()
-# Counted after the table is on screen: a full count is the slow part on a large collection.
-total = _count(db.name, flt)
+# Counted after the table is on screen. From the tracker's summaries where they answer (a few
+# small documents, not cached: they follow the tracker within seconds); otherwise counted,
+# which reads every match, and cached. Never fewer than the rows shown (a summary a moment behind).
+summarised = rm.count_from_summaries(db, flt)
+total = max(summarised if summarised is not None else _count(db.name, flt), first + len(items) + int(more))
 position_note.caption(f"{total} recommendation(s) match; showing {first + 1 if items else 0}-{first + len(items)}"
                       f" (page {page} of {max(1, -(-total // page_size))}).")
 

@@ -18,6 +18,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from contracts import documents as d
 from contracts.api_keys import COLLECTION as API_KEYS
+from services.tracker.adapters.dashboard_store import DashboardStore
 from services.tracker.domain.matching import base_paragraph
 
 INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict[str, Any]]]] = {
@@ -142,6 +143,8 @@ class MongoTrackerRepository:
         await self._mark_corrected_once()
         await self._count_evidence_by_audience_once()
         await self._set_match_paragraph_once()
+        # A database without recommendations yet: its Dashboard summaries are complete as they are.
+        await DashboardStore(self.db).start()
 
     async def _count_evidence_by_audience_once(self) -> None:
         """Data stored before counts per audience existed: count them once (until then a viewer
