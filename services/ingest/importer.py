@@ -13,8 +13,9 @@ from typing import Any
 
 from contracts.events import Actor
 from contracts.settings import CommonSettings
-from services.ingest.domain import ParsedEvidence, ParsedRow, ParseItem, RowError, detect_format, parse_file
-from services.ingest.domain.archive import DEFAULT_LIMITS, ArchiveLimits, is_zip
+from services.ingest.adapters.files import detect_format, parse_file
+from services.ingest.adapters.files.archive import DEFAULT_LIMITS, ArchiveLimits, is_zip
+from services.ingest.domain import ParsedEvidence, ParsedRow, ParseItem, RowError
 from services.ingest.domain.model import DEFAULT_MAX_FILE_BYTES, MAPPED_CSV, MAPPED_XLSX
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contracts.settings import CommonSettings
-from services.ingest.domain.archive import ArchiveLimits
+from services.ingest.adapters.files.archive import ArchiveLimits
 
 
 class IngestSettings(CommonSettings):

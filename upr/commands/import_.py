@@ -21,10 +21,10 @@ from pymongo.errors import PyMongoError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from services.ingest.adapters.files.templates import write_evidence_template, write_recommendation_template
 from services.ingest.domain import FORMATS
 from services.ingest.domain.columns import MappingProblem, fields_help, mapped_layout
 from services.ingest.domain.model import WARNING_PREFIX
-from services.ingest.domain.templates import write_evidence_template, write_recommendation_template
 from services.ingest.importer import ImportReport, run_import
 from services.ingest.settings import IngestSettings
 

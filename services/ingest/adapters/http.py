@@ -14,8 +14,8 @@ from starlette.routing import Route
 
 from contracts.auth import forbidden_unless, principal
 from contracts.events import Role
+from services.ingest.adapters.files.templates import write_evidence_template, write_recommendation_template
 from services.ingest.domain import FORMATS
-from services.ingest.domain.templates import write_evidence_template, write_recommendation_template
 from services.ingest.importer import run_import
 from services.ingest.settings import IngestSettings
 

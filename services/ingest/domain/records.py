@@ -19,8 +19,7 @@ from contracts.events import (
     RecommendingState,
 )
 from services.ingest.domain import construct, countries, identity, sanitise
-from services.ingest.domain.encoding import MIXED_MARK
-from services.ingest.domain.model import ParsedEvidence, ParsedRow, RowError
+from services.ingest.domain.model import MIXED_MARK, ParsedEvidence, ParsedRow, RowError
 
 Cell = str | int | float | date | datetime | bool | None
 

@@ -35,7 +35,6 @@ from services.tracker.domain.report_labels import (
     STATUS_LABELS,
     ReportLanguage,
     ThemeLabel,
-    default_theme_labels,
     heading,
     pick,
     position_label,
@@ -411,7 +410,7 @@ def assemble_report(
     cycle: int,
     as_of: date,
     language: ReportLanguage = "en",
-    theme_labels: Mapping[str, ThemeLabel] | None = None,
+    theme_labels: Mapping[str, ThemeLabel],
     assessments: Sequence[AssessmentDoc] | None = None,
     include_coalition_only: bool = False,
     child_related_only: bool = True,
@@ -419,6 +418,7 @@ def assemble_report(
 ) -> MidTermReport:
     """Build the mid-term report of ``country``'s ``cycle`` as it stood on ``as_of``.
 
+    ``theme_labels``: the themes' names (``report_labels.theme_labels_from_taxonomy``).
     ``assessments`` is the assessment history; when omitted, the latest assessments
     copied onto each recommendation are used if they were made by ``as_of``.
     ``include_coalition_only`` lets coalition-only evidence appear (a report for the
@@ -426,7 +426,7 @@ def assemble_report(
     With ``child_related_only`` (default) recommendations that are neither child-related
     nor tagged with a theme are left out; otherwise they form "Other recommendations".
     """
-    labels = dict(theme_labels) if theme_labels is not None else default_theme_labels()
+    labels = dict(theme_labels)
     lang = language
     cycle_recs = sorted(
         (r for r in recommendations if r.country == country and r.cycle == cycle), key=paragraph_sort_key

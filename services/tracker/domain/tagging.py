@@ -21,15 +21,22 @@ import re
 import string
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from contracts.events import ThemeTag
-from contracts.taxonomy import Taxonomy, load_taxonomy
 from services.tracker.domain import tagging_rules as rules
+
+if TYPE_CHECKING:  # the taxonomy is read by an adapter and passed in (domain purity, issue 17)
+    from contracts.taxonomy import Taxonomy
 
 RULES_VERSION = "rules-3"
 EXAMPLES_VERSION = "knn-1"
-TAGGER_VERSION = f"{RULES_VERSION}+{EXAMPLES_VERSION}+taxonomy-{load_taxonomy().version}"
+
+
+def tagger_version(taxonomy: Taxonomy, *, embeddings: bool = False) -> str:
+    """Which rules, examples signal and taxonomy produced a suggestion."""
+    examples = f"{EXAMPLES_VERSION}-embeddings" if embeddings else EXAMPLES_VERSION
+    return f"{RULES_VERSION}+{examples}+taxonomy-{taxonomy.version}"
 
 THEME_THRESHOLD = 0.5  # a theme is suggested when its score reaches this
 FALLBACK_CONFIDENCE = 0.5  # child-related but no specific theme: T01 at this confidence
@@ -72,7 +79,7 @@ class ConfirmedExample:
 class TaggingResult:
     child_related: bool
     themes: list[ThemeTag]
-    tagger_version: str = TAGGER_VERSION
+    tagger_version: str
     explanation: str = ""
 
     @property
@@ -156,8 +163,8 @@ class RuleOutcome:
 class RuleTagger:
     """The rule layer alone: child-relatedness and per-theme scores with reasons."""
 
-    def __init__(self, taxonomy: Taxonomy | None = None) -> None:
-        self.taxonomy = taxonomy or load_taxonomy()
+    def __init__(self, taxonomy: Taxonomy) -> None:
+        self.taxonomy = taxonomy
         self._scanner = rules.RuleScanner()
         scanner = self._scanner
         self._child = [
@@ -330,23 +337,19 @@ class Tagger:
 
     def __init__(
         self,
-        taxonomy: Taxonomy | None = None,
+        taxonomy: Taxonomy,
         *,
         embedder: Embedder | None = None,
         use_rules: bool = True,
         use_examples: bool = True,
     ) -> None:
-        self.taxonomy = taxonomy or load_taxonomy()
+        self.taxonomy = taxonomy
         self.rules = RuleTagger(self.taxonomy)
         self.embedder = embedder
         self.use_rules = use_rules
         self.use_examples = use_examples
         self._index_cache: dict[tuple[ConfirmedExample, ...], ExampleIndex] = {}
-        self.version = (
-            TAGGER_VERSION
-            if embedder is None
-            else TAGGER_VERSION.replace(EXAMPLES_VERSION, f"{EXAMPLES_VERSION}-embeddings")
-        )
+        self.version = tagger_version(taxonomy, embeddings=embedder is not None)
 
     def index(self, examples: Sequence[ConfirmedExample]) -> ExampleIndex:
         key = tuple(examples)
