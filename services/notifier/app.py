@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import html
 import logging
 import random
 from collections.abc import Callable
@@ -23,9 +22,6 @@ from faststream.kafka.annotations import KafkaMessage
 from faststream.specification import AsyncAPI
 from prometheus_client import make_asgi_app
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
-from starlette.routing import Route
 
 from contracts import topics as t
 from contracts.asgi import ServiceApp
@@ -51,8 +47,8 @@ from services.notifier import handlers
 from services.notifier.adapters.email import SmtpConfig, SmtpMailer
 from services.notifier.adapters.mongo import MongoNotifierRepository
 from services.notifier.adapters.secret_box import SecretBox
+from services.notifier.adapters.signed_links import SignedLink, signed_links_api
 from services.notifier.adapters.templates import EmailTemplates
-from services.notifier.adapters.tokens import InvalidToken
 from services.notifier.adapters.webhook import WebhookSender
 from services.notifier.bus import SERVICE, dead_letter_delivery, handle_command, record_rejection, scheduled_jobs_loop
 from services.notifier.dispatcher import Dispatcher, Limits
@@ -283,31 +279,15 @@ def _limits(settings: NotifierSettings, send_budget_s: float) -> Limits:
 
 
 def unsubscribe_api(deps: handlers.Deps) -> Starlette:
-    async def unsubscribe(request: Request) -> Response:
-        """GET /unsubscribe?token=...: the link at the bottom of every alert email."""
-        try:
-            await handlers.unsubscribe_by_token(request.query_params.get("token", ""), deps)
-        except InvalidToken as exc:
-            return HTMLResponse(_page("Unsubscribe", str(exc)), status_code=400)
-        return HTMLResponse(_page("Unsubscribed", "You will not receive these UPR Tracker alerts any more. "
-                                  "/ អ្នកនឹងមិនទទួលបានការជូនដំណឹងទាំងនេះទៀតទេ។"))
-
-    async def confirm(request: Request) -> Response:
-        """GET /confirm?token=...: the double opt-in link; alerts go to the address from now on."""
-        try:
-            await handlers.confirm_by_token(request.query_params.get("token", ""), deps)
-        except InvalidToken as exc:
-            return HTMLResponse(_page("Confirm", str(exc)), status_code=400)
-        return HTMLResponse(_page("Confirmed", "Your address is confirmed: UPR Tracker alerts will come to it. "
-                                  "/ អាសយដ្ឋានរបស់អ្នកត្រូវបានបញ្ជាក់។"))
-
-    return Starlette(routes=[Route("/unsubscribe", unsubscribe, methods=["GET"]),
-                             Route("/confirm", confirm, methods=["GET"])])
-
-
-def _page(title: str, message: str) -> str:
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
-            f"<body><h1>{html.escape(title)}</h1><p>{html.escape(message)}</p></body></html>")
+    """The pages of the links in alert emails: unsubscribe, and the double opt-in confirmation."""
+    return signed_links_api([
+        SignedLink("/unsubscribe", lambda token: handlers.unsubscribe_by_token(token, deps), "Unsubscribe",
+                   "Unsubscribed", "You will not receive these UPR Tracker alerts any more. "
+                   "/ អ្នកនឹងមិនទទួលបានការជូនដំណឹងទាំងនេះទៀតទេ។"),
+        SignedLink("/confirm", lambda token: handlers.confirm_by_token(token, deps), "Confirm",
+                   "Confirmed", "Your address is confirmed: UPR Tracker alerts will come to it. "
+                   "/ អាសយដ្ឋានរបស់អ្នកត្រូវបានបញ្ជាក់។"),
+    ])
 
 
 async def run_scheduled_jobs(app: AsgiFastStream, now: datetime) -> dict[str, int]:

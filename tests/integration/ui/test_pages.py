@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pymongo.database import Database
 
-from tests.unit.ui.conftest import KHMER_TEXT, app, evidence_doc, page
+from tests.integration.ui.conftest import KHMER_TEXT, app, evidence_doc, page
 from ui.auth import DEMO_USERS
 
 pytestmark = pytest.mark.integration
@@ -161,7 +161,7 @@ def test_recommendations_filter_by_cycle_position_and_state(ui_db: Database[dict
 def test_detail_shows_english_and_khmer_text_themes_and_both_assessments(ui_db: Database[dict[str, Any]]) -> None:
     from streamlit.testing.v1 import AppTest
 
-    from tests.unit.ui.conftest import UI, logged_in
+    from tests.integration.ui.conftest import UI, logged_in
 
     at = logged_in(AppTest.from_file(str(UI / "pages" / "detail.py"), default_timeout=30), "viewer")
     at.session_state["selected_recommendation"] = "KHM-4-110.23"
@@ -177,7 +177,7 @@ def test_detail_shows_english_and_khmer_text_themes_and_both_assessments(ui_db: 
 def _detail(user: str, rec_id: str) -> Any:
     from streamlit.testing.v1 import AppTest
 
-    from tests.unit.ui.conftest import UI, logged_in
+    from tests.integration.ui.conftest import UI, logged_in
 
     at = logged_in(AppTest.from_file(str(UI / "pages" / "detail.py"), default_timeout=30), user)
     at.session_state["selected_recommendation"] = rec_id
@@ -347,7 +347,7 @@ def test_detail_opens_from_its_address_and_offers_a_searchable_picker(ui_db: Dat
 def test_old_email_link_shape_opens_the_detail_page(ui_db: Database[dict[str, Any]]) -> None:
     from streamlit.testing.v1 import AppTest
 
-    from tests.unit.ui.conftest import WORKSPACE, logged_in
+    from tests.integration.ui.conftest import WORKSPACE, logged_in
 
     at = logged_in(AppTest.from_file(str(WORKSPACE), default_timeout=30), "viewer")
     at.query_params["recommendation"] = "KHM-4-110.23"
@@ -385,7 +385,7 @@ def test_report_says_whether_the_cycle_is_on_the_public_page(ui_db: Database[dic
 def test_detail_opened_by_an_old_id_shows_the_merged_recommendation_its_conflict_and_evidence(
     ui_db: Database[dict[str, Any]]
 ) -> None:
-    from tests.unit.ui.conftest import recommendation_doc
+    from tests.integration.ui.conftest import recommendation_doc
 
     old_id = "KHM-1-x0c13d35a59"  # UPR Info's CSV had no paragraph number: a text-hash id
     doc = recommendation_doc("KHM-1-82.32h", "Deepen its actions against trafficking of minors", cycle=1,
