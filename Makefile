@@ -67,9 +67,10 @@ test: setup ## install, start the stack, run lint and every test, stop the stack
 test-fast: setup-python ## unit tests only, no servers (< 60 s): while you work
 	$(VENV)/bin/pytest -p no:cacheprovider -q -m "not integration" tests/unit
 
-lint: setup-python ## ruff + mypy
+lint: setup-python ## ruff (with complexity limits) + mypy + import contracts (domain purity)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 eval: setup-python ## tagging quality on the labelled 1st-cycle sample
 	$(PY) scripts/eval_tagger.py

@@ -22,7 +22,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.make_uhri_file import OUT, write_csv, write_xlsx
-from services.ingest.domain import ParsedRow, RowError, parse_file
+from services.ingest.adapters.files import parse_file
+from services.ingest.domain import ParsedRow, RowError
 
 
 def _rss_mb() -> float:

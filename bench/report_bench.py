@@ -118,13 +118,16 @@ def _peak_rss_mb() -> float:
 
 
 def run() -> dict[str, float]:
+    from contracts.taxonomy import load_taxonomy
     from services.tracker.adapters.report_docx import export_docx
     from services.tracker.domain.report import assemble_report
+    from services.tracker.domain.report_labels import theme_labels_from_taxonomy
 
     recs, evidence, drafts, assessments = generate()
     start = time.perf_counter()
     report = assemble_report(
-        recs, evidence, drafts, country="KHM", cycle=4, as_of=AS_OF, assessments=assessments, language="bilingual"
+        recs, evidence, drafts, country="KHM", cycle=4, as_of=AS_OF, assessments=assessments, language="bilingual",
+        theme_labels=theme_labels_from_taxonomy(load_taxonomy().themes),
     )
     assembled = time.perf_counter()
     document = export_docx(report)

@@ -3,7 +3,7 @@
     .venv/bin/python bench/tagger_bench.py [--texts 5000] [--rounds 3]
 
 The 138 recommendations of ../shared/data/upr_info_khm_cycle1_2009.csv, repeated to
-``--texts``, each tagged with ``Tagger().tag(text)`` (the rule layer and the result,
+``--texts``, each tagged with ``Tagger(load_taxonomy()).tag(text)`` (the rule layer and the result,
 no confirmed examples). Baselines measured in the same run on the same texts:
 
 - ``tagger_baseline_normalise_recs_per_s``: only ``normalise`` (lower case, punctuation),
@@ -27,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from contracts.taxonomy import load_taxonomy
 from services.tracker.domain import tagging_rules as rules
 from services.tracker.domain.tagging import Tagger, normalise
 
@@ -54,7 +55,7 @@ def rate(work: Callable[[str], object], texts: Sequence[str], rounds: int) -> fl
 
 def run(n_texts: int = 5000, rounds: int = 3) -> dict[str, float]:
     texts = sample_texts(n_texts)
-    tagger = Tagger()
+    tagger = Tagger(load_taxonomy())
     for text in texts[:200]:  # warm-up
         tagger.tag(text)
 

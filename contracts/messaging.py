@@ -22,7 +22,8 @@ from faststream import BaseMiddleware
 from faststream.kafka import KafkaBroker
 from pydantic import ValidationError
 
-from contracts.events import ContractError, describe
+from contracts.events import ContractError, EventEnvelope, describe
+from contracts.observability import DEAD_LETTERED
 
 log = logging.getLogger("upr.messaging")
 
@@ -146,3 +147,42 @@ def producer_compression() -> Literal["lz4"] | None:
     from aiokafka.codec import has_lz4
 
     return "lz4" if has_lz4() else None
+
+
+# --- pieces of the services' message buses (the same for the tracker and the notifier) ----
+
+
+async def raw_bodies(message: Any) -> Any:
+    """A batch subscriber's decoder: hand the batch over undecoded, so each record is read on
+    its own and one bad record is dead-lettered alone instead of failing the whole batch."""
+    return message.body
+
+
+def batch_records(message: Any) -> tuple[Any, ...]:
+    """The Kafka records of a batch message (aiokafka gives one record alone, not in a tuple)."""
+    raw = message.raw_message
+    return raw if isinstance(raw, tuple) else (raw,)
+
+
+DeadLetter = Callable[[Any, str], Awaitable[None]]
+
+
+def dead_letterer(broker: KafkaBroker, consumer: str, dead_letter_topic: str) -> DeadLetter:
+    """Dead-letter one consumed record (counted in the service's metrics)."""
+
+    async def dead_letter(record: Any, reason: str) -> None:
+        DEAD_LETTERED.labels(consumer).inc()
+        await dead_letter_record(broker, record, consumer, dead_letter_topic, reason)
+
+    return dead_letter
+
+
+async def dead_letter_event(
+    broker: KafkaBroker, event: EventEnvelope, *, consumer: str, dead_letter_topic: str, reason: str,
+    original_topic: str, key: str,
+) -> None:
+    """Dead-letter a message the service holds rather than one it just consumed (a command
+    parked too long, a delivery out of attempts), so `upr dlq replay` can send it again."""
+    await broker.publish(event.to_bytes(), topic=dead_letter_topic, key=key.encode(),
+                         headers=dead_letter_headers(reason, consumer, topic=original_topic))
+    DEAD_LETTERED.labels(consumer).inc()

@@ -36,6 +36,10 @@ class PublicEvidenceV1(_Public):
         "shown to API keys of a coalition role (cso_member, reviewer, admin)")
 
 
+# These models repeat fields of RecommendationDoc and EvidenceDoc (contracts/documents.py) on
+# purpose: the stored documents change with the tracker (a field renamed, a new one added for a
+# feature), a public contract must not. Deriving one from the other would let a change of the
+# database shape reach partners' parsers; here, each field is a promise made once.
 class PublicRecommendationV1(_Public):
     """A recommendation of a published cycle, with the government's (CNCC) status."""
 

@@ -19,6 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from contracts.taxonomy import load_taxonomy  # noqa: E402
 from services.tracker.domain.tagging import Tagger  # noqa: E402
 from services.tracker.domain.tagging_eval import (  # noqa: E402
     LabelledRecommendation,
@@ -52,7 +53,7 @@ def read_labelled(data_dir: Path) -> list[LabelledRecommendation]:
 
 def load_embedder() -> object | None:
     try:
-        from services.tracker.domain.tagging_embeddings import load_minilm
+        from services.tracker.adapters.embeddings import load_minilm
     except ImportError:
         return None
     return load_minilm()
@@ -60,10 +61,13 @@ def load_embedder() -> object | None:
 
 def run(data_dir: Path, k: int, embeddings: bool) -> list[Report]:
     rows = read_labelled(data_dir)
+    taxonomy = load_taxonomy()
     reports = [
-        evaluate_rules(rows),
-        evaluate_cross_validated(rows, Tagger(use_rules=False), mode=f"examples-only (tf-idf, {k}-fold CV)", k=k),
-        evaluate_cross_validated(rows, Tagger(), mode=f"rules+examples (tf-idf, {k}-fold CV)", k=k),
+        evaluate_rules(rows, Tagger(taxonomy, use_examples=False)),
+        evaluate_cross_validated(
+            rows, Tagger(taxonomy, use_rules=False), mode=f"examples-only (tf-idf, {k}-fold CV)", k=k
+        ),
+        evaluate_cross_validated(rows, Tagger(taxonomy), mode=f"rules+examples (tf-idf, {k}-fold CV)", k=k),
     ]
     if embeddings:
         embedder = load_embedder()
@@ -76,7 +80,7 @@ def run(data_dir: Path, k: int, embeddings: bool) -> list[Report]:
             reports.append(
                 evaluate_cross_validated(
                     rows,
-                    Tagger(embedder=embedder, use_rules=False),  # type: ignore[arg-type]
+                    Tagger(taxonomy, embedder=embedder, use_rules=False),  # type: ignore[arg-type]
                     mode=f"examples-only (MiniLM, {k}-fold CV)",
                     k=k,
                 )
@@ -84,7 +88,7 @@ def run(data_dir: Path, k: int, embeddings: bool) -> list[Report]:
             reports.append(
                 evaluate_cross_validated(
                     rows,
-                    Tagger(embedder=embedder),  # type: ignore[arg-type]
+                    Tagger(taxonomy, embedder=embedder),  # type: ignore[arg-type]
                     mode=f"rules+examples (MiniLM, {k}-fold CV)",
                     k=k,
                 )

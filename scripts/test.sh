@@ -19,6 +19,7 @@ scripts/stack.sh up || exit 1
 echo "== lint"
 "$VENV/bin/ruff" check . || exit 1
 "$VENV/bin/mypy" || exit 1
+"$VENV/bin/lint-imports" --no-cache || exit 1
 
 echo "== tests"
 "$VENV/bin/pytest" -p no:cacheprovider -ra "$@"

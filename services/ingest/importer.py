@@ -13,10 +13,11 @@ from typing import Any
 
 from contracts.events import Actor, RecommendationImportedV1
 from contracts.settings import CommonSettings
-from services.ingest.domain import ParsedEvidence, ParsedRow, ParseItem, RowError, detect_format, parse_file
-from services.ingest.domain.archive import DEFAULT_LIMITS, ArchiveLimits, is_zip
+from services.ingest.adapters.files import detect_format, parse_file
+from services.ingest.adapters.files.archive import DEFAULT_LIMITS, ArchiveLimits, is_zip
+from services.ingest.adapters.files.columns import file_columns
+from services.ingest.domain import ParsedEvidence, ParsedRow, ParseItem, RowError
 from services.ingest.domain.model import DEFAULT_MAX_FILE_BYTES, MAPPED_CSV, MAPPED_XLSX, WARNING_PREFIX
-from services.ingest.domain.profiles import file_columns
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from contracts.settings import CommonSettings
-from services.ingest.domain.archive import ArchiveLimits
+from services.ingest.adapters.files.archive import ArchiveLimits
 
 
 class IngestSettings(CommonSettings):

@@ -90,6 +90,47 @@ class Outcome:
     counted: bool = True  # False: told to wait (Telegram's 429), not a failure of the endpoint
 
 
+@dataclass
+class _LogWrites:
+    """What a batch of outcomes changes in the delivery log and the subscriptions."""
+
+    delivered: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))  # by attempt count
+    digest_items: list[str] = field(default_factory=list)
+    recovered: set[str] = field(default_factory=set)
+    retries: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    failures: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    failing: set[str] = field(default_factory=set)
+    skipped: list[str] = field(default_factory=list)
+
+
+def _log_writes(batch: Sequence[Outcome], now: datetime) -> _LogWrites:
+    writes = _LogWrites()
+    for o in batch:
+        did = str(o.delivery["_id"])
+        count = int(o.delivery.get("attempt_count") or 0) + (1 if o.attempt is not None else 0)
+        if o.result == "delivered":
+            writes.delivered[count].append(did)
+            if o.delivery.get("kind") == handlers.DIGEST:
+                writes.digest_items.extend(str(i["_id"]) for i in o.items)
+            if o.subscription is not None and o.subscription.status == FAILING:
+                writes.recovered.add(o.subscription.subscription_id)
+        elif o.result == "retry":
+            writes.retries.append((did, {"holder": Holder.RETRY.value, "next_attempt_at": o.next_attempt_at,
+                                         "attempt_count": count, "last_error": o.error,
+                                         "round_attempts": int(o.delivery.get("round_attempts") or 0)
+                                         + (1 if o.counted else 0)}))
+        elif o.result == "failed":
+            writes.failures.append((did, {"status": DeliveryStatus.FAILED.value, "holder": None,
+                                          "next_attempt_at": None, "attempt_count": count, "last_error": o.error,
+                                          "failed_at": now,
+                                          "round_attempts": int(o.delivery.get("round_attempts") or 0) + 1}))
+            if o.subscription is not None and o.subscription.channel == Channel.WEBHOOK:
+                writes.failing.add(o.subscription.subscription_id)
+        else:
+            writes.skipped.append(did)
+    return writes
+
+
 @dataclass(frozen=True)
 class Limits:
     concurrency: int = 64
@@ -468,61 +509,43 @@ class Dispatcher:
 
     async def write(self, batch: Sequence[Outcome]) -> None:
         """Record a batch of outcomes in the log (few writes), then announce them."""
-        repo, now = self.deps.repo, self._now()
-        await repo.add_attempts([o.attempt for o in batch if o.attempt is not None])
-        by_count: dict[int, list[str]] = defaultdict(list)
-        digest_items: list[str] = []
-        recovered: set[str] = set()
-        retries: list[tuple[str, dict[str, Any]]] = []
-        failures: list[tuple[str, dict[str, Any]]] = []
-        failing: set[str] = set()
-        skipped: list[str] = []
-        for o in batch:
-            did = str(o.delivery["_id"])
-            count = int(o.delivery.get("attempt_count") or 0) + (1 if o.attempt is not None else 0)
-            if o.result == "delivered":
-                by_count[count].append(did)
-                if o.delivery.get("kind") == handlers.DIGEST:
-                    digest_items.extend(str(i["_id"]) for i in o.items)
-                if o.subscription is not None and o.subscription.status == FAILING:
-                    recovered.add(o.subscription.subscription_id)
-            elif o.result == "retry":
-                retries.append((did, {"holder": Holder.RETRY.value, "next_attempt_at": o.next_attempt_at,
-                                      "attempt_count": count, "last_error": o.error,
-                                      "round_attempts": int(o.delivery.get("round_attempts") or 0)
-                                      + (1 if o.counted else 0)}))
-            elif o.result == "failed":
-                failures.append((did, {"status": DeliveryStatus.FAILED.value, "holder": None, "next_attempt_at": None,
-                                       "attempt_count": count, "last_error": o.error, "failed_at": now,
-                                       "round_attempts": int(o.delivery.get("round_attempts") or 0) + 1}))
-                if o.subscription is not None and o.subscription.channel == Channel.WEBHOOK:
-                    failing.add(o.subscription.subscription_id)
-            else:
-                skipped.append(did)
-        for count, ids in by_count.items():
+        now = self._now()
+        await self.deps.repo.add_attempts([o.attempt for o in batch if o.attempt is not None])
+        writes = _log_writes(batch, now)
+        await self._write_deliveries(writes, now)
+        await self._write_subscriptions(batch, writes, now)
+        for did, fields in writes.retries:
+            self._wake_retries_at(fields["next_attempt_at"], did)
+        await self._announce(batch)
+
+    async def _write_deliveries(self, writes: _LogWrites, now: datetime) -> None:
+        repo = self.deps.repo
+        for count, ids in writes.delivered.items():
             await repo.set_deliveries(ids, {"status": DeliveryStatus.DELIVERED.value, "delivered_at": now,
                                             "attempt_count": count, "holder": None, "next_attempt_at": None,
                                             "last_error": None})
-        if digest_items:
-            await repo.set_deliveries(digest_items, {"status": DeliveryStatus.DELIVERED.value, "delivered_at": now})
-        await repo.update_deliveries(retries + failures)
-        if skipped:
-            await repo.set_deliveries(skipped, {"status": DeliveryStatus.SKIPPED.value, "holder": None,
-                                                "next_attempt_at": None})
-        if recovered:
-            await repo.set_subscriptions(sorted(recovered), {"status": ACTIVE, "last_error": None},
+        if writes.digest_items:
+            await repo.set_deliveries(writes.digest_items,
+                                      {"status": DeliveryStatus.DELIVERED.value, "delivered_at": now})
+        await repo.update_deliveries(writes.retries + writes.failures)
+        if writes.skipped:
+            await repo.set_deliveries(writes.skipped, {"status": DeliveryStatus.SKIPPED.value, "holder": None,
+                                                       "next_attempt_at": None})
+
+    async def _write_subscriptions(self, batch: Sequence[Outcome], writes: _LogWrites, now: datetime) -> None:
+        """A webhook that failed is marked failing; one that delivered again is active again."""
+        repo = self.deps.repo
+        if writes.recovered:
+            await repo.set_subscriptions(sorted(writes.recovered), {"status": ACTIVE, "last_error": None},
                                          {"status": FAILING})
-        if failing:
+        if writes.failing:
             errors = {sid: o.error for o in batch if o.result == "failed" and o.subscription is not None
                       for sid in [o.subscription.subscription_id]}
-            for sid in sorted(failing):
+            for sid in sorted(writes.failing):
                 await repo.set_subscription(sid, {"status": FAILING, "last_error": errors.get(sid),
                                                   "failing_since": now})
-        if recovered or failing:
+        if writes.recovered or writes.failing:
             self.deps.forget_subscriptions()
-        for did, fields in retries:
-            self._wake_retries_at(fields["next_attempt_at"], did)
-        await self._announce(batch)
 
     async def _announce(self, batch: Sequence[Outcome]) -> None:
         pending = []

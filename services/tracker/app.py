@@ -1,4 +1,5 @@
-"""Tracker service: FastStream wiring only (the batch logic lives in ``inbox.py``).
+"""Tracker service: FastStream wiring only (the batch logic lives in ``inbox.py``, dead-lettering
+and parked commands in ``bus.py``).
 
     faststream run services.tracker.app:app --host 127.0.0.1 --port 8001
 """
@@ -7,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from faststream import AckPolicy
@@ -21,13 +21,8 @@ from contracts.asgi import ServiceApp
 from contracts.events import EventEnvelope
 from contracts.kafka_access import broker_security, client_options
 from contracts.logs import configure_logging
-from contracts.messaging import (
-    batch_failure_middleware,
-    dead_letter_headers,
-    dead_letter_record,
-    producer_compression,
-)
-from contracts.observability import DEAD_LETTERED, FAILURES, report_consumer_lag
+from contracts.messaging import batch_failure_middleware, batch_records, producer_compression, raw_bodies
+from contracts.observability import FAILURES, report_consumer_lag
 from contracts.settings import InsecureSettings, require_trust_secrets
 from contracts.signing import command_keys
 from services.tracker import handlers
@@ -37,6 +32,7 @@ from services.tracker.adapters.http import http_api
 from services.tracker.adapters.mongo import MongoTrackerRepository
 from services.tracker.adapters.tagger import load_tagger
 from services.tracker.adapters.text_keys import TextKeys, text_keks
+from services.tracker.bus import dead_letter_and_record, expire_parked
 from services.tracker.dashboard import DashboardKeeper
 from services.tracker.inbox import SERVICE, TrackerInbox
 from services.tracker.settings import TrackerSettings
@@ -78,35 +74,8 @@ def build_app(
         # Not awaited here: the inbox awaits every send of a run at once (one flush).
         return await events_out.publish(event, key=key, no_confirm=True)
 
-    async def dead_letter(record: Any, reason: str, envelope: EventEnvelope | None) -> None:
-        DEAD_LETTERED.labels(SERVICE).inc()
-        await dead_letter_record(broker, record, SERVICE, dead_letter_topic, reason)
-        if envelope is not None:  # let `upr import` and the UI see why their message failed
-            await repo.mark_processed(str(envelope.event_id), consumer=SERVICE, type_=envelope.type,
-                                      correlation_id=envelope.correlation_id, outcome="rejected", error=reason)
-
-    inbox = TrackerInbox(deps, publish, dead_letter, command_keys=command_keys(settings),
-                         on_correction=examples.invalidate)
-
-    async def expire_parked() -> None:
-        """Commands still waiting after the timeout refer to recommendations that do not exist."""
-        while True:
-            await asyncio.sleep(min(30.0, settings.park_timeout_s))
-            try:
-                cutoff = datetime.now(UTC) - timedelta(seconds=settings.park_timeout_s)
-                for parked in await repo.parked_before(cutoff):
-                    envelope = EventEnvelope.model_validate(parked["envelope"])
-                    reason = f"unknown recommendation(s) {', '.join(parked['waiting_for'])}"
-                    await broker.publish(envelope.to_bytes(), topic=dead_letter_topic,
-                                         key=str(envelope.event_id).encode(),
-                                         headers=dead_letter_headers(reason, SERVICE, topic=topics.tracker_commands))
-                    await repo.mark_processed(str(envelope.event_id), consumer=SERVICE, type_=envelope.type,
-                                              correlation_id=envelope.correlation_id, outcome="rejected",
-                                              error=reason)
-                    await repo.unpark(parked["_id"])
-                    DEAD_LETTERED.labels(SERVICE).inc()
-            except Exception as exc:  # database or broker away: try again next round
-                log.warning("could not expire parked messages: %r", exc)
+    inbox = TrackerInbox(deps, publish, dead_letter_and_record(broker, repo, dead_letter_topic),
+                         command_keys=command_keys(settings), on_correction=examples.invalidate)
 
     @broker.subscriber(
         topics.recommendations_imported, topics.tracker_commands,
@@ -119,8 +88,7 @@ def build_app(
     async def on_batch(bodies: list[EventEnvelope | bytes], message: KafkaMessage) -> None:
         # The bodies arrive undecoded (raw_bodies); the annotation names the payload for the
         # AsyncAPI catalogue. The inbox reads each record itself and dead-letters bad ones alone.
-        raw = message.raw_message
-        await inbox.handle_batch(raw if isinstance(raw, tuple) else (raw,))
+        await inbox.handle_batch(batch_records(message))
 
     # Its handler waits between recounts (up to max_pause_s): the group must not evict it meanwhile.
     dashboard = DashboardKeeper(DashboardStore(repo.db), min_interval_s=settings.dashboard_min_interval_s,
@@ -147,7 +115,9 @@ def build_app(
         await dashboard.start()
         background.append(asyncio.create_task(
             report_consumer_lag(client_options(settings), settings.consumer_group, SERVICE)))
-        background.append(asyncio.create_task(expire_parked()))
+        background.append(asyncio.create_task(expire_parked(
+            broker, repo, dead_letter_topic=dead_letter_topic, commands_topic=topics.tracker_commands,
+            park_timeout_s=settings.park_timeout_s)))
 
     async def on_shutdown() -> None:
         for task in background:
@@ -169,12 +139,6 @@ def build_app(
                                description="System of record for recommendations, themes, evidence, "
                                "assessments and status history."),
     )
-
-
-async def raw_bodies(message: Any) -> Any:
-    """Hand the batch over undecoded: the inbox reads each record itself, so one bad record
-    is dead-lettered alone instead of failing the whole batch's decoding."""
-    return message.body
 
 
 app = build_app()

@@ -170,14 +170,9 @@ async def recommendations_imported(batch: Sequence[Imported], deps: Deps) -> lis
             pool.add(doc)
     examples = await deps.examples()
     outcomes: list[Outcome | None] = []
-    versions: list[dict[str, Any]] = []
-    audits: list[dict[str, Any]] = []
-    retired: list[str] = []
-    aliases: dict[str, str] = {}  # old id -> current id
-    reviews: list[dict[str, Any]] = []  # ambiguous rows, for a reviewer to confirm or split
+    writes = _ImportWrites()
     seen: set[str] = set()
     for item, event_id in zip(batch, event_ids, strict=True):
-        payload = item.payload
         receipt = receipts.get(event_id)
         if event_id in seen or (receipt is not None and receipt.get("outcome") != "parked"):
             outcomes.append(None)
@@ -190,80 +185,108 @@ async def recommendations_imported(batch: Sequence[Imported], deps: Deps) -> lis
         # a crash between the history insert and the recommendation write must be repaired.
         if replay is not None and replay_id and stored is not None \
                 and int(stored.get("version", 0)) >= int(replay["version"]):
-            version = int(replay["version"])
-            changes = [FieldChange(**c) for c in replay.get("changes", [])]
-            tagged, _ = tag_recommendation(deps.tagger, examples, replay_id, stored, str(stored.get("text")),
-                                           stored.get("source_themes", []), stored.get("sdgs", []))
-            # The crash may have come before the aliases or the removal of the old document.
-            retired.extend(replay.get("retired", []) or [])
-            aliases.update({alias: replay_id for alias in stored.get("aliases") or []})
-            audits.append(_audit_entry(
-                item.envelope, 0, f"recommendation.{'created' if version == 1 else 'updated'}", "recommendation",
-                replay_id, None if version == 1 else {c.field: c.before for c in changes},
-                {c.field: c.after for c in changes} if changes else {"version": version},
-            ))
-            outcomes.append(_imported_outcome(replay_id, stored, version, version == 1, changes, tagged,
-                                              payload, stored.get("conflicts"), []))
+            outcomes.append(_replayed_import(item, replay, replay_id, stored, deps, examples, writes))
             continue
-        target = pool.resolve(payload.recommendation_id)
-        match: Match | None = None
-        if target is None:
-            match = find_match(payload.model_dump(mode="json"), pool.candidates(payload))
-            if match.kind == "ambiguous":
-                outcomes.append(Outcome("ambiguous", detail={"ambiguous": _ambiguous(payload, match)}))
-                reviews.append(review_entry(payload, match, event_id, item.envelope.occurred_at))
-                continue
-            target = match.target
-        existing = pool.docs.get(target) if target else None
-        if existing is None:
-            created = decide_import(None, payload)
-            rec_id, old_id, version = payload.recommendation_id, None, created.version
-            content, digest, changes = created.content, created.content_hash, created.changes
-            meta, new_aliases, outcome = new_meta(payload), [], "created"
-            carried: dict[str, Any] = {}
-        else:
-            merged = merge_import(existing, payload)
-            if merged.outcome == "unchanged":
-                outcomes.append(Outcome("unchanged", detail=_merge_detail(payload, merged.recommendation_id,
-                                                                          existing.get("conflicts"))))
-                continue
-            rec_id, old_id, version = merged.recommendation_id, merged.retired_id, merged.version
-            content, digest, changes = merged.content, merged.content_hash, merged.changes
-            meta, new_aliases, outcome = merged.meta, merged.new_aliases, "updated"
-            # An id upgrade moves everything people added (tags, statuses, counts) to the new id.
-            carried = {k: v for k, v in existing.items() if k not in ("_id", "recommendation_id")} \
-                if old_id else {}
-        tagged, tag_fields = tag_recommendation(deps.tagger, examples, rec_id, existing or {}, content["text"],
-                                                content["source_themes"], content["sdgs"])
-        base = {**carried, "country": payload.country, "cycle": payload.cycle, "last_import_id": payload.import_id,
-                "source": payload.source.model_dump(mode="json"), **tag_fields, **meta}
-        versions.append({
-            "recommendation_id": rec_id, "base": base, "content": content, "version": version,
-            "content_hash": digest, "changes": [c.model_dump(mode="json") for c in changes],
-            "event_id": event_id, "at": item.envelope.occurred_at, "new": existing is None or old_id is not None,
-            "retired": [old_id] if old_id else [],
-        })
-        audits.append(_audit_entry(
-            item.envelope, 0, f"recommendation.{outcome}", "recommendation", rec_id,
-            None if existing is None else {c.field: c.before for c in changes},
-            {c.field: c.after for c in changes} if changes else {"version": version},
-        ))
-        if old_id:
-            retired.append(old_id)
-        aliases.update({alias: rec_id for alias in meta["aliases"]})
-        pool.put(rec_id, {**(existing or {}), **base, **content, "_id": rec_id, "version": version,
-                          "content_hash": digest}, old_id)
-        released = [rec_id] if existing is None or old_id else []
-        outcomes.append(_imported_outcome(rec_id, content, version, existing is None, changes, tagged, payload,
-                                          meta["conflicts"], released + new_aliases))
+        outcomes.append(_apply_import(item, event_id, pool, deps, examples, writes))
     # One writer at a time: SQLite behind the embedded server serialises writes anyway.
-    await deps.repo.save_versions(versions)  # history first, then the recommendations
-    await deps.repo.save_aliases(aliases)  # then the old ids that lead to them
-    await deps.repo.retire(retired)  # then the documents of upgraded ids (their successors hold them)
-    await deps.repo.audit_many(audits)
-    if reviews:
-        await deps.repo.save_match_reviews(reviews)
+    await deps.repo.save_versions(writes.versions)  # history first, then the recommendations
+    await deps.repo.save_aliases(writes.aliases)  # then the old ids that lead to them
+    await deps.repo.retire(writes.retired)  # then the documents of upgraded ids (their successors hold them)
+    await deps.repo.audit_many(writes.audits)
+    if writes.reviews:
+        await deps.repo.save_match_reviews(writes.reviews)
     return outcomes
+
+
+@dataclass
+class _ImportWrites:
+    """What a run of imports writes at its end, in this order."""
+
+    versions: list[dict[str, Any]] = field(default_factory=list)
+    aliases: dict[str, str] = field(default_factory=dict)  # old id -> current id
+    retired: list[str] = field(default_factory=list)
+    audits: list[dict[str, Any]] = field(default_factory=list)
+    reviews: list[dict[str, Any]] = field(default_factory=list)  # ambiguous rows, for a reviewer
+
+
+def _replayed_import(
+    item: Imported, replay: dict[str, Any], replay_id: str, stored: dict[str, Any], deps: Deps,
+    examples: Sequence[dict[str, Any]], writes: _ImportWrites,
+) -> Outcome:
+    """A message applied before (a redelivery): announced again with the stored version and changes."""
+    payload = item.payload
+    version = int(replay["version"])
+    changes = [FieldChange(**c) for c in replay.get("changes", [])]
+    tagged, _ = tag_recommendation(deps.tagger, examples, replay_id, stored, str(stored.get("text")),
+                                   stored.get("source_themes", []), stored.get("sdgs", []))
+    # The crash may have come before the aliases or the removal of the old document.
+    writes.retired.extend(replay.get("retired", []) or [])
+    writes.aliases.update({alias: replay_id for alias in stored.get("aliases") or []})
+    writes.audits.append(_audit_entry(
+        item.envelope, 0, f"recommendation.{'created' if version == 1 else 'updated'}", "recommendation",
+        replay_id, None if version == 1 else {c.field: c.before for c in changes},
+        {c.field: c.after for c in changes} if changes else {"version": version},
+    ))
+    return _imported_outcome(replay_id, stored, version, version == 1, changes, tagged,
+                             payload, stored.get("conflicts"), [])
+
+
+def _apply_import(
+    item: Imported, event_id: str, pool: _Pool, deps: Deps, examples: Sequence[dict[str, Any]],
+    writes: _ImportWrites,
+) -> Outcome:
+    """A new message: matched, then created, merged into the recommendation it matches, or left
+    for a reviewer when the match is ambiguous."""
+    payload = item.payload
+    target = pool.resolve(payload.recommendation_id)
+    match: Match | None = None
+    if target is None:
+        match = find_match(payload.model_dump(mode="json"), pool.candidates(payload))
+        if match.kind == "ambiguous":
+            writes.reviews.append(review_entry(payload, match, event_id, item.envelope.occurred_at))
+            return Outcome("ambiguous", detail={"ambiguous": _ambiguous(payload, match)})
+        target = match.target
+    existing = pool.docs.get(target) if target else None
+    if existing is None:
+        created = decide_import(None, payload)
+        rec_id, old_id, version = payload.recommendation_id, None, created.version
+        content, digest, changes = created.content, created.content_hash, created.changes
+        meta, new_aliases, outcome = new_meta(payload), [], "created"
+        carried: dict[str, Any] = {}
+    else:
+        merged = merge_import(existing, payload)
+        if merged.outcome == "unchanged":
+            return Outcome("unchanged", detail=_merge_detail(payload, merged.recommendation_id,
+                                                             existing.get("conflicts")))
+        rec_id, old_id, version = merged.recommendation_id, merged.retired_id, merged.version
+        content, digest, changes = merged.content, merged.content_hash, merged.changes
+        meta, new_aliases, outcome = merged.meta, merged.new_aliases, "updated"
+        # An id upgrade moves everything people added (tags, statuses, counts) to the new id.
+        carried = {k: v for k, v in existing.items() if k not in ("_id", "recommendation_id")} \
+            if old_id else {}
+    tagged, tag_fields = tag_recommendation(deps.tagger, examples, rec_id, existing or {}, content["text"],
+                                            content["source_themes"], content["sdgs"])
+    base = {**carried, "country": payload.country, "cycle": payload.cycle, "last_import_id": payload.import_id,
+            "source": payload.source.model_dump(mode="json"), **tag_fields, **meta}
+    writes.versions.append({
+        "recommendation_id": rec_id, "base": base, "content": content, "version": version,
+        "content_hash": digest, "changes": [c.model_dump(mode="json") for c in changes],
+        "event_id": event_id, "at": item.envelope.occurred_at, "new": existing is None or old_id is not None,
+        "retired": [old_id] if old_id else [],
+    })
+    writes.audits.append(_audit_entry(
+        item.envelope, 0, f"recommendation.{outcome}", "recommendation", rec_id,
+        None if existing is None else {c.field: c.before for c in changes},
+        {c.field: c.after for c in changes} if changes else {"version": version},
+    ))
+    if old_id:
+        writes.retired.append(old_id)
+    writes.aliases.update({alias: rec_id for alias in meta["aliases"]})
+    pool.put(rec_id, {**(existing or {}), **base, **content, "_id": rec_id, "version": version,
+                      "content_hash": digest}, old_id)
+    released = [rec_id] if existing is None or old_id else []
+    return _imported_outcome(rec_id, content, version, existing is None, changes, tagged, payload,
+                             meta["conflicts"], released + new_aliases)
 
 
 class _Pool:

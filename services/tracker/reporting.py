@@ -10,8 +10,10 @@ from typing import Any, Literal
 
 from pymongo.database import Database
 
+from contracts.taxonomy import load_taxonomy
 from services.tracker.adapters.report_source import load_assessments, load_cycle, load_report_inputs
 from services.tracker.domain.report import MidTermReport, assemble_report
+from services.tracker.domain.report_labels import theme_labels_from_taxonomy
 
 ReportFormat = Literal["docx", "md", "xlsx"]
 MEDIA_TYPES: dict[str, str] = {
@@ -45,6 +47,7 @@ def build_report(
         raise NoRecommendations(f"no recommendations of {country} cycle {cycle} in the database")
     return assemble_report(
         recs, evidence, drafts, country=country, cycle=cycle, as_of=as_of, language=language,
+        theme_labels=theme_labels_from_taxonomy(load_taxonomy().themes),
         assessments=load_assessments(db, [r.recommendation_id for r in recs]),
         include_coalition_only=include_coalition_only, child_related_only=not all_recommendations,
         cycle_doc=load_cycle(db, country, cycle),

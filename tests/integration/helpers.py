@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
+import subprocess
+import sys
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -78,3 +82,40 @@ def produced_by(component: str, payload: Contract, **fields: Any) -> EventEnvelo
     for the tracker (contracts.sealed_text), signed with the component's own dev key."""
     sealed = seal(payload, text_public_key(CommonSettings(env="dev")))
     return dev_signer(component).sign(make_event(sealed, source=fields.pop("source", component), **fields))
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class ServiceProcess:
+    """`faststream run <app>` as a real process, so a test can kill it with SIGKILL mid-stream."""
+
+    def __init__(self, app: str, env: dict[str, str], log: Path, *, stop_timeout_s: float = 20.0) -> None:
+        self.app, self.env, self.log, self.stop_timeout_s = app, env, log, stop_timeout_s
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "faststream", "run", self.app,
+                 "--host", "127.0.0.1", "--port", str(free_port())],
+                cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+            )
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=self.stop_timeout_s)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def process_log(request: Any) -> Path:
+    """Where a test's service process writes its log (kept as a CI artefact)."""
+    logs = ROOT / "test-artifacts" / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    return logs / f"{request.node.name}.log"

@@ -28,7 +28,7 @@ from contracts.topics import Topics
 from services.tracker.app import build_app
 from services.tracker.settings import TrackerSettings
 from tests.integration.helpers import send, signed_event, wait_for
-from tests.unit.ui.conftest import recommendation_doc
+from tests.integration.ui.conftest import recommendation_doc
 from ui import read_model as rm
 
 pytestmark = pytest.mark.integration

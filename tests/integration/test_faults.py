@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,42 +24,12 @@ from contracts.events import (
     SourceRef,
 )
 from contracts.topics import Topics
-from tests.integration.helpers import envelopes, free_port, read_topic, signed_event, wait_for
+from tests.integration.helpers import ServiceProcess, envelopes, free_port, read_topic, signed_event, wait_for
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = 2000
-
-
-class TrackerProcess:
-    """`faststream run services.tracker.app:app` with its own database and topics."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env, self.log = env, log
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        port = free_port()
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "faststream", "run", "services.tracker.app:app",
-                 "--host", "127.0.0.1", "--port", str(port)],
-                cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-            )
-
-    def kill9(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
 
 
 def recommendation(n: int) -> RecommendationImportedV1:
@@ -72,25 +41,6 @@ def recommendation(n: int) -> RecommendationImportedV1:
     )
 
 
-@pytest.fixture
-def tracker_env(kafka_bootstrap: str, mongodb_uri: str, topics: Topics, mongo_db: Any) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("UPR_")}
-    # Dev mode, as `make up` runs it: the tracker logs in to Kafka with its dev password.
-    env.update(UPR_KAFKA_BOOTSTRAP=kafka_bootstrap, UPR_MONGODB_URI=mongodb_uri, UPR_MONGODB_DB=mongo_db.name,
-               UPR_TOPIC_PREFIX=topics.prefix, UPR_LOG_LEVEL="WARNING",
-               UPR_ENV="dev")  # placeholder token secret and command key, as the test process has
-    return env
-
-
-@pytest.fixture
-def tracker_process(tracker_env: dict[str, str], request: pytest.FixtureRequest) -> Iterator[TrackerProcess]:
-    logs = ROOT / "test-artifacts" / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    process = TrackerProcess(tracker_env, logs / f"{request.node.name}.log")
-    yield process
-    process.stop()
-
-
 async def publish_all(producer: AIOKafkaProducer, topic: str, events: list[Any]) -> None:
     futures = [await producer.send(topic, e.to_bytes(), key=e.payload["recommendation_id"].encode(),
                                    headers=[("content-type", b"application/json")]) for e in events]
@@ -99,7 +49,7 @@ async def publish_all(producer: AIOKafkaProducer, topic: str, events: list[Any])
 
 @pytest.mark.timeout(900)
 async def test_tracker_killed_mid_stream_loses_and_duplicates_nothing(
-    tracker_process: TrackerProcess, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any,
+    tracker_process: ServiceProcess, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any,
     kafka_bootstrap: str,
 ) -> None:
     events = [signed_event(recommendation(n), source="ingest", correlation_id="imp-fault") for n in range(EVENTS)]
@@ -133,7 +83,7 @@ async def test_tracker_killed_mid_stream_loses_and_duplicates_nothing(
 
 @pytest.mark.timeout(900)
 async def test_tracker_recovers_by_itself_when_kafka_and_mongodb_restart_under_load(
-    tracker_process: TrackerProcess, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any,
+    tracker_process: ServiceProcess, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any,
 ) -> None:
     if os.environ.get("UPR_FAULT_RESTART_SERVERS", "1") != "1":
         pytest.skip("server restarts disabled (UPR_FAULT_RESTART_SERVERS=0)")
@@ -176,7 +126,7 @@ async def test_unreachable_mongodb_is_a_clear_error_and_the_message_waits(
     env = {k: v for k, v in os.environ.items() if not k.startswith("UPR_")}
     env.update(UPR_KAFKA_BOOTSTRAP=kafka_bootstrap, UPR_MONGODB_URI=f"mongodb://127.0.0.1:{free_port()}",
                UPR_MONGODB_DB=db_name, UPR_TOPIC_PREFIX=topics.prefix, UPR_ENV="dev")
-    broken = TrackerProcess(env, tmp_path / "broken.log")
+    broken = ServiceProcess("services.tracker.app:app", env, tmp_path / "broken.log")
     broken.start()
     try:
         await asyncio.sleep(12)
@@ -189,7 +139,7 @@ async def test_unreachable_mongodb_is_a_clear_error_and_the_message_waits(
     event = signed_event(recommendation(1), source="ingest")
     await publish_all(producer, topics.recommendations_imported, [event])
     env["UPR_MONGODB_URI"] = mongodb_uri
-    healthy = TrackerProcess(env, tmp_path / "healthy.log")
+    healthy = ServiceProcess("services.tracker.app:app", env, tmp_path / "healthy.log")
     healthy.start()
     from pymongo import AsyncMongoClient
 
@@ -206,7 +156,7 @@ async def test_unreachable_mongodb_is_a_clear_error_and_the_message_waits(
 
 @pytest.mark.timeout(900)
 async def test_import_killed_mid_stream_and_run_again_stores_every_row_once(
-    tracker_process: TrackerProcess, tracker_env: dict[str, str], mongo_db: Any, tmp_path: Path,
+    tracker_process: ServiceProcess, tracker_env: dict[str, str], mongo_db: Any, tmp_path: Path,
 ) -> None:
     """`upr import` (the ingest publisher) is killed with SIGKILL while it sends; the person runs
     the same import again: every recommendation is stored once, none twice."""
@@ -244,7 +194,7 @@ async def test_import_killed_mid_stream_and_run_again_stores_every_row_once(
 
 @pytest.mark.timeout(900)
 async def test_tracker_killed_between_its_bulk_writes_and_the_receipts_repairs_the_batch(
-    tracker_process: TrackerProcess, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any,
+    tracker_process: ServiceProcess, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any,
     kafka_bootstrap: str,
 ) -> None:
     """The kill lands after a batch's recommendations were written in bulk but before their
@@ -280,7 +230,7 @@ async def test_tracker_killed_between_its_bulk_writes_and_the_receipts_repairs_t
 
 
 async def test_a_poison_record_in_a_batch_is_dead_lettered_alone(
-    tracker_process: TrackerProcess, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any,
+    tracker_process: ServiceProcess, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any,
     kafka_bootstrap: str,
 ) -> None:
     """Good and bad records in one partition, published before the tracker starts so they
@@ -309,6 +259,10 @@ async def test_a_poison_record_in_a_batch_is_dead_lettered_alone(
     async def all_good_stored() -> bool:
         return await mongo_db.recommendations.estimated_document_count() == 40
     await wait_for(all_good_stored, timeout=120, what="the good records stored")
+
+    async def all_receipts() -> bool:  # written after the recommendations, in the same run
+        return await mongo_db.processed_messages.count_documents({}) >= 42
+    await wait_for(all_receipts, timeout=60, what="a receipt for every record")
     receipts = {d["_id"]: d["outcome"] async for d in mongo_db.processed_messages.find({})}
     assert receipts[unknown_version["event_id"]] == "rejected"
     assert receipts[bad_payload["event_id"]] == "rejected"

@@ -36,8 +36,8 @@ from services.ingest.domain.columns import UHRI_EXPORT_COLUMNS
 from services.tracker.adapters.report_source import load_report_inputs
 from services.tracker.app import build_app
 from services.tracker.settings import TrackerSettings
-from tests.integration.helpers import send, signed_event, wait_for
-from tests.integration.test_faults import TrackerProcess, publish_all, tracker_env, tracker_process  # noqa: F401
+from tests.integration.helpers import ServiceProcess, send, signed_event, wait_for
+from tests.integration.test_faults import publish_all
 from ui import read_model
 from upr.cli import app as upr
 
@@ -170,7 +170,7 @@ def merge_row(n: int, *, paragraph: bool) -> RecommendationImportedV1:
 
 @pytest.mark.timeout(600)
 async def test_a_tracker_killed_while_merging_a_second_source_loses_and_duplicates_nothing(
-    tracker_process: TrackerProcess, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any,  # noqa: F811
+    tracker_process: ServiceProcess, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any,
 ) -> None:
     count = 400
     first = [signed_event(merge_row(n, paragraph=False), source="ingest") for n in range(count)]

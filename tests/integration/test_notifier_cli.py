@@ -13,12 +13,6 @@ from typer.testing import CliRunner
 from contracts.topics import Topics
 from services.notifier.receiver import WebhookReceiver
 from services.notifier.settings import NotifierSettings
-from tests.integration.test_notifier_pipeline import (
-    notifier,  # noqa: F401 - fixture
-    notifier_settings,  # noqa: F401 - fixture
-    receiver,  # noqa: F401 - fixture
-    smtp_server,  # noqa: F401 - fixture
-)
 from upr.commands import dlq, subscriptions
 
 pytestmark = pytest.mark.integration
@@ -40,7 +34,7 @@ async def upr(settings: NotifierSettings, *args: str) -> Any:
 
 
 async def test_subscribing_a_webhook_from_the_cli_returns_its_secret_and_lists_it(
-    notifier: Any, notifier_settings: NotifierSettings, receiver: WebhookReceiver, topics: Topics,  # noqa: F811
+    notifier: Any, notifier_settings: NotifierSettings, receiver: WebhookReceiver, topics: Topics,
 ) -> None:
     added = await upr(notifier_settings, "subscriptions", "add", "--channel", "webhook", "--url", receiver.url,
                       "--kind", "new_evidence", "--kind", "status_change", "--theme", "T08", "--id", "sub-cli-hook",
@@ -62,7 +56,7 @@ async def test_subscribing_a_webhook_from_the_cli_returns_its_secret_and_lists_i
 
 
 async def test_viewer_cannot_add_a_webhook_and_is_told_why(
-    notifier: Any, notifier_settings: NotifierSettings, receiver: WebhookReceiver,  # noqa: F811
+    notifier: Any, notifier_settings: NotifierSettings, receiver: WebhookReceiver,
 ) -> None:
     refused = await upr(notifier_settings, "subscriptions", "add", "--channel", "webhook", "--url", receiver.url,
                         "--as", "dara", "--role", "viewer")

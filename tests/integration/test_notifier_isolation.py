@@ -23,13 +23,10 @@ from services.notifier.domain.deliveries import delivery_id
 from services.notifier.receiver import WebhookReceiver
 from services.notifier.settings import NotifierSettings
 from tests.integration.helpers import read_topic, send, wait_for
-from tests.integration.test_notifier_pipeline import (
+from tests.integration.notifier_helpers import (
     MailCatcher,
     evidence_added,
-    notifier_settings,  # noqa: F401 - fixture
-    receiver,  # noqa: F401 - fixture
     secret_of,
-    smtp_server,  # noqa: F401 - fixture
     subscribe,
     tracker_event,
 )
@@ -45,8 +42,8 @@ async def hanging_receiver() -> AsyncIterator[WebhookReceiver]:
 
 
 async def test_a_hanging_webhook_does_not_hold_up_another_subscriptions_alerts(
-    notifier_settings: NotifierSettings, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any,  # noqa: F811
-    receiver: WebhookReceiver, hanging_receiver: WebhookReceiver,  # noqa: F811
+    notifier_settings: NotifierSettings, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any,
+    receiver: WebhookReceiver, hanging_receiver: WebhookReceiver,
 ) -> None:
     # Few slots, so the hanging endpoint could starve the other if it were not bounded on its
     # own; retries far apart, so its deliveries stay pending for the whole test.
@@ -90,8 +87,8 @@ async def test_a_hanging_webhook_does_not_hold_up_another_subscriptions_alerts(
 
 
 async def test_poison_records_in_a_batch_are_dead_lettered_alone_and_the_rest_delivered(
-    notifier_settings: NotifierSettings, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any,  # noqa: F811
-    receiver: WebhookReceiver, kafka_bootstrap: str, smtp_server: tuple[MailCatcher, int],  # noqa: F811
+    notifier_settings: NotifierSettings, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any,
+    receiver: WebhookReceiver, kafka_bootstrap: str, smtp_server: tuple[MailCatcher, int],
 ) -> None:
     # The subscription first, with a notifier that is then stopped: the events below are all
     # waiting when the next one starts, so they come in one batch.

@@ -8,10 +8,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import os
-import signal
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,17 +19,14 @@ from services.notifier.app import build_app
 from services.notifier.domain.deliveries import delivery_id
 from services.notifier.receiver import WebhookReceiver
 from services.notifier.settings import NotifierSettings
-from tests.integration.helpers import free_port, send, wait_for
-from tests.integration.test_notifier_pipeline import (
+from tests.integration.helpers import ServiceProcess, free_port, process_log, send, wait_for
+from tests.integration.notifier_helpers import (
     ALERTS_DELIVERED,
     SECRET,
     MailCatcher,
     email_and_webhook_subscriptions,
     evidence_added,
-    notifier_settings,  # noqa: F401 - fixture
-    receiver,  # noqa: F401 - fixture
     secret_of,
-    smtp_server,  # noqa: F401 - fixture
     subscribe,
     tracker_event,
 )
@@ -41,12 +34,11 @@ from tests.integration.test_notifier_pipeline import (
 pytestmark = pytest.mark.integration
 
 EVENTS = 200
-ROOT = Path(__file__).resolve().parents[2]
 
 
 async def test_notifier_stopped_mid_batch_and_restarted_sends_every_alert_exactly_once(
-    notifier_settings: NotifierSettings, producer: AIOKafkaProducer, topics: Topics,  # noqa: F811
-    mongo_db: Any, smtp_server: tuple[MailCatcher, int], receiver: WebhookReceiver,  # noqa: F811
+    notifier_settings: NotifierSettings, producer: AIOKafkaProducer, topics: Topics,
+    mongo_db: Any, smtp_server: tuple[MailCatcher, int], receiver: WebhookReceiver,
 ) -> None:
     mail_catcher, _ = smtp_server
     # The production timeout (5 s), not the pipeline tests' 1 s: on a loaded machine an answer
@@ -100,39 +92,10 @@ async def _true(value: bool) -> bool:
     return value
 
 
-class NotifierProcess:
-    """`faststream run services.notifier.app:app`, to be killed with SIGKILL."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env, self.log = env, log
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "faststream", "run", "services.notifier.app:app",
-                 "--host", "127.0.0.1", "--port", str(free_port())],
-                cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-            )
-
-    def kill9(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-
-
 @pytest.mark.timeout(600)
 async def test_notifier_killed_mid_stream_loses_no_alert(
-    notifier_settings: NotifierSettings, producer: AIOKafkaProducer, topics: Topics,  # noqa: F811
-    mongo_db: Any, receiver: WebhookReceiver, request: pytest.FixtureRequest,  # noqa: F811
+    notifier_settings: NotifierSettings, producer: AIOKafkaProducer, topics: Topics,
+    mongo_db: Any, receiver: WebhookReceiver, request: pytest.FixtureRequest,
 ) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("UPR_")}
     env.update(
@@ -143,9 +106,7 @@ async def test_notifier_killed_mid_stream_loses_no_alert(
         UPR_SMTP_PORT=str(free_port()), UPR_SCHEDULER_ENABLED="false", UPR_SUBSCRIPTIONS_REFRESH_S="0",
         UPR_DELIVERY_LEASE_S="5", UPR_RETRY_POLL_S="1", UPR_DELIVERY_CONCURRENCY="8",
     )
-    logs = ROOT / "test-artifacts" / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    process = NotifierProcess(env, logs / f"{request.node.name}.log")
+    process = ServiceProcess("services.notifier.app:app", env, process_log(request), stop_timeout_s=30.0)
     process.start()
     try:
         hook = await subscribe(producer, topics, mongo_db, subscription_id="sub-hook-kill", channel=Channel.WEBHOOK,

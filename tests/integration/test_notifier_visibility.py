@@ -31,13 +31,9 @@ from contracts.events import (
 from contracts.topics import Topics
 from services.notifier.receiver import WebhookReceiver
 from tests.integration.helpers import send, signed_event, wait_for
-from tests.integration.test_notifier_pipeline import (
+from tests.integration.notifier_helpers import (
     MailCatcher,
-    notifier,  # noqa: F401 - fixture
-    notifier_settings,  # noqa: F401 - fixture
-    receiver,  # noqa: F401 - fixture
     secret_of,
-    smtp_server,  # noqa: F401 - fixture
     subscribe,
     tracker_event,
 )
@@ -64,8 +60,8 @@ async def _true(value: bool) -> bool:
 
 
 async def test_row4_alerts_respect_visibility_a_viewers_subscription_gets_no_coalition_only_alert(
-    notifier: Any, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any,  # noqa: F811
-    smtp_server: tuple[MailCatcher, int], receiver: WebhookReceiver,  # noqa: F811
+    notifier: Any, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any,
+    smtp_server: tuple[MailCatcher, int], receiver: WebhookReceiver,
 ) -> None:
     mail, _ = smtp_server
     # The viewer subscribes their own address and confirms it by the link emailed to it.
@@ -126,8 +122,8 @@ async def test_row4_alerts_respect_visibility_a_viewers_subscription_gets_no_coa
 
 
 async def test_row4_one_email_address_per_subscription_and_none_before_confirmation(
-    notifier: Any, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any,  # noqa: F811
-    smtp_server: tuple[MailCatcher, int],  # noqa: F811
+    notifier: Any, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any,
+    smtp_server: tuple[MailCatcher, int],
 ) -> None:
     mail, _ = smtp_server
     request = SubscriptionRequestedV1(subscription_id="sub-many", owner="dara", channel=Channel.EMAIL,

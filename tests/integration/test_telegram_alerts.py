@@ -22,12 +22,7 @@ from services.notifier.app import build_app
 from services.notifier.settings import NotifierSettings
 from services.notifier.telegram_bot import TelegramBot
 from tests.integration.helpers import free_port, send, signed_event, wait_for
-from tests.integration.test_notifier_pipeline import (
-    evidence_added,
-    notifier_settings,  # noqa: F401 - fixture
-    smtp_server,  # noqa: F401 - fixture
-    tracker_event,
-)
+from tests.integration.notifier_helpers import evidence_added, tracker_event
 
 pytestmark = pytest.mark.integration
 
@@ -145,7 +140,7 @@ async def link(producer: AIOKafkaProducer, topics: Topics, mongo_db: Any, bot_ap
 
 
 async def test_telegram_link_one_alert_429_waited_out_stop_and_restart_send_nothing_twice(
-    notifier_settings: NotifierSettings, producer: AIOKafkaProducer, topics: Topics,  # noqa: F811
+    notifier_settings: NotifierSettings, producer: AIOKafkaProducer, topics: Topics,
     mongo_db: Any, bot_api: BotApiStandIn,
 ) -> None:
     settings = notifier_settings.model_copy(update={"telegram_bot_token": TOKEN, "telegram_api_url": bot_api.url})
@@ -197,7 +192,7 @@ async def test_telegram_link_one_alert_429_waited_out_stop_and_restart_send_noth
 
 
 async def test_a_persons_link_does_not_link_a_group_and_is_spent_once(
-    notifier_settings: NotifierSettings, producer: AIOKafkaProducer, topics: Topics,  # noqa: F811
+    notifier_settings: NotifierSettings, producer: AIOKafkaProducer, topics: Topics,
     mongo_db: Any, bot_api: BotApiStandIn,
 ) -> None:
     settings = notifier_settings.model_copy(update={"telegram_bot_token": TOKEN, "telegram_api_url": bot_api.url})

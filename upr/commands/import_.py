@@ -22,12 +22,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from contracts.events import Actor, Role
+from services.ingest.adapters.files.templates import write_evidence_template, write_recommendation_template
 from services.ingest.adapters.profiles import MappingProfiles
 from services.ingest.adapters.tracker import tracker_previewer
 from services.ingest.domain import FORMATS
 from services.ingest.domain.columns import MappingProblem, fields_help, mapped_layout
 from services.ingest.domain.model import WARNING_PREFIX
-from services.ingest.domain.templates import write_evidence_template, write_recommendation_template
 from services.ingest.importer import ImportReport, run_import
 from services.ingest.settings import IngestSettings
 

@@ -15,7 +15,9 @@ from typing import Any
 
 import typer
 
-from services.ingest.domain import FORMATS, ParsedRow, RowError, parse_file
+from contracts.taxonomy import load_taxonomy
+from services.ingest.adapters.files import parse_file
+from services.ingest.domain import FORMATS, ParsedRow, RowError
 from services.tracker.domain.tagging import Tagger
 
 
@@ -23,7 +25,7 @@ def tag_file(
     path: Path, *, format: str | None = None, cycle: int | None = None, country: str | None = None
 ) -> tuple[list[dict[str, Any]], list[RowError]]:
     """Tag every recommendation of one file; also return the rows that could not be read."""
-    tagger = Tagger()
+    tagger = Tagger(load_taxonomy())
     tagged: list[dict[str, Any]] = []
     errors: list[RowError] = []
     import_id = f"tag-{uuid.uuid4().hex[:12]}"

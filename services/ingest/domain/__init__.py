@@ -1,6 +1,6 @@
-"""Ingest domain: turning files of UPR recommendations into contract events (no Kafka, no Mongo)."""
+"""Ingest domain: turning rows of UPR recommendations into contract events (no files, no Kafka,
+no Mongo). Reading files is in ``services.ingest.adapters.files``."""
 
-from services.ingest.domain.detect import detect_format
 from services.ingest.domain.model import (
     DEFAULT_MAX_FILE_BYTES,
     FORMATS,
@@ -10,7 +10,6 @@ from services.ingest.domain.model import (
     ParseItem,
     RowError,
 )
-from services.ingest.domain.parse import iter_rows, parse_file
 
 __all__ = [
     "DEFAULT_MAX_FILE_BYTES",
@@ -20,7 +19,4 @@ __all__ = [
     "ParsedEvidence",
     "ParsedRow",
     "RowError",
-    "detect_format",
-    "iter_rows",
-    "parse_file",
 ]

@@ -39,6 +39,8 @@ MAPPED_XLSX = "mapped_xlsx"
 DEFAULT_MAX_FILE_BYTES = 60 * 1024 * 1024
 
 WARNING_PREFIX = "warning: "
+# What a byte that is not UTF-8 becomes when a mixed file is read (adapters/files/encoding.py).
+MIXED_MARK = "\ufffd"
 
 
 @dataclass(frozen=True)

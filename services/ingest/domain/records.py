@@ -19,8 +19,7 @@ from contracts.events import (
     RecommendingState,
 )
 from services.ingest.domain import construct, countries, identity, sanitise
-from services.ingest.domain.encoding import MIXED_MARK
-from services.ingest.domain.model import ParsedEvidence, ParsedRow, RowError
+from services.ingest.domain.model import MIXED_MARK, ParsedEvidence, ParsedRow, RowError
 
 Cell = str | int | float | date | datetime | bool | None
 
@@ -415,47 +414,57 @@ def _place(
     row: _Row, ctx: Context, given_id: str | None, country_value: Cell, session_value: Cell, cycle_value: Cell
 ) -> tuple[str | None, int | None, int | None]:
     """Country, session and cycle of a row, and their errors."""
-    country: str | None = ctx.country
-    if country is None:
-        name = ""
-        if country_value is not None:
-            cell, country, problem = (
-                _country_cached(country_value) if type(country_value) is str else _country_of(country_value)
-            )
-            name = cell[0]
-            if cell[1] is not None:
-                row.report("country", cell[1], cell[2])
-            if problem is not None:
-                row.error("country", problem)
-        if name:
-            pass
-        elif given_id and identity.ID_PATTERN.match(given_id):
-            country = given_id[:3]
-        elif not row.errors:
-            row.error("country", "no country under review: add the column or give --country")
-
-    session: int | None = None
-    if session_value not in (None, ""):
-        number, problem = _int_cached(session_value) if type(session_value) is str else _int_of(session_value)
-        if number is None:
-            row.error("session", problem or "")
-        else:
-            # Kept even when out of range: the cycle below is derived from it all the same.
-            session = number
-            if not 1 <= session <= 200:
-                row.error("session", f"{session} is not a UPR session number")
-
-    cycle: int | None = ctx.cycle
-    if cycle is None:
-        if cycle_value not in (None, ""):
-            cycle, problem = _int_cached(cycle_value) if type(cycle_value) is str else _int_of(cycle_value)
-            if cycle is None:
-                row.error("cycle", problem or "")
-        if cycle is None and session is not None:
-            cycle = identity.cycle_for_session(session)
-        if cycle is None and not any(e.field in (row.column("cycle"), row.column("session")) for e in row.errors):
-            row.error("cycle", "cycle unknown: the file gives no cycle or session; give --cycle")
+    country = ctx.country if ctx.country is not None else _read_country(row, given_id, country_value)
+    session = _read_session(row, session_value)
+    cycle = ctx.cycle if ctx.cycle is not None else _read_cycle(row, cycle_value, session)
     return country, session, cycle
+
+
+def _read_country(row: _Row, given_id: str | None, value: Cell) -> str | None:
+    """The country of the column, else of a given id; an error when neither names one."""
+    country: str | None = None
+    name = ""
+    if value is not None:
+        cell, country, problem = _country_cached(value) if type(value) is str else _country_of(value)
+        name = cell[0]
+        if cell[1] is not None:
+            row.report("country", cell[1], cell[2])
+        if problem is not None:
+            row.error("country", problem)
+    if name:
+        pass
+    elif given_id and identity.ID_PATTERN.match(given_id):
+        country = given_id[:3]
+    elif not row.errors:
+        row.error("country", "no country under review: add the column or give --country")
+    return country
+
+
+def _read_session(row: _Row, value: Cell) -> int | None:
+    if value in (None, ""):
+        return None
+    number, problem = _int_cached(value) if type(value) is str else _int_of(value)
+    if number is None:
+        row.error("session", problem or "")
+        return None
+    # Kept even when out of range: the cycle is derived from it all the same.
+    if not 1 <= number <= 200:
+        row.error("session", f"{number} is not a UPR session number")
+    return number
+
+
+def _read_cycle(row: _Row, value: Cell, session: int | None) -> int | None:
+    """The cycle of the column, else of the session; an error when neither gives one."""
+    cycle: int | None = None
+    if value not in (None, ""):
+        cycle, problem = _int_cached(value) if type(value) is str else _int_of(value)
+        if cycle is None:
+            row.error("cycle", problem or "")
+    if cycle is None and session is not None:
+        cycle = identity.cycle_for_session(session)
+    if cycle is None and not any(e.field in (row.column("cycle"), row.column("session")) for e in row.errors):
+        row.error("cycle", "cycle unknown: the file gives no cycle or session; give --cycle")
+    return cycle
 
 
 @lru_cache(maxsize=_CACHE_SIZE, typed=True)
@@ -494,11 +503,7 @@ def candidate_id(record: Record, ctx: Context) -> str | None:
     return rec_id if identity.ID_PATTERN.match(rec_id) else None
 
 
-def build_recommendation(record: Record, ctx: Context) -> ParsedRow | list[RowError]:
-    row, text, text_km, paragraph, given_id, country, session, cycle = _head(record, ctx)
-    get = record.values.get
-
-    value = get("position")
+def _read_position(row: _Row, value: Cell) -> Position | None:
     position: Position | None = None
     position_text = ""
     if value is not None:
@@ -509,9 +514,11 @@ def build_recommendation(record: Record, ctx: Context) -> ParsedRow | list[RowEr
     if position is None and not any(e.field == row.column("position") for e in row.errors):
         shown = position_text or "(empty)"
         row.error("position", f"position {shown!r} is neither Supported nor Noted")
+    return position
 
+
+def _read_states(row: _Row, value: Cell) -> list[RecommendingState]:
     states: list[RecommendingState] = []
-    value = get("states")
     if value is not None:
         cell, found, unknown = _states_cached(value) if type(value) is str else _states_of(value)
         if cell[1] is not None:
@@ -519,22 +526,46 @@ def build_recommendation(record: Record, ctx: Context) -> ParsedRow | list[RowEr
         states.extend(found)
         for message in unknown:
             row.warn("states", message)
+    return states
 
-    publication_date: date | None = None
-    value = get("publication_date")
-    if value not in (None, ""):
-        publication_date, problem = _date_cached(value) if type(value) in _CACHEABLE else _date_of(value)
-        if publication_date is None:
-            row.error("publication_date", problem or "")
 
-    action_category: int | None = None
-    value = get("action_category")
-    if value not in (None, ""):
-        action_category, problem = _int_cached(value) if type(value) is str else _int_of(value)
-        if action_category is None:
-            row.error("action_category", problem or "")
-        elif not 1 <= action_category <= 5:
-            row.error("action_category", f"action category {action_category} is not between 1 and 5")
+def _read_publication_date(row: _Row, value: Cell) -> date | None:
+    if value in (None, ""):
+        return None
+    publication_date, problem = _date_cached(value) if type(value) in _CACHEABLE else _date_of(value)
+    if publication_date is None:
+        row.error("publication_date", problem or "")
+    return publication_date
+
+
+def _read_action_category(row: _Row, value: Cell) -> int | None:
+    if value in (None, ""):
+        return None
+    action_category, problem = _int_cached(value) if type(value) is str else _int_of(value)
+    if action_category is None:
+        row.error("action_category", problem or "")
+    elif not 1 <= action_category <= 5:
+        row.error("action_category", f"action category {action_category} is not between 1 and 5")
+    return action_category
+
+
+def _read_document_symbol(row: _Row, value: Cell) -> str | None:
+    if value is None:
+        return None
+    cell = _single_cached(value) if type(value) is str else clean_single_cell(value)
+    if cell[1] is not None:
+        row.report("document_symbol", cell[1], cell[2])
+    return cell[0][:100] or None
+
+
+def build_recommendation(record: Record, ctx: Context) -> ParsedRow | list[RowError]:
+    """One recommendation from a row (one reader per field), or the row's errors."""
+    row, text, text_km, paragraph, given_id, country, session, cycle = _head(record, ctx)
+    get = record.values.get
+    position = _read_position(row, get("position"))
+    states = _read_states(row, get("states"))
+    publication_date = _read_publication_date(row, get("publication_date"))
+    action_category = _read_action_category(row, get("action_category"))
 
     if given_id is not None and not identity.ID_PATTERN.match(given_id):
         row.error("recommendation_id", f"{given_id!r} is not an id like KHM-4-110.23")
@@ -546,13 +577,7 @@ def build_recommendation(record: Record, ctx: Context) -> ParsedRow | list[RowEr
     if not identity.ID_PATTERN.match(rec_id):
         row.error("paragraph", f"cannot make a recommendation id from paragraph {paragraph!r}")
         return row.errors
-    value = get("document_symbol")
-    symbol: str | None = None
-    if value is not None:
-        cell = _single_cached(value) if type(value) is str else clean_single_cell(value)
-        symbol = cell[0][:100] or None
-        if cell[1] is not None:
-            row.report("document_symbol", cell[1], cell[2])
+    symbol = _read_document_symbol(row, get("document_symbol"))
     fields: dict[str, Any] = {
         "recommendation_id": rec_id,
         "country": country,

@@ -448,48 +448,43 @@ def _source(document: _Body, citation: Citation) -> None:
 # --- the document ----------------------------------------------------------------------
 
 
-def build_docx(
-    report: MidTermReport, *, charts: Mapping[str, bytes] | None = None, include_charts: bool = True
-) -> DocxDocument:
-    """The report as a python-docx Document (not yet saved)."""
-    if charts is None:
-        charts = render_charts(report) if include_charts else {}
-    h = report.headings
-    docx = Document()
-    _configure_styles(docx)
-    _ask_to_update_fields(docx)
-    properties = docx.core_properties
-    properties.title = report.title
-    properties.subject = report.subtitle
-    properties.comments = FONT_NOTE
-    properties.author = "UPR Tracker"
-    document = _Body(docx)
-
+def _title_page(document: _Body, report: MidTermReport) -> None:
     document.add_heading(report.title, level=0)
     document.add_paragraph(report.subtitle, style="Subtitle")
-    _add_toc(document, h["contents"], toc_entries(report))
+    _add_toc(document, report.headings["contents"], toc_entries(report))
     document.add_page_break()
 
+
+def _executive_summary(document: _Body, report: MidTermReport) -> None:
+    h = report.headings
     document.add_heading(h["executive_summary"], level=1)
     document.add_heading(h["key_figures"], level=2)
     for figure in report.executive_summary.figures:
         document.add_paragraph(figure, style="List Bullet")
     _editable(document, report.executive_summary.texts)
 
-    document.add_heading(h["method"], level=1)
+
+def _method(document: _Body, report: MidTermReport) -> None:
+    document.add_heading(report.headings["method"], level=1)
     for paragraph in report.method:
         document.add_paragraph(paragraph)
 
-    stats = report.statistics
+
+def _chart(document: _Body, charts: Mapping[str, bytes], key: str, caption: str) -> None:
+    if key in charts:
+        document.add_paragraph()
+        document.add_picture(io.BytesIO(charts[key]), width=Inches(6.2))
+        document.add_paragraph(caption, style="Caption")
+
+
+def _statistics(document: _Body, report: MidTermReport, charts: Mapping[str, bytes]) -> None:
+    h, stats = report.headings, report.statistics
     document.add_heading(h["statistics"], level=1)
     document.add_heading(h["statistics_by_theme"], level=2)
     theme_header = [h[key] for key in STATS_COLUMNS]
     theme_rows = [[r.label, *(str(n) for n in r.counts())] for r in (*stats.by_theme, stats.total)]
     _table(document, theme_header, theme_rows, widths=[1.9] + [0.58] * 8, font_pt=8)
-    if "by_theme" in charts:
-        document.add_paragraph()
-        document.add_picture(io.BytesIO(charts["by_theme"]), width=Inches(6.2))
-        document.add_paragraph(h["chart_by_theme"], style="Caption")
+    _chart(document, charts, "by_theme", h["chart_by_theme"])
     document.add_heading(h["position_and_status"], level=2)
     _table(
         document,
@@ -506,11 +501,11 @@ def build_docx(
         [[r.label, str(r.cncc), str(r.cso)] for r in stats.by_status],
         widths=[2.6, 1.6, 1.6],
     )
-    if "status" in charts:
-        document.add_paragraph()
-        document.add_picture(io.BytesIO(charts["status"]), width=Inches(6.2))
-        document.add_paragraph(h["chart_status"], style="Caption")
+    _chart(document, charts, "status", h["chart_status"])
 
+
+def _chapters(document: _Body, report: MidTermReport) -> None:
+    h = report.headings
     document.add_heading(h["chapters"], level=1)
     for chapter in report.chapters:
         document.add_heading(chapter.heading, level=2)
@@ -529,7 +524,16 @@ def build_docx(
             document.add_heading(h["asks"], level=3)
             _editable(document, chapter.asks)
 
-    document.add_heading(h["noted_revisited"], level=1)
+
+def _cite_or_none(paragraph: Paragraph, numbers: list[int]) -> None:
+    if numbers:
+        _cite(paragraph, numbers)
+    else:
+        _run(paragraph, "(no evidence submitted)")
+
+
+def _noted_revisited(document: _Body, report: MidTermReport) -> None:
+    document.add_heading(report.headings["noted_revisited"], level=1)
     if not report.noted_revisited:
         document.add_paragraph("No recommendation covered by this report was noted; all were supported.")
     for entry in report.noted_revisited:
@@ -538,25 +542,26 @@ def build_docx(
         _run(item, entry.text)
         _run(item, f" (full entry under {entry.chapter_id}). CNCC: {entry.cncc.status_label}")
         _run(item, " ")
-        if entry.cncc.citations:
-            _cite(item, entry.cncc.citations)
-        else:
-            _run(item, "(no evidence submitted)")
+        _cite_or_none(item, entry.cncc.citations)
         _run(item, f"; CSO: {entry.cso.status_label} ")
-        if entry.cso.citations:
-            _cite(item, entry.cso.citations)
-        else:
-            _run(item, "(no evidence submitted)")
+        _cite_or_none(item, entry.cso.citations)
 
-    document.add_heading(h["priorities"], level=1)
+
+def _priorities(document: _Body, report: MidTermReport) -> None:
+    document.add_heading(report.headings["priorities"], level=1)
     _editable(document, report.priorities)
 
-    document.add_heading(h["sources"], level=1)
+
+def _sources(document: _Body, report: MidTermReport) -> None:
+    document.add_heading(report.headings["sources"], level=1)
     if not report.citations:
         document.add_paragraph("No evidence is cited in this report.")
     for citation in report.citations:
         _source(document, citation)
 
+
+def _annex_matrix(document: _Body, report: MidTermReport) -> None:
+    h = report.headings
     document.add_section()
     document.add_heading(h["annex_matrix"], level=1)
     _table(
@@ -572,6 +577,9 @@ def build_docx(
         font_pt=7.5,
     )  # fmt: skip
 
+
+def _annex_contributors(document: _Body, report: MidTermReport) -> None:
+    h = report.headings
     document.add_heading(h["annex_contributors"], level=1)
     if report.contributors:
         _table(
@@ -587,6 +595,33 @@ def build_docx(
         if report.individual_contributors
         else "Organisations are listed; individuals are not named."
     )
+
+
+def build_docx(
+    report: MidTermReport, *, charts: Mapping[str, bytes] | None = None, include_charts: bool = True
+) -> DocxDocument:
+    """The report as a python-docx Document (not yet saved), one function per section."""
+    if charts is None:
+        charts = render_charts(report) if include_charts else {}
+    docx = Document()
+    _configure_styles(docx)
+    _ask_to_update_fields(docx)
+    properties = docx.core_properties
+    properties.title = report.title
+    properties.subject = report.subtitle
+    properties.comments = FONT_NOTE
+    properties.author = "UPR Tracker"
+    document = _Body(docx)
+    _title_page(document, report)
+    _executive_summary(document, report)
+    _method(document, report)
+    _statistics(document, report, charts)
+    _chapters(document, report)
+    _noted_revisited(document, report)
+    _priorities(document, report)
+    _sources(document, report)
+    _annex_matrix(document, report)
+    _annex_contributors(document, report)
     return docx
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from contracts.taxonomy import load_taxonomy
 from services.tracker.domain.tagging import ConfirmedExample, Tagger, TaggingResult
 
 
@@ -27,7 +28,7 @@ class TaggerAdapter:
 
 
 def load_tagger() -> TaggerAdapter:
-    tagger = Tagger()
+    tagger = Tagger(load_taxonomy())
     # Warm up: the first use of the examples index imports scikit-learn (seconds); pay it at start-up.
     tagger.tag("warm-up", examples=[ConfirmedExample("warm-up", "protect children", True, frozenset({"T02"}))])
     return TaggerAdapter(tagger)

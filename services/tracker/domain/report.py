@@ -15,7 +15,9 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -35,14 +37,15 @@ from services.tracker.domain.report_labels import (
     STATUS_LABELS,
     ReportLanguage,
     ThemeLabel,
-    default_theme_labels,
     heading,
     pick,
     position_label,
     status_label,
     theme_heading,
 )
+from services.tracker.domain.status import disagreement
 
+_T = TypeVar("_T")
 OTHER_CHAPTER_ID = "other"
 STATUS_KEYS: tuple[str, ...] = (*(s.value for s in ImplementationStatus), "not_assessed")
 NO_EVIDENCE = "no evidence submitted"
@@ -402,44 +405,62 @@ class _Citations:
 # --- assembly --------------------------------------------------------------------------
 
 
-def assemble_report(
-    recommendations: Sequence[RecommendationDoc],
-    evidence: Sequence[EvidenceDoc],
-    drafts: Sequence[ReportDraftDoc],
-    *,
-    country: str,
-    cycle: int,
-    as_of: date,
-    language: ReportLanguage = "en",
-    theme_labels: Mapping[str, ThemeLabel] | None = None,
-    assessments: Sequence[AssessmentDoc] | None = None,
-    include_coalition_only: bool = False,
-    child_related_only: bool = True,
-    cycle_doc: CycleDoc | None = None,
-) -> MidTermReport:
-    """Build the mid-term report of ``country``'s ``cycle`` as it stood on ``as_of``.
+@dataclass(frozen=True)
+class _Scope:
+    """What the report covers: the cycle's recommendations, those in scope, the themes' names."""
 
-    ``assessments`` is the assessment history; when omitted, the latest assessments
-    copied onto each recommendation are used if they were made by ``as_of``.
-    ``include_coalition_only`` lets coalition-only evidence appear (a report for the
-    coalition); pending, rejected and safeguarding-held evidence never appears.
-    With ``child_related_only`` (default) recommendations that are neither child-related
-    nor tagged with a theme are left out; otherwise they form "Other recommendations".
-    """
-    labels = dict(theme_labels) if theme_labels is not None else default_theme_labels()
-    lang = language
+    labels: dict[str, ThemeLabel]
+    lang: ReportLanguage
+    cycle_recs: list[RecommendationDoc]
+    in_scope: list[RecommendationDoc]
+    scope_ids: frozenset[str]
+
+    def themes_of(self, rec: RecommendationDoc) -> list[str]:
+        return sorted({t for t in rec.themes if t in self.labels})
+
+    def chapter_of(self, rec: RecommendationDoc) -> str:
+        themes = self.themes_of(rec)
+        return themes[0] if themes else OTHER_CHAPTER_ID
+
+
+@dataclass(frozen=True)
+class _EvidenceSelection:
+    """The evidence the report may show (by id and per recommendation) and what it leaves out."""
+
+    shown: dict[str, EvidenceDoc]
+    evidence_of: dict[str, list[EvidenceDoc]]
+    excluded: Counter[str]
+
+
+@dataclass(frozen=True)
+class _Sources:
+    """Everything the chapters cite or quote: evidence, latest assessments and drafts, citation numbers."""
+
+    selection: _EvidenceSelection
+    latest: dict[tuple[str, Assessor], AssessmentSummary]
+    latest_drafts: dict[tuple[str, str], ReportDraftDoc]
+    citations: _Citations
+
+
+def _select_scope(
+    recommendations: Sequence[RecommendationDoc], *, country: str, cycle: int, lang: ReportLanguage,
+    theme_labels: Mapping[str, ThemeLabel], child_related_only: bool,
+) -> _Scope:
     cycle_recs = sorted(
         (r for r in recommendations if r.country == country and r.cycle == cycle), key=paragraph_sort_key
     )
     in_scope = [r for r in cycle_recs if not child_related_only or r.child_related or r.themes]
-    scope_ids = {r.recommendation_id for r in in_scope}
+    return _Scope(dict(theme_labels), lang, cycle_recs, in_scope, frozenset(r.recommendation_id for r in in_scope))
 
-    # Evidence the report may show, per recommendation.
+
+def _select_evidence(
+    evidence: Sequence[EvidenceDoc], scope: _Scope, *, as_of: date, include_coalition_only: bool
+) -> _EvidenceSelection:
     excluded: Counter[str] = Counter()
     shown: dict[str, EvidenceDoc] = {}
-    evidence_of: dict[str, list[EvidenceDoc]] = {r.recommendation_id: [] for r in in_scope}
+    evidence_of: dict[str, list[EvidenceDoc]] = {r.recommendation_id: [] for r in scope.in_scope}
     for item in evidence:
-        targets = [rid for rid in item.recommendation_ids if rid in scope_ids]
+        targets = [rid for rid in item.recommendation_ids if rid in scope.scope_ids]
         if not targets:
             excluded["other_recommendations"] += 1
             continue
@@ -452,231 +473,201 @@ def assemble_report(
             evidence_of[rid].append(item)
     for items in evidence_of.values():
         items.sort(key=lambda e: (_evidence_date(e), e.evidence_id))
+    return _EvidenceSelection(shown, evidence_of, excluded)
 
-    latest = _latest_assessments(in_scope, assessments, as_of)
-    latest_drafts = _latest_drafts(drafts, country, cycle)
-    citations = _Citations(shown)
 
-    def themes_of(rec: RecommendationDoc) -> list[str]:
-        return sorted({t for t in rec.themes if t in labels})
-
-    def chapter_of(rec: RecommendationDoc) -> str:
-        themes = themes_of(rec)
-        return themes[0] if themes else OTHER_CHAPTER_ID
-
-    def statement(rec: RecommendationDoc, assessor: Assessor) -> StatusStatement:
-        summary = latest.get((rec.recommendation_id, assessor))
-        own = [e.evidence_id for e in evidence_of[rec.recommendation_id]]
-        if summary is None:
-            return StatusStatement(
-                assessor=assessor,
-                status=None,
-                status_label=status_label(None),
-                assessed_on=None,
-                rationale="",
-                citations=citations.cite(own),
-            )
-        cited = citations.cite(e for e in summary.evidence_ids if e in shown)
-        from_rec = False
-        if not cited and own:
-            cited, from_rec = citations.cite(own), True
+def _statement(rec: RecommendationDoc, assessor: Assessor, sources: _Sources) -> StatusStatement:
+    """One assessor's status of a recommendation, citing the evidence it rests on."""
+    citations, shown = sources.citations, sources.selection.shown
+    summary = sources.latest.get((rec.recommendation_id, assessor))
+    own = [e.evidence_id for e in sources.selection.evidence_of[rec.recommendation_id]]
+    if summary is None:
         return StatusStatement(
             assessor=assessor,
-            status=summary.status,
-            status_label=status_label(summary.status.value),
-            assessed_on=summary.at.date(),
-            # Held text (it may identify a child) never reaches the report, whoever reads it.
-            rationale="" if summary.held else summary.rationale,
-            citations=cited,
-            citations_from_recommendation=from_rec,
+            status=None,
+            status_label=status_label(None),
+            assessed_on=None,
+            rationale="",
+            citations=citations.cite(own),
         )
+    cited = citations.cite(e for e in summary.evidence_ids if e in shown)
+    from_rec = False
+    if not cited and own:
+        cited, from_rec = citations.cite(own), True
+    return StatusStatement(
+        assessor=assessor,
+        status=summary.status,
+        status_label=status_label(summary.status.value),
+        assessed_on=summary.at.date(),
+        # Held text (it may identify a child) never reaches the report, whoever reads it.
+        rationale="" if summary.held else summary.rationale,
+        citations=cited,
+        citations_from_recommendation=from_rec,
+    )
 
-    def draft_texts(section: str) -> list[EditableText]:
-        wanted = {"en": ["en", "km"], "km": ["km", "en"], "bilingual": ["en", "km"]}[lang]
-        texts: list[EditableText] = []
-        for draft_language in wanted:
-            draft = latest_drafts.get((section, draft_language))
-            if draft is None or not draft.text.strip():
-                continue
-            if draft.held:
-                texts.append(
-                    EditableText(
-                        section=section,
-                        language=draft.language,
-                        text=f"[Held for safeguarding review: the latest text of the section '{section}' "
-                        "may identify a child and waits for a reviewer.]",
-                        version=draft.version,
-                        edited_at=draft.at,
-                        is_placeholder=True,
-                    )
-                )
-                if lang != "bilingual":
-                    break
-                continue
-            texts.append(
-                EditableText(
-                    section=section,
-                    language=draft.language,
-                    text=draft.text,
-                    version=draft.version,
-                    edited_at=draft.at,
-                )
-            )
-            if lang != "bilingual":
-                break
-        if not texts:
-            texts.append(
-                EditableText(
-                    section=section,
-                    language="en",
-                    text=f"[To be written: no text has been saved yet for the section '{section}'.]",
-                    is_placeholder=True,
-                )
-            )
-        return texts
 
-    # Chapters, in theme order; each recommendation in full under its first theme.
+def _draft_texts(
+    section: str, lang: ReportLanguage, latest_drafts: Mapping[tuple[str, str], ReportDraftDoc]
+) -> list[EditableText]:
+    """The latest saved text of a section in the report's language(s), or a marked placeholder."""
+    wanted = {"en": ["en", "km"], "km": ["km", "en"], "bilingual": ["en", "km"]}[lang]
+    texts: list[EditableText] = []
+    for draft_language in wanted:
+        draft = latest_drafts.get((section, draft_language))
+        if draft is None or not draft.text.strip():
+            continue
+        if draft.held:
+            text = (
+                f"[Held for safeguarding review: the latest text of the section '{section}' "
+                "may identify a child and waits for a reviewer.]"
+            )
+        else:
+            text = draft.text
+        texts.append(
+            EditableText(
+                section=section, language=draft.language, text=text, version=draft.version,
+                edited_at=draft.at, is_placeholder=draft.held,
+            )
+        )
+        if lang != "bilingual":
+            break
+    if not texts:
+        texts.append(
+            EditableText(
+                section=section,
+                language="en",
+                text=f"[To be written: no text has been saved yet for the section '{section}'.]",
+                is_placeholder=True,
+            )
+        )
+    return texts
+
+
+def _entry(rec: RecommendationDoc, chapter_id: str, scope: _Scope, sources: _Sources) -> RecommendationEntry:
+    cncc = _statement(rec, Assessor.CNCC, sources)
+    cso = _statement(rec, Assessor.CSO, sources)
+    return RecommendationEntry(
+        recommendation_id=rec.recommendation_id,
+        paragraph=rec.paragraph,
+        document_symbol=rec.document_symbol,
+        text=rec.text,
+        text_km=rec.text_km or None,
+        recommending_states=[s.name for s in rec.recommending_states],
+        position=rec.position,
+        position_label=position_label(rec.position.value, scope.lang),
+        themes=scope.themes_of(rec),
+        child_related=rec.child_related,
+        chapter_id=chapter_id,
+        cncc=cncc,
+        cso=cso,
+        statuses_differ=disagreement(cso.status, cncc.status),
+        measures=sources.citations.cite(e.evidence_id for e in sources.selection.evidence_of[rec.recommendation_id]),
+    )
+
+
+def _chapter_ids(scope: _Scope) -> list[str]:
+    """The chapters in theme order, then "Other recommendations" if any has no theme."""
+    chapter_ids = [t for t in sorted(scope.labels) if any(t in r.themes for r in scope.in_scope)]
+    if any(scope.chapter_of(r) == OTHER_CHAPTER_ID for r in scope.in_scope):
+        chapter_ids.append(OTHER_CHAPTER_ID)
+    return chapter_ids
+
+
+def _entries(scope: _Scope, chapter_ids: Sequence[str], sources: _Sources) -> dict[str, RecommendationEntry]:
+    """Each recommendation in full under its first theme (citations numbered in chapter order)."""
+    entries: dict[str, RecommendationEntry] = {}
+    for chapter_id in chapter_ids:
+        for rec in scope.in_scope:
+            if scope.chapter_of(rec) == chapter_id:
+                entries[rec.recommendation_id] = _entry(rec, chapter_id, scope, sources)
+    return entries
+
+
+def _chapters(
+    scope: _Scope, chapter_ids: Sequence[str], entries: Mapping[str, RecommendationEntry], sources: _Sources
+) -> list[ThemeChapter]:
     by_chapter: dict[str, list[RecommendationEntry]] = {}
     cross: dict[str, list[RecommendationEntry]] = {}
-    entries: dict[str, RecommendationEntry] = {}
-    chapter_ids = [t for t in sorted(labels) if any(t in r.themes for r in in_scope)]
-    if any(chapter_of(r) == OTHER_CHAPTER_ID for r in in_scope):
-        chapter_ids.append(OTHER_CHAPTER_ID)
-    for chapter_id in chapter_ids:
-        for rec in in_scope:
-            if chapter_of(rec) != chapter_id:
-                continue
-            cncc = statement(rec, Assessor.CNCC)
-            cso = statement(rec, Assessor.CSO)
-            entry = RecommendationEntry(
-                recommendation_id=rec.recommendation_id,
-                paragraph=rec.paragraph,
-                document_symbol=rec.document_symbol,
-                text=rec.text,
-                text_km=rec.text_km or None,
-                recommending_states=[s.name for s in rec.recommending_states],
-                position=rec.position,
-                position_label=position_label(rec.position.value, lang),
-                themes=themes_of(rec),
-                child_related=rec.child_related,
-                chapter_id=chapter_id,
-                cncc=cncc,
-                cso=cso,
-                statuses_differ=cncc.status is not None and cso.status is not None and cncc.status != cso.status,
-                measures=citations.cite(e.evidence_id for e in evidence_of[rec.recommendation_id]),
-            )
-            entries[rec.recommendation_id] = entry
-            by_chapter.setdefault(chapter_id, []).append(entry)
-    for rec in in_scope:
+    for entry in entries.values():
+        by_chapter.setdefault(entry.chapter_id, []).append(entry)
+    for rec in scope.in_scope:
         entry = entries[rec.recommendation_id]
         for theme in entry.themes[1:]:
             cross.setdefault(theme, []).append(entry)
-
     chapters: list[ThemeChapter] = []
     for chapter_id in chapter_ids:
         chapter_entries = by_chapter.get(chapter_id, [])
-        refs = cross.get(chapter_id, [])
-        numbers: list[int] = []
-        for entry in chapter_entries:
-            for n in (*entry.cncc.citations, *entry.cso.citations, *entry.measures):
-                if n not in numbers:
-                    numbers.append(n)
+        numbers = {n for e in chapter_entries for n in (*e.cncc.citations, *e.cso.citations, *e.measures)}
         if chapter_id == OTHER_CHAPTER_ID:
-            title, gaps, asks = heading("other_recommendations", lang), [], []
+            title, gaps, asks = heading("other_recommendations", scope.lang), [], []
         else:
-            title = theme_heading(labels[chapter_id], lang)
-            gaps, asks = draft_texts(f"gaps:{chapter_id}"), draft_texts(f"asks:{chapter_id}")
+            title = theme_heading(scope.labels[chapter_id], scope.lang)
+            gaps = _draft_texts(f"gaps:{chapter_id}", scope.lang, sources.latest_drafts)
+            asks = _draft_texts(f"asks:{chapter_id}", scope.lang, sources.latest_drafts)
         chapters.append(
             ThemeChapter(
                 chapter_id=chapter_id,
                 heading=title,
                 entries=chapter_entries,
-                cross_references=refs,
+                cross_references=cross.get(chapter_id, []),
                 gaps=gaps,
                 asks=asks,
                 citations=sorted(numbers),
             )
         )
+    return chapters
 
-    ordered_entries = [entries[r.recommendation_id] for r in in_scope]
-    noted = [e for e in ordered_entries if e.position == Position.NOTED]
 
-    # Statistics.
-    def stats_row(key: str, label: str, rows: Sequence[RecommendationEntry]) -> StatsRow:
-        statuses = Counter((e.cncc.status.value if e.cncc.status else "not_assessed") for e in rows)
-        items = {ev.evidence_id for e in rows for ev in evidence_of[e.recommendation_id]}
-        return StatsRow(
-            key=key,
-            label=label,
-            recommendations=len(rows),
-            supported=sum(1 for e in rows if e.position == Position.SUPPORTED),
-            noted=sum(1 for e in rows if e.position == Position.NOTED),
-            with_evidence=sum(1 for e in rows if evidence_of[e.recommendation_id]),
-            evidence_items=len(items),
-            cncc_assessed=sum(1 for e in rows if e.cncc.status is not None),
-            cso_assessed=sum(1 for e in rows if e.cso.status is not None),
-            statuses_differ=sum(1 for e in rows if e.statuses_differ),
-            cncc_statuses={k: statuses.get(k, 0) for k in STATUS_KEYS},
-        )
+def _stats_row(
+    key: str, label: str, rows: Sequence[RecommendationEntry], evidence_of: Mapping[str, list[EvidenceDoc]]
+) -> StatsRow:
+    statuses = Counter((e.cncc.status.value if e.cncc.status else "not_assessed") for e in rows)
+    items = {ev.evidence_id for e in rows for ev in evidence_of[e.recommendation_id]}
+    return StatsRow(
+        key=key,
+        label=label,
+        recommendations=len(rows),
+        supported=sum(1 for e in rows if e.position == Position.SUPPORTED),
+        noted=sum(1 for e in rows if e.position == Position.NOTED),
+        with_evidence=sum(1 for e in rows if evidence_of[e.recommendation_id]),
+        evidence_items=len(items),
+        cncc_assessed=sum(1 for e in rows if e.cncc.status is not None),
+        cso_assessed=sum(1 for e in rows if e.cso.status is not None),
+        statuses_differ=sum(1 for e in rows if e.statuses_differ),
+        cncc_statuses={k: statuses.get(k, 0) for k in STATUS_KEYS},
+    )
 
+
+def _statistics(
+    scope: _Scope, chapter_ids: Sequence[str], ordered: Sequence[RecommendationEntry],
+    evidence_of: Mapping[str, list[EvidenceDoc]],
+) -> Statistics:
+    lang = scope.lang
     by_theme = [
-        stats_row(t, theme_heading(labels[t], lang), [e for e in ordered_entries if t in e.themes])
+        _stats_row(t, theme_heading(scope.labels[t], lang), [e for e in ordered if t in e.themes], evidence_of)
         for t in chapter_ids
         if t != OTHER_CHAPTER_ID
     ]
     if OTHER_CHAPTER_ID in chapter_ids:
-        by_theme.append(
-            stats_row(
-                OTHER_CHAPTER_ID,
-                heading("other_recommendations", lang),
-                [e for e in ordered_entries if e.chapter_id == OTHER_CHAPTER_ID],
-            )
-        )
+        others = [e for e in ordered if e.chapter_id == OTHER_CHAPTER_ID]
+        by_theme.append(_stats_row(OTHER_CHAPTER_ID, heading("other_recommendations", lang), others, evidence_of))
     by_position = [
-        stats_row(p.value, position_label(p.value, lang), [e for e in ordered_entries if e.position == p])
+        _stats_row(p.value, position_label(p.value, lang), [e for e in ordered if e.position == p], evidence_of)
         for p in Position
     ]
-    cncc_counts = Counter((e.cncc.status.value if e.cncc.status else "not_assessed") for e in ordered_entries)
-    cso_counts = Counter((e.cso.status.value if e.cso.status else "not_assessed") for e in ordered_entries)
+    cncc_counts = Counter((e.cncc.status.value if e.cncc.status else "not_assessed") for e in ordered)
+    cso_counts = Counter((e.cso.status.value if e.cso.status else "not_assessed") for e in ordered)
     by_status = [
         StatusCountRow(key=k, label=pick(STATUS_LABELS[k], lang), cncc=cncc_counts[k], cso=cso_counts[k])
         for k in STATUS_KEYS
     ]
-    total = stats_row("total", heading("total", lang), ordered_entries)
-    statistics = Statistics(by_theme=by_theme, by_position=by_position, by_status=by_status, total=total)
+    total = _stats_row("total", heading("total", lang), ordered, evidence_of)
+    return Statistics(by_theme=by_theme, by_position=by_position, by_status=by_status, total=total)
 
-    # Cycle facts for the title and the method.
-    symbols = Counter(r.document_symbol for r in cycle_recs if r.document_symbol)
-    sessions = Counter(r.session for r in cycle_recs if r.session)
-    symbol = symbols.most_common(1)[0][0] if symbols else None
-    session = sessions.most_common(1)[0][0] if sessions else None
-    names = COUNTRY_NAMES.get(country, (country, country))
-    country_name = pick(names, lang)
 
-    figures = _summary_figures(
-        total=total,
-        received=len(cycle_recs),
-        cycle=cycle,
-        as_of=as_of,
-        by_status=by_status,
-        by_theme=by_theme,
-        cited=len(citations.items),
-    )
-    method = _method_paragraphs(
-        cycle=cycle,
-        received=len(cycle_recs),
-        in_scope=len(in_scope),
-        symbol=symbol,
-        session=session,
-        as_of=as_of,
-        child_related_only=child_related_only,
-        include_coalition_only=include_coalition_only,
-        excluded=excluded,
-        cycle_doc=cycle_doc,
-        assessment_history=assessments is not None,
-    )
-
-    # Contributors: organisations only, never individuals' names.
+def _contributors(scope: _Scope, sources: _Sources) -> tuple[list[Contributor], int]:
+    """Organisations credited (evidence, assessments, report sections) and how many individuals:
+    organisations only, never individuals' names."""
     contributions: dict[str, Counter[str]] = {}
     individuals: set[str] = set()
 
@@ -686,12 +677,12 @@ def assemble_report(
         else:
             individuals.add(username)
 
-    for item in shown.values():
+    for item in sources.selection.shown.values():
         credit(item.submitted_by.organisation, item.submitted_by.username, "evidence")
-    for (rid, _assessor), summary in latest.items():
-        if rid in scope_ids:
+    for (rid, _assessor), summary in sources.latest.items():
+        if rid in scope.scope_ids:
             credit(summary.by.organisation, summary.by.username, "assessments")
-    for draft in latest_drafts.values():
+    for draft in sources.latest_drafts.values():
         credit(draft.author.organisation, draft.author.username, "drafts")
     contributors = [
         Contributor(
@@ -702,9 +693,15 @@ def assemble_report(
         )
         for org, counts in sorted(contributions.items(), key=lambda kv: kv[0].casefold())
     ]
+    return contributors, len(individuals)
 
-    matrix_language: ReportLanguage = "km" if lang == "km" else "en"
-    matrix = [
+
+def _matrix(
+    scope: _Scope, ordered: Sequence[RecommendationEntry], evidence_of: Mapping[str, list[EvidenceDoc]]
+) -> list[MatrixRow]:
+    """Annex A: every recommendation in scope, one row each."""
+    language: ReportLanguage = "km" if scope.lang == "km" else "en"
+    return [
         MatrixRow(
             recommendation_id=e.recommendation_id,
             paragraph=e.paragraph,
@@ -714,44 +711,139 @@ def assemble_report(
             recommending_states=e.recommending_states,
             position=e.position.value,
             themes=e.themes,
-            theme_labels=[labels[t].en for t in e.themes],
+            theme_labels=[scope.labels[t].en for t in e.themes],
             cso_status=e.cso.status.value if e.cso.status else None,
             cncc_status=e.cncc.status.value if e.cncc.status else None,
-            cso_status_label=status_label(e.cso.status.value if e.cso.status else None, matrix_language),
-            cncc_status_label=status_label(e.cncc.status.value if e.cncc.status else None, matrix_language),
+            cso_status_label=status_label(e.cso.status.value if e.cso.status else None, language),
+            cncc_status_label=status_label(e.cncc.status.value if e.cncc.status else None, language),
             disagreement=e.statuses_differ,
             evidence_count=len(evidence_of[e.recommendation_id]),
         )
-        for e in ordered_entries
+        for e in ordered
     ]
 
+
+def _most_common(values: Iterable[_T | None]) -> _T | None:
+    counts = Counter(v for v in values if v)
+    return counts.most_common(1)[0][0] if counts else None
+
+
+@dataclass(frozen=True)
+class _Narrative:
+    """The generated words: subtitle, key figures and the method paragraphs."""
+
+    country_name: str
+    subtitle: str
+    figures: list[str]
+    method: list[str]
+
+
+def _narrative(
+    scope: _Scope, statistics: Statistics, sources: _Sources, *, country: str, cycle: int, as_of: date,
+    child_related_only: bool, include_coalition_only: bool, cycle_doc: CycleDoc | None, assessment_history: bool,
+) -> _Narrative:
+    symbol = _most_common(r.document_symbol for r in scope.cycle_recs)
+    session = _most_common(r.session for r in scope.cycle_recs)
+    country_name = pick(COUNTRY_NAMES.get(country, (country, country)), scope.lang)
+    figures = _summary_figures(
+        total=statistics.total,
+        received=len(scope.cycle_recs),
+        cycle=cycle,
+        as_of=as_of,
+        by_status=statistics.by_status,
+        by_theme=statistics.by_theme,
+        cited=len(sources.citations.items),
+    )
+    method = _method_paragraphs(
+        cycle=cycle,
+        received=len(scope.cycle_recs),
+        in_scope=len(scope.in_scope),
+        symbol=symbol,
+        session=session,
+        as_of=as_of,
+        child_related_only=child_related_only,
+        include_coalition_only=include_coalition_only,
+        excluded=sources.selection.excluded,
+        cycle_doc=cycle_doc,
+        assessment_history=assessment_history,
+    )
     subtitle = f"{country_name} · UPR cycle {cycle}"
     if symbol:
         subtitle += f" ({symbol})"
     subtitle += f" · as of {as_of.isoformat()}"
+    return _Narrative(country_name, subtitle, figures, method)
+
+
+def assemble_report(
+    recommendations: Sequence[RecommendationDoc],
+    evidence: Sequence[EvidenceDoc],
+    drafts: Sequence[ReportDraftDoc],
+    *,
+    country: str,
+    cycle: int,
+    as_of: date,
+    language: ReportLanguage = "en",
+    theme_labels: Mapping[str, ThemeLabel],
+    assessments: Sequence[AssessmentDoc] | None = None,
+    include_coalition_only: bool = False,
+    child_related_only: bool = True,
+    cycle_doc: CycleDoc | None = None,
+) -> MidTermReport:
+    """Build the mid-term report of ``country``'s ``cycle`` as it stood on ``as_of``.
+
+    ``theme_labels``: the themes' names (``report_labels.theme_labels_from_taxonomy``).
+    ``assessments`` is the assessment history; when omitted, the latest assessments
+    copied onto each recommendation are used if they were made by ``as_of``.
+    ``include_coalition_only`` lets coalition-only evidence appear (a report for the
+    coalition); pending, rejected and safeguarding-held evidence never appears.
+    With ``child_related_only`` (default) recommendations that are neither child-related
+    nor tagged with a theme are left out; otherwise they form "Other recommendations".
+    """
+    lang = language
+    scope = _select_scope(recommendations, country=country, cycle=cycle, lang=lang, theme_labels=theme_labels,
+                          child_related_only=child_related_only)
+    selection = _select_evidence(evidence, scope, as_of=as_of, include_coalition_only=include_coalition_only)
+    sources = _Sources(
+        selection=selection,
+        latest=_latest_assessments(scope.in_scope, assessments, as_of),
+        latest_drafts=_latest_drafts(drafts, country, cycle),
+        citations=_Citations(selection.shown),
+    )
+    chapter_ids = _chapter_ids(scope)
+    entries = _entries(scope, chapter_ids, sources)
+    chapters = _chapters(scope, chapter_ids, entries, sources)
+    ordered = [entries[r.recommendation_id] for r in scope.in_scope]
+    statistics = _statistics(scope, chapter_ids, ordered, selection.evidence_of)
+    narrative = _narrative(
+        scope, statistics, sources, country=country, cycle=cycle, as_of=as_of, child_related_only=child_related_only,
+        include_coalition_only=include_coalition_only, cycle_doc=cycle_doc, assessment_history=assessments is not None,
+    )
+    contributors, individuals = _contributors(scope, sources)
     return MidTermReport(
         country=country,
-        country_name=country_name,
+        country_name=narrative.country_name,
         cycle=cycle,
         as_of=as_of,
         language=lang,
         include_coalition_only=include_coalition_only,
         child_related_only=child_related_only,
         title=heading("title", lang),
-        subtitle=subtitle,
+        subtitle=narrative.subtitle,
         headings={key: pick(pair, lang) for key, pair in LABELS.items()},
-        theme_labels=labels,
-        executive_summary=ExecutiveSummary(figures=figures, texts=draft_texts("executive_summary")),
-        method=method,
+        theme_labels=scope.labels,
+        executive_summary=ExecutiveSummary(
+            figures=narrative.figures, texts=_draft_texts("executive_summary", lang, sources.latest_drafts)
+        ),
+        method=narrative.method,
         statistics=statistics,
         chapters=chapters,
-        noted_revisited=noted,
-        priorities=draft_texts("priorities"),
-        citations=citations.items,
-        matrix=matrix,
+        noted_revisited=[e for e in ordered if e.position == Position.NOTED],
+        priorities=_draft_texts("priorities", lang, sources.latest_drafts),
+        citations=sources.citations.items,
+        matrix=_matrix(scope, ordered, selection.evidence_of),
         contributors=contributors,
-        individual_contributors=len(individuals),
-        excluded_evidence=ExcludedEvidence(**excluded),
+        individual_contributors=individuals,
+        excluded_evidence=ExcludedEvidence(**selection.excluded),
     )
 
 

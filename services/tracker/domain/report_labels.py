@@ -7,13 +7,15 @@ English; people write Khmer text in the editable sections.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from contracts.events import EvidenceSourceType, ImplementationStatus, Position
+
+if TYPE_CHECKING:
+    from contracts.taxonomy import Theme
 
 ReportLanguage = Literal["en", "km", "bilingual"]
 
@@ -28,54 +30,10 @@ class ThemeLabel(BaseModel):
     km: str | None = None
 
 
-# The themes as DOMAIN.md names them; used until contracts.taxonomy provides the labels.
-FALLBACK_THEME_LABELS: dict[str, ThemeLabel] = {
-    theme_id: ThemeLabel(id=theme_id, en=name)
-    for theme_id, name in [
-        ("T01", "General measures"),
-        ("T02", "Child protection system"),
-        ("T03", "Minimum ages"),
-        ("T04", "General principles"),
-        ("T05", "Birth registration and identity"),
-        ("T06", "Violence against children"),
-        ("T07", "Sexual abuse and exploitation"),
-        ("T08", "Online child sexual exploitation"),
-        ("T09", "Gender-based violence"),
-        ("T10", "Child marriage"),
-        ("T11", "Family and alternative care"),
-        ("T12", "Health and welfare"),
-        ("T13", "Mental health and online risks"),
-        ("T14", "Children with disabilities"),
-        ("T15", "Education and leisure"),
-        ("T16", "Juvenile justice"),
-        ("T17", "Child labour"),
-        ("T18", "Trafficking and sale of children"),
-        ("T19", "Children in vulnerable situations"),
-    ]
-}
-
-
-def theme_labels_from_taxonomy(themes: Iterable[object]) -> dict[str, ThemeLabel]:
-    """Labels from ``contracts.taxonomy`` themes (objects with id, label_en, label_km)."""
-    labels = dict(FALLBACK_THEME_LABELS)
-    for theme in themes:
-        theme_id = getattr(theme, "id", None)
-        english = getattr(theme, "label_en", None)
-        if isinstance(theme_id, str) and isinstance(english, str):
-            khmer = getattr(theme, "label_km", None)
-            labels[theme_id] = ThemeLabel(id=theme_id, en=english, km=khmer if isinstance(khmer, str) else None)
-    return labels
-
-
-def default_theme_labels() -> dict[str, ThemeLabel]:
-    """Theme labels (English and Khmer) from ``contracts.taxonomy``; DOMAIN.md's English
-    names if the taxonomy cannot be read. The taxonomy is packaged data, parsed once and
-    cached by ``load_taxonomy``."""
-    try:
-        taxonomy = importlib.import_module("contracts.taxonomy")
-        return theme_labels_from_taxonomy(taxonomy.load_taxonomy().themes)
-    except (ImportError, AttributeError, OSError, ValueError):
-        return dict(FALLBACK_THEME_LABELS)
+def theme_labels_from_taxonomy(themes: Iterable[Theme]) -> dict[str, ThemeLabel]:
+    """The report's theme names, from the taxonomy's themes (``taxonomy.yaml``, the one source;
+    an adapter loads it and passes it in)."""
+    return {theme.id: ThemeLabel(id=theme.id, en=theme.label_en, km=theme.label_km) for theme in themes}
 
 
 # --- headings and labels (English, Khmer) ----------------------------------------------

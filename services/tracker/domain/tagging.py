@@ -21,15 +21,22 @@ import re
 import string
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from contracts.events import ThemeTag
-from contracts.taxonomy import Taxonomy, load_taxonomy
 from services.tracker.domain import tagging_rules as rules
+
+if TYPE_CHECKING:  # the taxonomy is read by an adapter and passed in (domain purity, issue 17)
+    from contracts.taxonomy import Taxonomy
 
 RULES_VERSION = "rules-3"
 EXAMPLES_VERSION = "knn-1"
-TAGGER_VERSION = f"{RULES_VERSION}+{EXAMPLES_VERSION}+taxonomy-{load_taxonomy().version}"
+
+
+def tagger_version(taxonomy: Taxonomy, *, embeddings: bool = False) -> str:
+    """Which rules, examples signal and taxonomy produced a suggestion."""
+    examples = f"{EXAMPLES_VERSION}-embeddings" if embeddings else EXAMPLES_VERSION
+    return f"{RULES_VERSION}+{examples}+taxonomy-{taxonomy.version}"
 
 THEME_THRESHOLD = 0.5  # a theme is suggested when its score reaches this
 FALLBACK_CONFIDENCE = 0.5  # child-related but no specific theme: T01 at this confidence
@@ -72,7 +79,7 @@ class ConfirmedExample:
 class TaggingResult:
     child_related: bool
     themes: list[ThemeTag]
-    tagger_version: str = TAGGER_VERSION
+    tagger_version: str
     explanation: str = ""
 
     @property
@@ -156,8 +163,8 @@ class RuleOutcome:
 class RuleTagger:
     """The rule layer alone: child-relatedness and per-theme scores with reasons."""
 
-    def __init__(self, taxonomy: Taxonomy | None = None) -> None:
-        self.taxonomy = taxonomy or load_taxonomy()
+    def __init__(self, taxonomy: Taxonomy) -> None:
+        self.taxonomy = taxonomy
         self._scanner = rules.RuleScanner()
         scanner = self._scanner
         self._child = [
@@ -177,7 +184,22 @@ class RuleTagger:
     def score(self, text: str, source_themes: Sequence[str] = (), sdgs: Sequence[str] = ()) -> RuleOutcome:
         norm = normalise(text)
         scanned = self._scanner.scan(norm)
-        child_positions: list[int] = []  # word positions of terms naming children themselves
+        child_terms, child_positions = self._child_terms(norm, scanned)
+        evidence, child_by_source = self._source_evidence(source_themes, sdgs)
+        notes: list[str] = []
+        child_related = bool(child_terms) or child_by_source
+        if child_by_source and not child_terms:
+            notes.append("child-related by the source's UHRI themes/SDGs")
+        fallback = self._cue_evidence(norm, scanned, child_positions, evidence)
+        scores = {tid: ev.score for tid, ev in evidence.items()}
+        reasons = {tid: ev.reasons for tid, ev in evidence.items()}
+        if child_related and not any(s >= THEME_THRESHOLD for s in scores.values()):
+            _general_measures(scores, reasons, fallback.get("T01"))
+        return RuleOutcome(child_related, child_terms, scores, reasons, notes)
+
+    def _child_terms(self, norm: str, scanned: rules.ScannedText) -> tuple[list[str], list[int]]:
+        """The child terms found (labels), and the word positions of those naming children themselves."""
+        child_positions: list[int] = []
         child_terms: list[str] = []
         for term, compiled in self._child:
             if not scanned.may_match(compiled.regex):
@@ -189,9 +211,12 @@ class RuleTagger:
                     child_positions.append(_word_index(norm, m.start))
                 if term.label not in child_terms:
                     child_terms.append(term.label)
+        return child_terms, child_positions
 
+    def _source_evidence(self, source_themes: Sequence[str], sdgs: Sequence[str]) -> tuple[dict[str, _Evidence], bool]:
+        """Themes from the source's UHRI themes and SDGs (the taxonomy's crosswalks), and whether
+        those alone make the recommendation child-related."""
         evidence: dict[str, _Evidence] = {}
-        notes: list[str] = []
         child_by_source = False
         for name in source_themes:
             entry = self.taxonomy.uhri(name)
@@ -209,11 +234,12 @@ class RuleTagger:
             for theme_id in sdg_entry.themes:
                 weight = 0.75 if sdg_entry.child_specific else 0.5
                 evidence.setdefault(theme_id, _Evidence()).add(weight, f"SDG {sdg_entry.target}")
+        return evidence, child_by_source
 
-        child_related = bool(child_terms) or child_by_source
-        if child_by_source and not child_terms:
-            notes.append("child-related by the source's UHRI themes/SDGs")
-
+    def _cue_evidence(
+        self, norm: str, scanned: rules.ScannedText, child_positions: Sequence[int], evidence: dict[str, _Evidence]
+    ) -> dict[str, _Evidence]:
+        """Adds the themes' cues found in the text to ``evidence``; returns the fallback cues' evidence."""
         fallback: dict[str, _Evidence] = {}
         for cue, compiled, requires, unless in self._cues:
             if not scanned.may_match(compiled.regex):
@@ -230,18 +256,17 @@ class RuleTagger:
                 target = fallback if cue.fallback else evidence
                 target.setdefault(cue.theme, _Evidence()).add(cue.weight, f"'{m.text}' ({cue.label})")
                 break
+        return fallback
 
-        scores = {tid: ev.score for tid, ev in evidence.items()}
-        reasons = {tid: ev.reasons for tid, ev in evidence.items()}
-        if child_related and not any(s >= THEME_THRESHOLD for s in scores.values()):
-            ev = fallback.get("T01")
-            if ev is not None:
-                scores["T01"] = max(scores.get("T01", 0.0), ev.score)
-                reasons["T01"] = reasons.get("T01", []) + ev.reasons
-            else:
-                scores["T01"] = max(scores.get("T01", 0.0), FALLBACK_CONFIDENCE)
-                reasons["T01"] = [*reasons.get("T01", []), "child-related, no specific theme found"]
-        return RuleOutcome(child_related, child_terms, scores, reasons, notes)
+
+def _general_measures(scores: dict[str, float], reasons: dict[str, list[str]], fallback: _Evidence | None) -> None:
+    """Child-related with no specific theme: T01 (general measures), from its fallback cues if any."""
+    if fallback is not None:
+        scores["T01"] = max(scores.get("T01", 0.0), fallback.score)
+        reasons["T01"] = reasons.get("T01", []) + fallback.reasons
+    else:
+        scores["T01"] = max(scores.get("T01", 0.0), FALLBACK_CONFIDENCE)
+        reasons["T01"] = [*reasons.get("T01", []), "child-related, no specific theme found"]
 
 
 # --- examples signal -------------------------------------------------------------------
@@ -330,23 +355,19 @@ class Tagger:
 
     def __init__(
         self,
-        taxonomy: Taxonomy | None = None,
+        taxonomy: Taxonomy,
         *,
         embedder: Embedder | None = None,
         use_rules: bool = True,
         use_examples: bool = True,
     ) -> None:
-        self.taxonomy = taxonomy or load_taxonomy()
+        self.taxonomy = taxonomy
         self.rules = RuleTagger(self.taxonomy)
         self.embedder = embedder
         self.use_rules = use_rules
         self.use_examples = use_examples
         self._index_cache: dict[tuple[ConfirmedExample, ...], ExampleIndex] = {}
-        self.version = (
-            TAGGER_VERSION
-            if embedder is None
-            else TAGGER_VERSION.replace(EXAMPLES_VERSION, f"{EXAMPLES_VERSION}-embeddings")
-        )
+        self.version = tagger_version(taxonomy, embeddings=embedder is not None)
 
     def index(self, examples: Sequence[ConfirmedExample]) -> ExampleIndex:
         key = tuple(examples)

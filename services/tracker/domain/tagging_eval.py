@@ -113,8 +113,8 @@ def as_example(row: LabelledRecommendation) -> ConfirmedExample:
     return ConfirmedExample(row.recommendation_id, row.text, row.child_related, row.themes)
 
 
-def evaluate_rules(rows: Sequence[LabelledRecommendation], tagger: Tagger | None = None) -> Report:
-    tagger = tagger or Tagger(use_examples=False)
+def evaluate_rules(rows: Sequence[LabelledRecommendation], tagger: Tagger) -> Report:
+    """``tagger``: the rules alone (``Tagger(taxonomy, use_examples=False)``)."""
     return score("rules", [(row, tagger.tag(row.text)) for row in rows])
 
 

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from services.ingest.domain import ParsedEvidence, ParsedRow, RowError, parse_file
+from services.ingest.adapters.files import parse_file
+from services.ingest.domain import ParsedEvidence, ParsedRow, RowError
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "ingest"
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from services.ingest.domain import parse_file
+from services.ingest.adapters.files import parse_file
 from services.ingest.domain.model import FileProblem
 from services.ingest.domain.sanitise import looks_like_formula
 

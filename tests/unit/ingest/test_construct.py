@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from services.ingest.domain import ParsedRow, construct, parse_file
+from services.ingest.adapters.files import parse_file
+from services.ingest.domain import ParsedRow, construct
 from services.ingest.domain.construct import CONTRACT_FINGERPRINT, fingerprint
 
 HEADER = "Text,Countries Concerned,Document Symbol,UPR Reccomending States,UPR Position,UPR Session"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from contracts.events import Position
-from services.ingest.domain import detect_format
+from services.ingest.adapters.files import detect_format
 
 LEGACY = [
     "upr_info_khm_2009_cp1252.csv",
@@ -133,7 +133,7 @@ def test_evidence_template_gives_evidence_submissions(fixtures, parse) -> None:
 def test_filled_template_with_khmer_and_several_states(tmp_path, parse) -> None:
     import openpyxl
 
-    from services.ingest.domain.templates import write_recommendation_template
+    from services.ingest.adapters.files.templates import write_recommendation_template
 
     path = write_recommendation_template(tmp_path / "t.xlsx")
     workbook = openpyxl.load_workbook(path)

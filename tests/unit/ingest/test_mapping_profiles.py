@@ -14,8 +14,10 @@ import pytest
 from typer.testing import CliRunner
 
 from contracts.events import RecommendationImportedV1, RecommendationImportedV2
-from services.ingest.domain import ParsedRow, RowError, parse_file
-from services.ingest.domain.profiles import ProfileProblem, check_profile, file_columns, header_signature
+from services.ingest.adapters.files import parse_file
+from services.ingest.adapters.files.columns import file_columns
+from services.ingest.domain import ParsedRow, RowError
+from services.ingest.domain.profiles import ProfileProblem, check_profile, header_signature
 from services.ingest.importer import run_import
 from services.ingest.settings import IngestSettings
 from tests.unit.ingest.test_import_mapping import HEADER, cso_rows

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from services.ingest.domain import parse_file
+from services.ingest.adapters.files import parse_file
 from services.ingest.domain.countries import iso3
 from services.ingest.domain.identity import cycle_for_session, recommendation_id
 from services.ingest.domain.records import normalise_position

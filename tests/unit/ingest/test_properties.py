@@ -8,7 +8,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.ingest.domain import FORMATS, ParsedEvidence, ParsedRow, RowError, parse_file
+from services.ingest.adapters.files import parse_file
+from services.ingest.domain import FORMATS, ParsedEvidence, ParsedRow, RowError
 from services.ingest.domain.sanitise import split_multi
 
 HEADER = "To,To-Rgrp,To-Org,Text,From,From-Rgrp,From-Org,Response,Action,Issue,Session\n"

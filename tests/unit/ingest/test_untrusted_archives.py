@@ -14,8 +14,9 @@ from starlette.testclient import TestClient
 
 from contracts.auth import RequireToken, issue_token
 from contracts.events import Actor, Role
+from services.ingest.adapters.files import parse_file
 from services.ingest.adapters.http import http_api
-from services.ingest.domain import RowError, parse_file
+from services.ingest.domain import RowError
 from services.ingest.importer import run_import
 from services.ingest.settings import IngestSettings
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from contracts.events import Position
-from services.ingest.domain import ParsedRow, RowError, detect_format, parse_file
+from services.ingest.adapters.files import detect_format, parse_file
+from services.ingest.domain import ParsedRow, RowError
 
 DATA = Path("/work/shared/data")
 RAW = DATA / "upr_info_raw_khm_2009.csv"

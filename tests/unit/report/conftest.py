@@ -11,6 +11,7 @@ from services.tracker.adapters.report_docx import export_docx
 from services.tracker.domain.report import MidTermReport, assemble_report
 from tests.unit.report.sample import (
     AS_OF,
+    THEME_LABELS,
     sample_assessments,
     sample_drafts,
     sample_evidence,
@@ -41,7 +42,8 @@ def drafts() -> list[ReportDraftDoc]:
 @pytest.fixture(scope="session")
 def report(recs, evidence, drafts, assessments) -> MidTermReport:
     return assemble_report(
-        recs, evidence, drafts, country="KHM", cycle=1, as_of=AS_OF, assessments=assessments, language="bilingual"
+        recs, evidence, drafts, country="KHM", cycle=1, as_of=AS_OF, assessments=assessments, language="bilingual",
+            theme_labels=THEME_LABELS
     )
 
 

@@ -15,6 +15,7 @@ from services.tracker.adapters.report_docx import export_docx
 from services.tracker.domain.report import MidTermReport, assemble_report
 from tests.unit.report.sample import (
     AS_OF,
+    THEME_LABELS,
     sample_assessments,
     sample_drafts,
     sample_evidence,
@@ -39,7 +40,7 @@ def sample_report() -> MidTermReport:
         cycle=1,
         as_of=AS_OF,
         assessments=sample_assessments(recs),
-        language="bilingual",
+        language="bilingual", theme_labels=THEME_LABELS,
     )
 
 

@@ -19,9 +19,13 @@ from contracts.events import (
     Role,
     Visibility,
 )
+from contracts.taxonomy import load_taxonomy
+from services.tracker.domain.report_labels import theme_labels_from_taxonomy
 
 DATA = Path("/work/shared/data")
 AS_OF = date(2025, 6, 30)
+# The themes' names as the tracker passes them to the report (from taxonomy.yaml).
+THEME_LABELS = theme_labels_from_taxonomy(load_taxonomy().themes)
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
 BIRTH_REC = "KHM-1-82.84"  # "Ensure registration at birth of all children ..." tagged T05;T19

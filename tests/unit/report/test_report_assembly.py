@@ -8,7 +8,7 @@ from datetime import date
 
 from contracts.events import Assessor, ImplementationStatus, Position, Visibility
 from services.tracker.domain.report import NO_EVIDENCE, OTHER_CHAPTER_ID, MidTermReport, assemble_report
-from services.tracker.domain.report_labels import FALLBACK_THEME_LABELS, ThemeLabel
+from services.tracker.domain.report_labels import ThemeLabel
 from tests.unit.report.sample import (
     AS_OF,
     BIRTH_KM,
@@ -17,6 +17,7 @@ from tests.unit.report.sample import (
     DATA,
     LONE_MEMBER,
     SECRET_TITLES,
+    THEME_LABELS,
     sample_drafts,
 )
 
@@ -93,7 +94,8 @@ def test_assessment_made_after_the_cut_off_does_not_count(report, recs, evidence
     # The sample has a CSO "not started" on 2025-09-01, after AS_OF: the April view stands.
     assert report.entry(BIRTH_REC).cso.assessed_on == date(2025, 4, 1)
     later = assemble_report(
-        recs, evidence, drafts, country="KHM", cycle=1, as_of=date(2025, 12, 31), assessments=assessments
+        recs, evidence, drafts, country="KHM", cycle=1, as_of=date(2025, 12, 31), assessments=assessments,
+            theme_labels=THEME_LABELS
     )
     assert later.entry(BIRTH_REC).cso.status == ImplementationStatus.NOT_STARTED
 
@@ -103,7 +105,8 @@ def test_evidence_published_after_the_cut_off_is_left_out(report, recs, evidence
     assert SECRET_TITLES["future"] not in titles
     assert report.excluded_evidence.after_cut_off == 1
     later = assemble_report(
-        recs, evidence, drafts, country="KHM", cycle=1, as_of=date(2025, 7, 1), assessments=assessments
+        recs, evidence, drafts, country="KHM", cycle=1, as_of=date(2025, 7, 1), assessments=assessments,
+            theme_labels=THEME_LABELS
     )
     assert SECRET_TITLES["future"] in {c.title for c in later.citations}
 
@@ -120,7 +123,8 @@ def test_pending_rejected_held_and_coalition_evidence_is_never_cited(report):
 
 def test_coalition_only_evidence_appears_only_in_a_report_for_the_coalition(recs, evidence, drafts):
     for_coalition = assemble_report(
-        recs, evidence, drafts, country="KHM", cycle=1, as_of=AS_OF, include_coalition_only=True
+        recs, evidence, drafts, country="KHM", cycle=1, as_of=AS_OF, include_coalition_only=True,
+            theme_labels=THEME_LABELS
     )
     titles = {c.title for c in for_coalition.citations}
     assert SECRET_TITLES["coalition"] in titles
@@ -140,7 +144,7 @@ def test_without_assessment_history_the_recommendations_latest_copies_are_used(r
     changed = [
         r.model_copy(update={"cncc_assessment": summary if r.recommendation_id == BIRTH_REC else late}) for r in recs
     ]
-    report = assemble_report(changed, evidence, drafts, country="KHM", cycle=1, as_of=AS_OF)
+    report = assemble_report(changed, evidence, drafts, country="KHM", cycle=1, as_of=AS_OF, theme_labels=THEME_LABELS)
     assert report.entry(BIRTH_REC).cncc.status == ImplementationStatus.IN_PROGRESS
     assert report.entry("KHM-1-82.9").cncc.status is None  # assessed after the cut-off
 
@@ -156,7 +160,8 @@ def test_latest_draft_version_is_used_and_missing_sections_are_marked_to_be_writ
 
 
 def test_khmer_report_prefers_khmer_drafts_and_khmer_headings(recs, evidence):
-    report = assemble_report(recs, evidence, sample_drafts(), country="KHM", cycle=1, as_of=AS_OF, language="km")
+    report = assemble_report(recs, evidence, sample_drafts(), country="KHM", cycle=1, as_of=AS_OF, language="km",
+        theme_labels=THEME_LABELS)
     assert report.headings["executive_summary"] == "សេចក្តីសង្ខេបប្រតិបត្តិ"
     assert report.chapter("T05").gaps[0].language == "km"
     assert report.executive_summary.texts[0].language == "en"  # no Khmer summary yet: English shown
@@ -167,7 +172,7 @@ def test_bilingual_headings_give_english_then_khmer(report):
 
 
 def test_theme_labels_can_be_given_and_name_the_chapters(recs, evidence, drafts):
-    labels = {**FALLBACK_THEME_LABELS, "T05": ThemeLabel(id="T05", en="Birth registration", km="ការចុះបញ្ជីកំណើត")}
+    labels = {**THEME_LABELS, "T05": ThemeLabel(id="T05", en="Birth registration", km="ការចុះបញ្ជីកំណើត")}
     report = assemble_report(
         recs, evidence, drafts, country="KHM", cycle=1, as_of=AS_OF, theme_labels=labels, language="bilingual"
     )
@@ -180,7 +185,8 @@ def test_recommendations_outside_child_rights_are_left_out_by_default_and_method
 
 
 def test_all_recommendations_can_be_reported_with_an_other_chapter(recs, evidence, drafts):
-    report = assemble_report(recs, evidence, drafts, country="KHM", cycle=1, as_of=AS_OF, child_related_only=False)
+    report = assemble_report(recs, evidence, drafts, country="KHM", cycle=1, as_of=AS_OF, child_related_only=False,
+        theme_labels=THEME_LABELS)
     other = report.chapter(OTHER_CHAPTER_ID)
     assert other is not None and len(other.entries) == 138 - 33
     assert report.statistics.total.recommendations == 138
@@ -190,7 +196,7 @@ def test_noted_recommendations_are_revisited(recs, evidence, drafts):
     changed = [
         r.model_copy(update={"position": Position.NOTED}) if r.recommendation_id == BIRTH_REC else r for r in recs
     ]
-    report = assemble_report(changed, evidence, drafts, country="KHM", cycle=1, as_of=AS_OF)
+    report = assemble_report(changed, evidence, drafts, country="KHM", cycle=1, as_of=AS_OF, theme_labels=THEME_LABELS)
     assert [e.recommendation_id for e in report.noted_revisited] == [BIRTH_REC]
     assert report.statistics.total.noted == 1
 
@@ -207,13 +213,15 @@ def test_contributors_are_organisations_never_individuals(report):
 def test_other_cycles_and_countries_are_ignored(recs, evidence, drafts):
     other = [r.model_copy(update={"cycle": 2, "recommendation_id": r.recommendation_id.replace("-1-", "-2-")})
              for r in recs]  # fmt: skip
-    report = assemble_report([*recs, *other], evidence, drafts, country="KHM", cycle=1, as_of=AS_OF)
+    report = assemble_report([*recs, *other], evidence, drafts, country="KHM", cycle=1, as_of=AS_OF,
+        theme_labels=THEME_LABELS)
     assert report.statistics.total.recommendations == 33
 
 
 def test_assembly_is_deterministic(recs, evidence, drafts, assessments, report):
     again = assemble_report(
-        recs, evidence, drafts, country="KHM", cycle=1, as_of=AS_OF, assessments=assessments, language="bilingual"
+        recs, evidence, drafts, country="KHM", cycle=1, as_of=AS_OF, assessments=assessments, language="bilingual",
+            theme_labels=THEME_LABELS
     )
     assert again == report
 

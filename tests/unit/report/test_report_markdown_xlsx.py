@@ -9,7 +9,7 @@ from openpyxl import load_workbook
 from services.tracker.adapters.report_markdown import export_markdown
 from services.tracker.adapters.report_xlsx import export_xlsx
 from services.tracker.domain.report import assemble_report
-from tests.unit.report.sample import AS_OF, BIRTH_KM, BIRTH_REC, SECRET_TITLES
+from tests.unit.report.sample import AS_OF, BIRTH_KM, BIRTH_REC, SECRET_TITLES, THEME_LABELS
 
 
 def test_markdown_has_every_section_citations_and_khmer(report):
@@ -28,7 +28,8 @@ def test_markdown_has_every_section_citations_and_khmer(report):
 def test_markdown_tables_escape_pipes(recs, evidence, drafts):
     piped = [r.model_copy(update={"text": "Ratify | and implement"}) if r.recommendation_id == BIRTH_REC else r
              for r in recs]  # fmt: skip
-    md = export_markdown(assemble_report(piped, evidence, drafts, country="KHM", cycle=1, as_of=AS_OF))
+    md = export_markdown(assemble_report(piped, evidence, drafts, country="KHM", cycle=1, as_of=AS_OF,
+        theme_labels=THEME_LABELS))
     assert "Ratify \\| and implement" in md
 
 
@@ -54,7 +55,8 @@ def test_xlsx_matrix_has_one_filtered_row_per_recommendation(report):
 def test_xlsx_text_that_looks_like_a_formula_stays_text(recs, evidence, drafts):
     hostile = {"KHM-1-82.9": '=HYPERLINK("http://evil","click")', "KHM-1-82.12": "+1+1", "KHM-1-82.15": "@SUM(A1)"}
     changed = [r.model_copy(update={"text": hostile.get(r.recommendation_id, r.text)}) for r in recs]
-    sheet = _workbook(assemble_report(changed, evidence, drafts, country="KHM", cycle=1, as_of=AS_OF))["Matrix"]
+    sheet = _workbook(assemble_report(changed, evidence, drafts, country="KHM", cycle=1, as_of=AS_OF,
+        theme_labels=THEME_LABELS))["Matrix"]
     cells = {row[0].value: row[3] for row in sheet.iter_rows(min_row=2)}
     for rec_id, text in hostile.items():
         assert cells[rec_id].value == "'" + text

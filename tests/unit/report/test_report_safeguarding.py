@@ -13,7 +13,7 @@ from contracts.events import Actor, Assessor, ImplementationStatus, Role
 from services.tracker.adapters.report_docx import export_docx
 from services.tracker.adapters.report_markdown import export_markdown
 from services.tracker.domain.report import MidTermReport, assemble_report
-from tests.unit.report.sample import AS_OF, BIRTH_REC
+from tests.unit.report.sample import AS_OF, BIRTH_REC, THEME_LABELS
 
 CHILD = "A 12-year-old girl, Sokha Chan, from Trapeang village"
 IMAGE = "![x](http://tracker/p.png)"
@@ -24,7 +24,7 @@ REVIEWER = Actor(username="vanna", role=Role.REVIEWER, organisation="CNCC")
 def _report(recs: list[RecommendationDoc], evidence: list[EvidenceDoc], assessments: list[AssessmentDoc],
             drafts: list[ReportDraftDoc], *extra: AssessmentDoc) -> MidTermReport:
     return assemble_report(recs, evidence, drafts, country="KHM", cycle=1, as_of=AS_OF,
-                           assessments=[*assessments, *extra], language="en")
+                           assessments=[*assessments, *extra], language="en", theme_labels=THEME_LABELS)
 
 
 def _assessment(rationale: str, assessor: Assessor, **fields: object) -> AssessmentDoc:

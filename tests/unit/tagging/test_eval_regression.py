@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from contracts.taxonomy import load_taxonomy
 from services.tracker.domain.tagging import Tagger
 from services.tracker.domain.tagging_eval import (
     LabelledRecommendation,
@@ -48,7 +49,7 @@ def rows() -> list[LabelledRecommendation]:
 
 
 def test_rule_layer_quality_does_not_regress(rows: list[LabelledRecommendation]) -> None:
-    report = evaluate_rules(rows)
+    report = evaluate_rules(rows, Tagger(load_taxonomy(), use_examples=False))
     child, micro = MEASURED["rules"]
     assert report.rows == 138
     assert report.child_related.f1 >= child - MARGIN
@@ -56,13 +57,13 @@ def test_rule_layer_quality_does_not_regress(rows: list[LabelledRecommendation])
 
 
 def test_rules_with_confirmed_examples_cross_validated_do_not_regress(rows: list[LabelledRecommendation]) -> None:
-    report = evaluate_cross_validated(rows, Tagger(), mode="rules+examples", k=5)
+    report = evaluate_cross_validated(rows, Tagger(load_taxonomy()), mode="rules+examples", k=5)
     child, micro = MEASURED["rules+examples"]
     assert report.child_related.f1 >= child - MARGIN
     assert report.micro.f1 >= micro - MARGIN
 
 
 def test_confusion_summary_lists_the_ids_of_mistakes(rows: list[LabelledRecommendation]) -> None:
-    report = evaluate_rules(rows).as_dict()
+    report = evaluate_rules(rows, Tagger(load_taxonomy(), use_examples=False)).as_dict()
     fps = report["confusion"]["theme_false_positives"]
     assert all(rid.startswith("KHM-1-") for ids in fps.values() for rid in ids)

@@ -12,6 +12,7 @@ import sys
 
 import pytest
 
+from contracts.taxonomy import load_taxonomy
 from services.tracker.domain import tagging_rules as rules
 from services.tracker.domain.tagging import Tagger, normalise
 
@@ -90,11 +91,12 @@ def test_trigger_words_find_exactly_what_the_whole_text_scan_finds(scanner: rule
     ],
 )
 def test_a_term_counts_as_a_whole_word_not_inside_another(text: str, child_related: bool) -> None:
-    assert Tagger(use_examples=False).tag(text).child_related is child_related
+    assert Tagger(load_taxonomy(), use_examples=False).tag(text).child_related is child_related
 
 
 def test_matched_words_in_explanations_are_unchanged() -> None:
-    result = Tagger(use_examples=False).tag("Ratify ILO Convention No. 182 on the worst forms of child labour")
+    rules_only = Tagger(load_taxonomy(), use_examples=False)
+    result = rules_only.tag("Ratify ILO Convention No. 182 on the worst forms of child labour")
     assert [(t.id, t.explanation) for t in result.themes] == [
         ("T17", "rules: 'worst forms of child labour' (child labour), 'ilo convention no 182' (ILO C138/C182)")
     ]

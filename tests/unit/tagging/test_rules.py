@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from contracts.taxonomy import load_taxonomy
 from services.tracker.domain.tagging import Tagger
 
 
 @pytest.fixture(scope="module")
 def tagger() -> Tagger:
-    return Tagger()
+    return Tagger(load_taxonomy())
 
 
 # Invented sentences in general UPR wording (not taken from the labelled sample).

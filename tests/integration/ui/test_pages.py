@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pymongo.database import Database
 
-from tests.unit.ui.conftest import KHMER_TEXT, app, evidence_doc, page
+from tests.integration.ui.conftest import KHMER_TEXT, app, evidence_doc, page, shows_login_form
 from ui.auth import DEMO_USERS
 
 pytestmark = pytest.mark.integration
@@ -50,7 +50,7 @@ def test_opening_a_page_directly_without_login_shows_the_login_form(
 ) -> None:
     at = page(name, None)
     assert not at.exception
-    assert at.text_input(key="login_username") is not None
+    assert shows_login_form(at)
     assert not at.dataframe and not at.metric
 
 
@@ -85,7 +85,7 @@ def test_disabled_user_loses_access_at_the_next_click(ui_db: Database[dict[str, 
     add_user(ui_db, "leaving", "cso_member", "long-enough-pw")
     update_user(ui_db, "leaving", active=False)
     at = page("recommendations", "leaving")
-    assert at.text_input(key="login_username") is not None
+    assert shows_login_form(at)
     assert not at.dataframe
 
 
@@ -161,7 +161,7 @@ def test_recommendations_filter_by_cycle_position_and_state(ui_db: Database[dict
 def test_detail_shows_english_and_khmer_text_themes_and_both_assessments(ui_db: Database[dict[str, Any]]) -> None:
     from streamlit.testing.v1 import AppTest
 
-    from tests.unit.ui.conftest import UI, logged_in
+    from tests.integration.ui.conftest import UI, logged_in
 
     at = logged_in(AppTest.from_file(str(UI / "pages" / "detail.py"), default_timeout=30), "viewer")
     at.session_state["selected_recommendation"] = "KHM-4-110.23"
@@ -177,7 +177,7 @@ def test_detail_shows_english_and_khmer_text_themes_and_both_assessments(ui_db: 
 def _detail(user: str, rec_id: str) -> Any:
     from streamlit.testing.v1 import AppTest
 
-    from tests.unit.ui.conftest import UI, logged_in
+    from tests.integration.ui.conftest import UI, logged_in
 
     at = logged_in(AppTest.from_file(str(UI / "pages" / "detail.py"), default_timeout=30), user)
     at.session_state["selected_recommendation"] = rec_id
@@ -298,12 +298,12 @@ def test_new_password_or_role_ends_the_users_sessions_and_the_open_tab_shows_the
     assert any("dara" in c.value for c in at.sidebar.caption)
     update_user(ui_db, "dara", password="a-new-password")
     at.run()
-    assert at.text_input(key="login_username") is not None  # logged out at the next click
+    assert shows_login_form(at)  # logged out at the next click
     at = _login(at, "dara", "a-new-password")
     assert any("dara" in c.value for c in at.sidebar.caption)
     update_user(ui_db, "dara", role="viewer")
     at.run()
-    assert at.text_input(key="login_username") is not None
+    assert shows_login_form(at)
 
 
 def test_login_hands_the_browser_a_one_time_token_for_the_httponly_cookie(ui_db: Database[dict[str, Any]]) -> None:
@@ -312,7 +312,7 @@ def test_login_hands_the_browser_a_one_time_token_for_the_httponly_cookie(ui_db:
     assert any('fetch("/session/start"' in body for body in scripts), scripts
     session_id = at.session_state["session_id"]
     at.sidebar.button(key="logout").click().run()
-    assert at.text_input(key="login_username") is not None
+    assert shows_login_form(at)
     assert any('fetch("/session/end"' in h.proto.body for h in at.get("html"))
     stored = ui_db.ui_sessions.find_one({"_id": session_id})
     assert stored is not None and stored["revoked_at"] is not None  # other tabs are logged out too
@@ -326,7 +326,7 @@ def test_admin_signs_a_user_out_everywhere(ui_db: Database[dict[str, Any]]) -> N
     next(b for b in admin.button if b.label == "Sign out everywhere").click().run()
     assert any("session(s) ended" in s.value for s in admin.success)
     reviewer.run()
-    assert reviewer.text_input(key="login_username") is not None
+    assert shows_login_form(reviewer)
 
 
 def test_detail_opens_from_its_address_and_offers_a_searchable_picker(ui_db: Database[dict[str, Any]]) -> None:
@@ -347,7 +347,7 @@ def test_detail_opens_from_its_address_and_offers_a_searchable_picker(ui_db: Dat
 def test_old_email_link_shape_opens_the_detail_page(ui_db: Database[dict[str, Any]]) -> None:
     from streamlit.testing.v1 import AppTest
 
-    from tests.unit.ui.conftest import WORKSPACE, logged_in
+    from tests.integration.ui.conftest import WORKSPACE, logged_in
 
     at = logged_in(AppTest.from_file(str(WORKSPACE), default_timeout=30), "viewer")
     at.query_params["recommendation"] = "KHM-4-110.23"
@@ -385,7 +385,7 @@ def test_report_says_whether_the_cycle_is_on_the_public_page(ui_db: Database[dic
 def test_detail_opened_by_an_old_id_shows_the_merged_recommendation_its_conflict_and_evidence(
     ui_db: Database[dict[str, Any]]
 ) -> None:
-    from tests.unit.ui.conftest import recommendation_doc
+    from tests.integration.ui.conftest import recommendation_doc
 
     old_id = "KHM-1-x0c13d35a59"  # UPR Info's CSV had no paragraph number: a text-hash id
     doc = recommendation_doc("KHM-1-82.32h", "Deepen its actions against trafficking of minors", cycle=1,

@@ -14,7 +14,6 @@ import re
 from pathlib import Path
 
 SAMPLE_BYTES = 1024 * 1024
-MIXED_MARK = "\ufffd"
 
 _UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 _PUNCTUATION = set("’‘“”–—…€°«»")

@@ -118,3 +118,9 @@ def page(name: str, user: str | None, **query: str) -> AppTest:
 def app(user: str | None = None) -> AppTest:
     """An AppTest of the whole workspace (navigation, sidebar), run as ``user``."""
     return logged_in(AppTest.from_file(str(WORKSPACE), default_timeout=30), user).run()
+
+
+def shows_login_form(at: AppTest) -> bool:
+    """What a logged-out visitor sees: the username and password fields (AppTest's lookup by
+    key raises when a widget is absent, so it cannot be asserted on directly)."""
+    return {"login_username", "login_password"} <= {widget.key for widget in at.text_input}

@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from pymongo.database import Database
 
-from tests.unit.ui.conftest import page, ui_db  # noqa: F401
+from tests.integration.ui.conftest import page
 
 pytestmark = pytest.mark.integration
 
 
 def test_review_inbox_lists_an_ambiguous_import_row_with_its_candidates(
-    ui_db: Database[dict[str, Any]],  # noqa: F811
+    ui_db: Database[dict[str, Any]],
 ) -> None:
     ui_db.match_reviews.insert_one({
         "_id": "cso_sheet:KHM-4-x1111111111", "review_id": "cso_sheet:KHM-4-x1111111111", "state": "pending",
@@ -36,9 +36,9 @@ def test_review_inbox_lists_an_ambiguous_import_row_with_its_candidates(
 
 
 def test_detail_shows_the_ohchr_annotation_id_when_a_source_gave_it(
-    ui_db: Database[dict[str, Any]],  # noqa: F811
+    ui_db: Database[dict[str, Any]],
 ) -> None:
-    from tests.unit.ui.conftest import recommendation_doc
+    from tests.integration.ui.conftest import recommendation_doc
 
     ui_db.recommendations.insert_one({**recommendation_doc("KHM-4-110.99", "Protect children online"),
                                       "annotation_id": "1000042"})

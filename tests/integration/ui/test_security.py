@@ -26,7 +26,7 @@ from contracts.events import (
 )
 from services.tracker import handlers
 from services.tracker.adapters.mongo import MongoTrackerRepository
-from tests.unit.ui.conftest import MONGODB_URI, app, page
+from tests.integration.ui.conftest import MONGODB_URI, app, page, shows_login_form
 from ui import auth
 from ui.auth import DEMO_USERS, LoginLimits, authenticate
 
@@ -66,7 +66,7 @@ def _apply(db: Database[dict[str, Any]], actor: Actor, *payloads: Any) -> None:
 def _detail(user: str, rec_id: str) -> Any:
     from streamlit.testing.v1 import AppTest
 
-    from tests.unit.ui.conftest import UI, logged_in
+    from tests.integration.ui.conftest import UI, logged_in
 
     at = logged_in(AppTest.from_file(str(UI / "pages" / "detail.py"), default_timeout=30), user)
     at.session_state["selected_recommendation"] = rec_id
@@ -234,7 +234,7 @@ def test_row13_logout_clears_the_whole_session_state(ui_db: Database[dict[str, A
     at.session_state["language"] = "km"
     at.run()
     at.sidebar.button(key="logout").click().run()
-    assert at.text_input(key="login_username") is not None
+    assert shows_login_form(at)
     for key in ("report_md", "evidence_preset", "session_id"):
         assert key not in at.session_state, key
     assert at.session_state["language"] == "km"  # the interface language is not the user's data

@@ -12,7 +12,7 @@ import pytest
 from pymongo.database import Database
 from streamlit.testing.v1 import AppTest
 
-from tests.unit.ui.conftest import WORKSPACE
+from tests.integration.ui.conftest import WORKSPACE
 from ui.auth import add_user, redeem_identity, return_address
 
 pytestmark = pytest.mark.integration

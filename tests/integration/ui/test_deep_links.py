@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pymongo.database import Database
 
-from tests.unit.ui.conftest import app, evidence_doc, page
+from tests.integration.ui.conftest import app, evidence_doc, page
 
 pytestmark = pytest.mark.integration
 

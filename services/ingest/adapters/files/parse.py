@@ -35,9 +35,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from contracts.events import RecommendationImportedV1, RecommendingState
-from services.ingest.domain import archive, model, readers
+from services.ingest.adapters.files import archive, readers
+from services.ingest.adapters.files.detect import detect_format
+from services.ingest.domain import model
 from services.ingest.domain.columns import LAYOUTS, Layout, mapped_layout
-from services.ingest.domain.detect import detect_format
 from services.ingest.domain.model import FileProblem, ParsedEvidence, ParsedRow, ParseItem, RowError
 from services.ingest.domain.records import HEAD_FIELDS, Context, build_evidence, build_recommendation, candidate_id
 from services.ingest.domain.sanitise import normalised_for_identity

@@ -7,7 +7,8 @@ import io
 import zipfile
 from pathlib import Path
 
-from services.ingest.domain import archive, columns, encoding, model
+from services.ingest.adapters.files import archive, encoding
+from services.ingest.domain import columns, model
 from services.ingest.domain.model import FileProblem
 
 _ZIP = b"PK\x03\x04"

@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from services.ingest.domain import columns, encoding
+from services.ingest.adapters.files import encoding
+from services.ingest.domain import columns
 from services.ingest.domain.columns import Layout
 from services.ingest.domain.model import FileProblem, RowError
 from services.ingest.domain.records import Cell, Record
