@@ -175,6 +175,9 @@ async def test_a_tracker_killed_while_merging_a_second_source_loses_and_duplicat
     count = 400
     first = [signed_event(merge_row(n, paragraph=False), source="ingest") for n in range(count)]
     second = [signed_event(merge_row(n, paragraph=True), source="ingest") for n in range(count)]
+    # Small batches, so the kill lands between or inside them; one 500-record batch would store
+    # the whole second source at once and the kill would come after it.
+    tracker_process.env["UPR_BATCH_MAX_RECORDS"] = "40"
     tracker_process.start()
     await publish_all(producer, topics.recommendations_imported, first)
 
