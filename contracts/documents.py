@@ -32,6 +32,7 @@ Collections (database ``UPR_MONGODB_DB``, default ``upr``):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -72,6 +73,14 @@ DASHBOARD_SUMMARIES = "dashboard_summaries"
 # safeguarding_state of a document holding people's text: None (nothing flagged), "held" (a
 # placeholder is shown), "released" (a reviewer found it harmless), "redacted", "erased".
 HELD = "held"
+
+
+def evidence_held(evidence: Mapping[str, Any]) -> bool:
+    """Whether an evidence item (a stored document) is held by safeguarding. Stored before holds
+    had a state: flagged means held (as it always did for the report). The one rule, for models
+    (EvidenceDoc.held), the tracker's queries and counts, and the UI."""
+    state = evidence.get("safeguarding_state")
+    return state == HELD or (state is None and bool(evidence.get("safeguarding_flags")))
 
 
 class Document(BaseModel):
@@ -172,8 +181,8 @@ class EvidenceDoc(Document):
 
     @property
     def held(self) -> bool:
-        # Stored before holds had a state: flagged means held (as it always did for the report).
-        return self.safeguarding_state == HELD or (self.safeguarding_state is None and bool(self.safeguarding_flags))
+        return evidence_held({"safeguarding_state": self.safeguarding_state,
+                              "safeguarding_flags": self.safeguarding_flags})
 
 
 class AssessmentDoc(Document):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -22,6 +23,8 @@ from pymongo.database import Database
 from contracts import documents as d
 from contracts.api_keys import COLLECTION as API_KEYS
 from contracts.api_keys import ApiKeyDoc
+from contracts.dashboard import NOT_ASSESSED as NOT_ASSESSED  # the pages filter by it
+from contracts.dashboard import RECOMMENDATION_FIELDS, summarise
 from contracts.documents import (
     AssessmentDoc,
     AuditEntry,
@@ -40,7 +43,6 @@ from contracts.events import Actor, ImplementationStatus, ReviewState, Role, Vis
 
 SUBSCRIPTIONS = "notifier_subscriptions"  # the notifier's collection, read-only here
 TELEGRAM_BOT = "notifier_telegram_bot"  # the notifier's bot: its username and last poll, read-only here
-NOT_ASSESSED = "not_assessed"
 
 Db = Database[dict[str, Any]]
 
@@ -407,10 +409,7 @@ def dashboard(db: Db, cycle: int | None = None, role: Role = Role.VIEWER) -> Das
     if not any(doc["_id"] == "meta" for doc in docs):
         return counted_dashboard(db, cycle, role)
     summary = DashboardSummary()
-    positions: Counter[str] = Counter()
-    statuses: Counter[str] = Counter()
-    cso: Counter[str] = Counter()
-    theme_status: dict[str, Counter[str]] = defaultdict(Counter)
+    parts = []
     for doc in docs:
         if doc.get("kind") == "evidence":
             evidence = EvidenceSummaryDoc.model_validate(doc)
@@ -419,9 +418,18 @@ def dashboard(db: Db, cycle: int | None = None, role: Role = Role.VIEWER) -> Das
             summary.evidence_total = evidence.public if role == Role.VIEWER else evidence.coalition
             if role in (Role.REVIEWER, Role.ADMIN):
                 summary.pending_evidence = evidence.pending
-        if doc.get("kind") != "cycle" or (cycle is not None and doc.get("cycle") != cycle):
-            continue
-        part = CycleSummaryDoc.model_validate(doc)
+        elif doc.get("kind") == "cycle" and (cycle is None or doc.get("cycle") == cycle):
+            parts.append(CycleSummaryDoc.model_validate(doc))
+    return _add_cycles(summary, parts)
+
+
+def _add_cycles(summary: DashboardSummary, parts: Iterable[CycleSummaryDoc]) -> DashboardSummary:
+    """The figures of several (country, cycle) summaries added up."""
+    positions: Counter[str] = Counter()
+    statuses: Counter[str] = Counter()
+    cso: Counter[str] = Counter()
+    theme_status: dict[str, Counter[str]] = defaultdict(Counter)
+    for part in parts:
         summary.total += part.total
         summary.child_related += part.child_related
         positions.update(part.by_position)
@@ -439,48 +447,22 @@ def dashboard(db: Db, cycle: int | None = None, role: Role = Role.VIEWER) -> Das
 
 
 def counted_dashboard(db: Db, cycle: int | None = None, role: Role = Role.VIEWER) -> DashboardSummary:
-    """The same figures counted from every recommendation (reads them all: slow on a large database)."""
+    """The same figures counted from every recommendation (reads them all: slow on a large database),
+    by the rule the tracker keeps its summaries with (contracts.dashboard)."""
     query: dict[str, Any] = {} if cycle is None else {"cycle": cycle}
-    fields = {"position": 1, "themes": 1, "cncc_status": 1, "cso_status": 1, "disagreement": 1,
-              "child_related": 1, "cycle": 1}
-    summary = DashboardSummary()
-    positions: Counter[str] = Counter()
-    statuses: Counter[str] = Counter()
-    cso: Counter[str] = Counter()
-    theme_status: dict[str, Counter[str]] = defaultdict(Counter)
-    for doc in db[d.RECOMMENDATIONS].find(query, fields):
-        summary.total += 1
-        summary.child_related += bool(doc.get("child_related"))
-        positions[str(doc.get("position"))] += 1
-        status = doc.get("cncc_status") or NOT_ASSESSED
-        statuses[status] += 1
-        cso[doc.get("cso_status") or NOT_ASSESSED] += 1
-        for theme in doc.get("themes") or []:
-            theme_status[theme][status] += 1
-        if doc.get("disagreement"):
-            summary.disagreements.append({
-                "recommendation_id": doc["_id"], "cso_status": doc.get("cso_status"),
-                "cncc_status": doc.get("cncc_status"),
-            })
-    summary.by_position = dict(positions)
-    summary.by_status = dict(statuses)
-    summary.by_cso_status = dict(cso)
-    summary.by_theme_status = {k: dict(v) for k, v in sorted(theme_status.items())}
+    found = db[d.RECOMMENDATIONS].find(query, dict.fromkeys(RECOMMENDATION_FIELDS, 1))
+    counted = CycleSummaryDoc.model_validate({**summarise("", cycle or 0, found), "computed_at": datetime.now(UTC)})
+    summary = _add_cycles(DashboardSummary(), [counted])
     # Counted as ``role`` may see evidence: a viewer's figure must not reveal coalition-only,
     # pending or held items (issue 13 row 15).
     approved: dict[str, Any] = {"review_state": ReviewState.APPROVED.value}
     if role == Role.VIEWER:
         approved["visibility"] = Visibility.PUBLIC.value
     fields = {"safeguarding_flags": 1, "safeguarding_state": 1}
-    summary.evidence_total = sum(1 for doc in db[d.EVIDENCE].find(approved, fields) if not _held(doc))
+    summary.evidence_total = sum(1 for doc in db[d.EVIDENCE].find(approved, fields) if not d.evidence_held(doc))
     if role in (Role.REVIEWER, Role.ADMIN):
         summary.pending_evidence = db[d.EVIDENCE].count_documents({"review_state": ReviewState.PENDING.value})
     return summary
-
-
-def _held(doc: dict[str, Any]) -> bool:
-    state = doc.get("safeguarding_state")
-    return state == d.HELD or (state is None and bool(doc.get("safeguarding_flags")))
 
 
 def evidence_count(rec: RecommendationDoc, role: Role) -> int:

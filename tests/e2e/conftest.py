@@ -6,11 +6,14 @@ Playwright is launched with ``executable_path=/usr/bin/chromium`` (never ``playw
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
 import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +25,10 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PASSWORDS = {name: password for name, _, password, _ in DEMO_USERS}
 TIMEOUT_MS = 30_000
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "test-artifacts" / "screenshots"
+# Copied here with UPR_UPDATE_SCREENSHOTS=1: the README shows these.
+DOCS_SHOTS = ROOT / "docs" / "screenshots"
 
 
 def free_port() -> int:
@@ -110,3 +117,15 @@ def open_detail(page: Any, rec_id: str) -> None:
     page.goto(f"{base.scheme}://{base.netloc}/detail?id={quote(rec_id)}")
     expect(page.get_by_role("heading", name=rec_id)).to_be_visible()
     settle(page)
+
+
+def shoot(page: Any, name: str) -> None:
+    settle(page)
+    # Widgets whose code is still loading show a placeholder (a grey bar): wait for them all.
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"]')", timeout=TIMEOUT_MS)
+    shot = SHOTS / f"{name}.png"
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shot), full_page=True)
+    if os.environ.get("UPR_UPDATE_SCREENSHOTS") == "1":
+        (DOCS_SHOTS / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, DOCS_SHOTS / f"{name}.png")

@@ -16,7 +16,7 @@ import pytest
 from pymongo import MongoClient
 from pymongo.database import Database
 
-from tests.e2e.conftest import TIMEOUT_MS, free_port, settle
+from tests.e2e.conftest import TIMEOUT_MS, free_port, settle, shoot
 from tests.integration.test_read_api import evidence, rec
 
 pytestmark = pytest.mark.e2e
@@ -74,7 +74,7 @@ def test_the_public_page_shows_public_evidence_only_and_has_no_login_form(
 
     page.goto(url)  # the overview: the published, supported recommendation only; no login there either
     expect(page.get_by_role("heading", name="1 recommendation(s)")).to_be_visible()
-    settle(page)
+    shoot(page, "public-page")
     assert page.locator("input[type=password]").count() == 0
     page.goto(f"{url}/recommendation?id=KHM-3-117.5")  # an unpublished cycle's address shows nothing of it
     settle(page)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import subprocess
 import time
 import uuid
@@ -31,12 +30,14 @@ from contracts.kafka_access import ensure_topics
 from contracts.topics import Topics
 from tests.e2e.conftest import (
     PASSWORDS,
+    SHOTS,
     TIMEOUT_MS,
     free_port,
     log_in,
     open_detail,
     open_page,
     settle,
+    shoot,
     wait_for_session_cookie,
     wait_http,
 )
@@ -49,8 +50,6 @@ pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV = ROOT / ".venv" / "bin"
-SHOTS = ROOT / "test-artifacts" / "screenshots"
-DOCS_SHOTS = ROOT / "docs" / "screenshots"
 KAFKA = os.environ.get("UPR_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
 MONGODB_URI = os.environ.get("UPR_MONGODB_URI", "mongodb://127.0.0.1:27017")
 
@@ -139,18 +138,6 @@ def stack() -> Iterator[Stack]:
                 process.kill()
         client.drop_database(name)
         client.close()
-
-
-def shoot(page: Any, name: str) -> None:
-    settle(page)
-    # Widgets whose code is still loading show a placeholder (a grey bar): wait for them all.
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"]')", timeout=TIMEOUT_MS)
-    shot = SHOTS / f"{name}.png"
-    shot.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(shot), full_page=True)
-    if os.environ.get("UPR_UPDATE_SCREENSHOTS") == "1":
-        (DOCS_SHOTS / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(shot, DOCS_SHOTS / f"{name}.png")
 
 
 def test_anonymous_visitor_gets_the_login_form(stack: Stack, browser: Any) -> None:

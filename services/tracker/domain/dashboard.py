@@ -8,16 +8,14 @@ idempotent (a redelivered event recounts the same figures).
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from contracts.documents import disagreement_line
+from contracts.dashboard import NOT_ASSESSED, RECOMMENDATION_FIELDS, summarise
+from contracts.documents import evidence_held
 
-NOT_ASSESSED = "not_assessed"
-# The fields of a recommendation the figures need (a projection: less to read).
-RECOMMENDATION_FIELDS = ("country", "cycle", "position", "themes", "cncc_status", "cso_status",
-                         "disagreement", "child_related")
+__all__ = ["NOT_ASSESSED", "RECOMMENDATION_FIELDS", "count_evidence", "summarise", "summarise_all"]
 EVIDENCE_FIELDS = ("review_state", "visibility", "safeguarding_flags", "safeguarding_state")
 
 Key = tuple[str, int]  # (country, cycle)
@@ -27,46 +25,12 @@ def summary_id(country: str, cycle: int) -> str:
     return f"{country}-{cycle}"
 
 
-def summarise(country: str, cycle: int, recommendations: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """Counts per position, CNCC and CSO status, theme x CNCC status, and the disagreements."""
-    total = child = 0
-    positions: Counter[str] = Counter()
-    statuses: Counter[str] = Counter()
-    cso: Counter[str] = Counter()
-    theme_status: dict[str, Counter[str]] = defaultdict(Counter)
-    disagreements: list[str] = []
-    for doc in recommendations:
-        total += 1
-        child += bool(doc.get("child_related"))
-        positions[str(doc.get("position"))] += 1
-        status = doc.get("cncc_status") or NOT_ASSESSED
-        statuses[status] += 1
-        cso[doc.get("cso_status") or NOT_ASSESSED] += 1
-        for theme in doc.get("themes") or []:
-            theme_status[theme][status] += 1
-        if doc.get("disagreement"):
-            disagreements.append(disagreement_line(str(doc["_id"]), doc.get("cso_status"), doc.get("cncc_status")))
-    return {
-        "country": country, "cycle": cycle, "total": total, "child_related": child,
-        "by_position": dict(sorted(positions.items())), "by_status": dict(sorted(statuses.items())),
-        "by_cso_status": dict(sorted(cso.items())),
-        "by_theme_status": {k: dict(sorted(v.items())) for k, v in sorted(theme_status.items())},
-        "disagreements": sorted(disagreements),
-    }
-
-
 def summarise_all(recommendations: Iterable[dict[str, Any]]) -> dict[Key, dict[str, Any]]:
     """One summary per (country, cycle) present, from one pass over every recommendation."""
     groups: dict[Key, list[dict[str, Any]]] = defaultdict(list)
     for doc in recommendations:
         groups[(str(doc.get("country")), int(doc.get("cycle") or 0))].append(doc)
     return {key: summarise(key[0], key[1], docs) for key, docs in sorted(groups.items())}
-
-
-def held(evidence: dict[str, Any]) -> bool:
-    # The rule of EvidenceDoc.held, on a raw document.
-    state = evidence.get("safeguarding_state")
-    return state == "held" or (state is None and bool(evidence.get("safeguarding_flags")))
 
 
 def count_evidence(items: Iterable[dict[str, Any]]) -> dict[str, int]:
@@ -80,7 +44,7 @@ def count_evidence(items: Iterable[dict[str, Any]]) -> dict[str, int]:
         counts["all"] += 1
         if state == "pending":
             counts["pending"] += 1
-        elif state == "approved" and not held(item):
+        elif state == "approved" and not evidence_held(item):
             counts["coalition"] += 1
             counts["public"] += item.get("visibility") == "public"
     return counts

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from contracts.auth import COALITION_ROLES
-from contracts.documents import HELD
+from contracts.documents import evidence_held
 from contracts.events import Position, ReviewState, Role, Visibility
 from contracts.public_api import PublicEvidenceV1, PublicRecommendationDetailV1, PublicRecommendationV1
 
@@ -61,14 +61,8 @@ def evidence_is_public(evidence: Mapping[str, Any], reader: Reader = PUBLIC) -> 
     return (
         evidence.get("review_state") == ReviewState.APPROVED.value
         and evidence.get("visibility") in reader.visibilities
-        and not _held(evidence)
+        and not evidence_held(evidence)
     )
-
-
-def _held(document: Mapping[str, Any]) -> bool:
-    # As contracts.documents.EvidenceDoc.held: stored before holds had a state, flagged means held.
-    state = document.get("safeguarding_state")
-    return state == HELD or (state is None and bool(document.get("safeguarding_flags")))
 
 
 def recommendation_is_public(recommendation: Mapping[str, Any], published_cycles: Iterable[int],
