@@ -19,7 +19,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 BENCHES = ("storage_bench", "tagger_bench", "pipeline_bench", "import_bench", "webhook_bench", "report_bench",
-           "ui_bench")
+           "ui_bench", "public_bench")
 
 def _min_limit(r: dict[str, Any]) -> float:
     return min(float(r.get("raw_kafka_events_per_s", 0)), float(r.get("raw_insert_rows_per_s", 0)))
@@ -111,6 +111,8 @@ def render(r: dict[str, Any]) -> str:
         ("UI: Recommendations page, 10k recs, first rows (s)", "ui_first_render_10k_s", "", ""),
         ("UI: ... complete, with the total (s)", "ui_first_render_complete_10k_s", "", ""),
         ("UI: Dashboard, 10k recs, login to drawn (s)", "ui_dashboard_10k_s", "", ""),
+        ("Public page, 10k recs, overview of the latest cycle drawn (s)", "public_page_10k_s", "", ""),
+        ("Public page, 10k recs, one recommendation's page (s)", "public_recommendation_10k_s", "", ""),
         ("Mid-term report, 1,000 recs + 5,000 evidence (s)", "report_1000_s", "", ""),
         ("Storage: find_one by _id at the smallest / largest size (ms)", "storage_find_one_id_ms_large",
          "smallest size", "storage_find_one_id_ms_small"),
