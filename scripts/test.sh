@@ -22,7 +22,8 @@ echo "== lint"
 "$VENV/bin/lint-imports" --no-cache || exit 1
 
 echo "== tests"
-"$VENV/bin/pytest" -p no:cacheprovider -ra "$@"
+# The slowest tests are listed so the suite's time (kept well under 30 min) can be watched.
+"$VENV/bin/pytest" -p no:cacheprovider -ra --durations=25 "$@"
 rc=$?
 if [[ $rc -eq 5 ]]; then echo "pytest ran no test: failing" >&2; exit 1; fi
 exit $rc
