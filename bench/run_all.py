@@ -113,6 +113,8 @@ def render(r: dict[str, Any]) -> str:
         ("UI: Dashboard, 10k recs, login to drawn (s)", "ui_dashboard_10k_s", "", ""),
         ("Public page, 10k recs, overview of the latest cycle drawn (s)", "public_page_10k_s", "", ""),
         ("Public page, 10k recs, one recommendation's page (s)", "public_recommendation_10k_s", "", ""),
+        ("Public page, 10k recs, projection of every cycle built in one pass (s)",
+         "public_projection_rebuild_10k_s", "", ""),
         ("Mid-term report, 1,000 recs + 5,000 evidence (s)", "report_1000_s", "", ""),
         ("Storage: find_one by _id at the smallest / largest size (ms)", "storage_find_one_id_ms_large",
          "smallest size", "storage_find_one_id_ms_small"),
