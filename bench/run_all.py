@@ -112,6 +112,7 @@ def render(r: dict[str, Any]) -> str:
         ("UI: ... complete, with the total (s)", "ui_first_render_complete_10k_s", "", ""),
         ("UI: Dashboard, 10k recs, login to drawn (s)", "ui_dashboard_10k_s", "", ""),
         ("Public page, 10k recs, overview of the latest cycle drawn (s)", "public_page_10k_s", "", ""),
+        ("Public page, 10k recs, the overview opened again (s)", "public_page_again_10k_s", "", ""),
         ("Public page, 10k recs, one recommendation's page (s)", "public_recommendation_10k_s", "", ""),
         ("Public page, 10k recs, projection of every cycle built in one pass (s)",
          "public_projection_rebuild_10k_s", "", ""),
