@@ -6,8 +6,8 @@ What a caller sees is decided in ``domain.publication``; this module only querie
 and pages. Lists are paged by an opaque cursor (the last id), sorted by id. Anonymous callers'
 list is read from the published projection (adapters/public_store.py: a few documents by _id,
 kept in memory until the tracker recounts them), so a page of 100 costs milliseconds at 10,000
-recommendations on the embedded FerretDB, where a filtered, sorted query decoded them all. Every route is
-rate limited per API key, or per client address for anonymous callers (``limits``' moving
+recommendations on the embedded FerretDB, where a filtered, sorted query decoded them all.
+Every route is rate limited per API key, or per client address for anonymous callers (``limits``' moving
 window, in memory: per tracker process).
 
 Anonymous callers get the public projection. A partner system sends an API key
