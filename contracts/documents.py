@@ -70,6 +70,8 @@ SAFEGUARDING_HOLDS = "safeguarding_holds"
 TEXT_KEYS = "text_keys"
 MATCH_REVIEWS = "match_reviews"
 DASHBOARD_SUMMARIES = "dashboard_summaries"
+# The public list's rows per (country, cycle), kept by the tracker (services/tracker/adapters/public_store.py).
+PUBLIC_PROJECTION = "public_projection"
 # safeguarding_state of a document holding people's text: None (nothing flagged), "held" (a
 # placeholder is shown), "released" (a reviewer found it harmless), "redacted", "erased".
 HELD = "held"

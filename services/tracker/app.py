@@ -30,11 +30,13 @@ from services.tracker.adapters.dashboard_store import DashboardStore
 from services.tracker.adapters.examples import ExamplesCache
 from services.tracker.adapters.http import http_api
 from services.tracker.adapters.mongo import MongoTrackerRepository
+from services.tracker.adapters.public_store import PublicProjectionStore
 from services.tracker.adapters.tagger import load_tagger
 from services.tracker.adapters.text_keys import TextKeys, text_keks
 from services.tracker.bus import dead_letter_and_record, expire_parked
 from services.tracker.dashboard import DashboardKeeper
 from services.tracker.inbox import SERVICE, TrackerInbox
+from services.tracker.public_projection import PublicProjectionKeeper
 from services.tracker.settings import TrackerSettings
 
 log = logging.getLogger("upr.tracker")
@@ -106,6 +108,20 @@ def build_app(
         raw = message.raw_message
         await dashboard.handle_batch([record.value for record in (raw if isinstance(raw, tuple) else (raw,))])
 
+    public = PublicProjectionKeeper(PublicProjectionStore(repo.db), max_share=settings.public_max_share)
+
+    @broker.subscriber(
+        topics.tracker_events,
+        group_id=f"{settings.consumer_group}-public", ack_policy=AckPolicy.NACK_ON_ERROR,
+        auto_offset_reset="earliest", batch=True, max_records=settings.batch_max_records,
+        batch_timeout_ms=settings.batch_timeout_ms, decoder=raw_bodies, max_poll_interval_ms=20 * 60 * 1000,
+        title="tracker-public",
+        description="the tracker's own events: recount the public list's rows of what they touched",
+    )
+    async def on_events_public(bodies: list[EventEnvelope | bytes], message: KafkaMessage) -> None:
+        raw = message.raw_message
+        await public.handle_batch([record.value for record in (raw if isinstance(raw, tuple) else (raw,))])
+
     background: list[asyncio.Task[None]] = []
 
     async def on_startup() -> None:
@@ -113,6 +129,7 @@ def build_app(
             deps.tagger = load_tagger()
         await repo.ensure_indexes()
         await dashboard.start()
+        await public.start()
         background.append(asyncio.create_task(
             report_consumer_lag(client_options(settings), settings.consumer_group, SERVICE)))
         background.append(asyncio.create_task(expire_parked(

@@ -32,10 +32,10 @@ class ReadApi:
         self.base = tracker_url.rstrip("/") + "/api/v1"
         self.timeout = timeout
 
-    def _get(self, path: str, **params: Any) -> Any:
+    def _get(self, path: str, http: httpx.Client | None = None, **params: Any) -> Any:
         try:
-            response = httpx.get(self.base + path, params={k: v for k, v in params.items() if v not in (None, "")},
-                                 timeout=self.timeout)
+            response = (http or httpx).get(self.base + path, timeout=self.timeout,
+                                           params={k: v for k, v in params.items() if v not in (None, "")})
         except httpx.HTTPError as exc:
             raise ApiUnavailable(f"the tracker did not answer ({exc.__class__.__name__})") from None
         if response.status_code == 404:
@@ -58,13 +58,15 @@ class ReadApi:
         """Every matching recommendation (up to MAX_SHOWN), and whether there were more."""
         items: list[PublicRecommendationV1] = []
         cursor: str | None = None
-        while len(items) < MAX_SHOWN:
-            raw = self._get("/recommendations", cycle=cycle, theme=theme, status=status, q=q, cursor=cursor, limit=100)
-            page = PageV1[PublicRecommendationV1].model_validate(raw or {"items": []})
-            items += page.items
-            cursor = page.next_cursor
-            if cursor is None:
-                return items, False
+        with httpx.Client() as http:  # one connection for every page (a client per call, none shared by threads)
+            while len(items) < MAX_SHOWN:
+                raw = self._get("/recommendations", http, cycle=cycle, theme=theme, status=status, q=q,
+                                cursor=cursor, limit=100)
+                page = PageV1[PublicRecommendationV1].model_validate(raw or {"items": []})
+                items += page.items
+                cursor = page.next_cursor
+                if cursor is None:
+                    return items, False
         return items[:MAX_SHOWN], True
 
     def recommendation(self, recommendation_id: str) -> PublicRecommendationDetailV1 | None:

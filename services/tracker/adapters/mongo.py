@@ -40,6 +40,10 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict[str, Any]]]] = {
     d.EVIDENCE: [
         ([("recommendation_ids", ASCENDING)], {}),
         ([("review_state", ASCENDING)], {}),
+        # What anonymous callers may see: the embedded FerretDB pushes down the longest indexed
+        # equality, so a recommendation's public evidence no longer decodes every item (an array
+        # field such as recommendation_ids always matches there).
+        ([("review_state", ASCENDING), ("visibility", ASCENDING)], {}),
     ],
     d.ASSESSMENTS: [([("recommendation_id", ASCENDING), ("at", DESCENDING)], {})],
     d.AUDIT_LOG: [

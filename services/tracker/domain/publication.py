@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,6 +114,54 @@ def _fields(rec: Mapping[str, Any]) -> dict[str, Any]:
         "position": rec["position"], "themes": list(rec.get("themes") or []),
         "cncc_status": rec.get("cncc_status"),
     }
+
+
+# The published projection: per (country, cycle), the rows the public list shows, kept by the
+# tracker from its events (services/tracker/public_projection.py) so that the public page reads a
+# few documents by _id instead of filtering and sorting every recommendation per page. Whether
+# the cycle is published is not in it: that is checked on every read, so unpublishing is at once.
+
+
+def projection_id(country: str, cycle: int) -> str:
+    """The projection's key of a (country, cycle): the ``_id`` of its cycle document too."""
+    return f"{country}-{cycle}"
+
+
+def public_rows(recommendations: Iterable[Mapping[str, Any]],
+                evidence: Iterable[Mapping[str, Any]]) -> list[PublicRecommendationV1]:
+    """What anonymous callers may list of these recommendations (one cycle's), sorted by id:
+    the supported ones, each with its count of public evidence. Evidence attached under an old
+    id (an alias, from before two sources were merged) counts for the recommendation it now is."""
+    shown = [r for r in recommendations if r.get("position") in PUBLIC_POSITIONS]
+    names = {str(alias): str(r["_id"]) for r in shown for alias in [r["_id"], *(r.get("aliases") or [])]}
+    counts: dict[str, int] = {}
+    for item in evidence:
+        if evidence_is_public(item, PUBLIC):
+            for rec_id in {names[n] for n in item.get("recommendation_ids") or [] if n in names}:
+                counts[rec_id] = counts.get(rec_id, 0) + 1
+    rows = [public_recommendation(r, counts.get(str(r["_id"]), 0)) for r in shown]
+    return sorted(rows, key=lambda row: row.recommendation_id)
+
+
+def matches(row: PublicRecommendationV1, *, theme: str | None = None, status: str | None = None,
+            q: str | None = None) -> bool:
+    """The list's filters on one row: a theme, a CNCC status, and words in the English text (any
+    case) or the Khmer text, as the MongoDB query of keyed callers does."""
+    if theme and theme not in row.themes:
+        return False
+    if status and (row.cncc_status is None or row.cncc_status.value != status):
+        return False
+    words = (q or "").strip()
+    return not words or words.lower() in row.text.lower() or words in (row.text_km or "")
+
+
+def page_after(rows: Sequence[PublicRecommendationV1], after: str | None,
+               limit: int) -> tuple[list[PublicRecommendationV1], str | None]:
+    """One page of rows sorted by id: those after the id ``after`` (the cursor), and the cursor
+    of the next page (None: the last page). A row added meanwhile never shifts a page."""
+    rest = [row for row in rows if after is None or row.recommendation_id > after]
+    page = rest[:limit]
+    return page, encode_cursor(page[-1].recommendation_id) if len(rest) > limit else None
 
 
 # Cursors are opaque to callers: the last id of the page, so a page never repeats or skips
