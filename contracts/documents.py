@@ -70,6 +70,11 @@ SAFEGUARDING_HOLDS = "safeguarding_holds"
 TEXT_KEYS = "text_keys"
 MATCH_REVIEWS = "match_reviews"
 DASHBOARD_SUMMARIES = "dashboard_summaries"
+# The notifier's collections that others read (never write): the UI and `upr subscriptions`
+# list subscriptions and wait for the notifier's receipts; the UI shows the bot's username.
+NOTIFIER_SUBSCRIPTIONS = "notifier_subscriptions"
+NOTIFIER_PROCESSED = "notifier_processed"
+NOTIFIER_TELEGRAM_BOT = "notifier_telegram_bot"
 # safeguarding_state of a document holding people's text: None (nothing flagged), "held" (a
 # placeholder is shown), "released" (a reviewer found it harmless), "redacted", "erased".
 HELD = "held"
