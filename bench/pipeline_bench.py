@@ -147,6 +147,7 @@ async def import_end_to_end(settings: KafkaAdminSettings, db_name: str, rows: in
     from bench.make_uhri_file import OUT, write_csv
     from services.tracker.app import build_app
     from services.tracker.settings import TrackerSettings
+    from tests.integration.helpers import serving_http
 
     path = OUT / f"uhri_{rows}.csv"
     if not path.exists():
@@ -158,16 +159,18 @@ async def import_end_to_end(settings: KafkaAdminSettings, db_name: str, rows: in
         log_level="WARNING", consumer_group=f"upr-tracker-bench-{uuid.uuid4().hex[:6]}", topic_prefix=topics.prefix))
     await tracker.start()
     try:
-        env = {**os.environ, "UPR_TOPIC_PREFIX": topics.prefix, "UPR_MONGODB_DB": db_name,
-               "UPR_KAFKA_BOOTSTRAP": settings.kafka_bootstrap, "UPR_MONGODB_URI": settings.mongodb_uri,
-               "UPR_MAX_UPLOAD_BYTES": str(1024 ** 3)}  # the full export is ~105 MB
-        upr = Path(sys.executable).with_name("upr")
-        started = time.perf_counter()
-        proc = await asyncio.create_subprocess_exec(
-            str(upr), "import", str(path), "--json", env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
-        out, _ = await proc.communicate()
-        elapsed = time.perf_counter() - started
+        async with serving_http(tracker) as tracker_url:  # `upr import` asks it for the receipts
+            env = {**os.environ, "UPR_TOPIC_PREFIX": topics.prefix, "UPR_MONGODB_DB": db_name,
+                   "UPR_KAFKA_BOOTSTRAP": settings.kafka_bootstrap, "UPR_MONGODB_URI": settings.mongodb_uri,
+                   "UPR_TRACKER_URL": tracker_url,
+                   "UPR_MAX_UPLOAD_BYTES": str(1024 ** 3)}  # the full export is ~105 MB
+            upr = Path(sys.executable).with_name("upr")
+            started = time.perf_counter()
+            proc = await asyncio.create_subprocess_exec(
+                str(upr), "import", str(path), "--json", env=env,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+            out, _ = await proc.communicate()
+            elapsed = time.perf_counter() - started
     finally:
         await tracker.stop()
     report = json.loads(out.decode().strip().splitlines()[-1])

@@ -53,7 +53,7 @@ from contracts.events import (
 from contracts.kafka_access import KafkaAdminSettings, client_options, ensure_topics
 from contracts.signing import sign
 from contracts.topics import Topics
-from services.notifier.adapters.secret_box import SecretBox
+from contracts.webhook_secrets import SecretBox
 from services.notifier.app import build_app
 from services.notifier.domain.deliveries import delivery_id
 from services.notifier.receiver import WebhookReceiver

@@ -72,6 +72,11 @@ MATCH_REVIEWS = "match_reviews"
 DASHBOARD_SUMMARIES = "dashboard_summaries"
 # The public list's rows per (country, cycle), kept by the tracker (services/tracker/adapters/public_store.py).
 PUBLIC_PROJECTION = "public_projection"
+# The notifier's collections that others read (never write): the UI and `upr subscriptions`
+# list subscriptions and wait for the notifier's receipts; the UI shows the bot's username.
+NOTIFIER_SUBSCRIPTIONS = "notifier_subscriptions"
+NOTIFIER_PROCESSED = "notifier_processed"
+NOTIFIER_TELEGRAM_BOT = "notifier_telegram_bot"
 # safeguarding_state of a document holding people's text: None (nothing flagged), "held" (a
 # placeholder is shown), "released" (a reviewer found it harmless), "redacted", "erased".
 HELD = "held"

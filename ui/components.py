@@ -7,6 +7,7 @@ from functools import lru_cache
 import streamlit as st
 
 from contracts import ui_addresses
+from contracts.documents import EvidenceDoc
 from contracts.events import ImplementationStatus
 from contracts.markdown import md_escape
 
@@ -101,3 +102,14 @@ def address_link(label: str, address: str) -> str:
     """Markdown for a link to one of the app's own addresses (built by contracts/ui_addresses.py, so
     URL-encoded: no character of it can end the Markdown link early)."""
     return f"[{md_escape(label)}]({address})"
+
+
+def evidence_body(item: EvidenceDoc) -> None:
+    """What an evidence item says and where it comes from: the quote, the document and a link
+    to the source (the Detail page and the Review inbox show it the same way)."""
+    if item.quote:
+        st.markdown("> " + md_escape(item.quote))
+    if item.document_reference:
+        st.caption(md_escape(item.document_reference))
+    if item.url:
+        st.link_button("Open source", item.url)

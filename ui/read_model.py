@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -33,7 +33,6 @@ from contracts.documents import (
     EvidenceDoc,
     EvidenceSummaryDoc,
     MatchReviewDoc,
-    ProcessedMessage,
     RecommendationDoc,
     RecommendationVersionDoc,
     ReportDraftDoc,
@@ -41,8 +40,8 @@ from contracts.documents import (
 )
 from contracts.events import Actor, ImplementationStatus, ReviewState, Role, Visibility
 
-SUBSCRIPTIONS = "notifier_subscriptions"  # the notifier's collection, read-only here
-TELEGRAM_BOT = "notifier_telegram_bot"  # the notifier's bot: its username and last poll, read-only here
+SUBSCRIPTIONS = d.NOTIFIER_SUBSCRIPTIONS  # the notifier's collection, read-only here
+TELEGRAM_BOT = d.NOTIFIER_TELEGRAM_BOT  # the notifier's bot: its username and last poll, read-only here
 
 Db = Database[dict[str, Any]]
 
@@ -326,9 +325,11 @@ def api_keys(db: Db) -> list[ApiKeyDoc]:
     return [ApiKeyDoc.model_validate(doc) for doc in db[API_KEYS].find().sort("created_at", DESCENDING)]
 
 
-def processed_outcome(db: Db, message_id: str) -> ProcessedMessage | None:
-    doc = db[d.PROCESSED_MESSAGES].find_one({"_id": message_id})
-    return ProcessedMessage.model_validate(doc) if doc else None
+def receipts(db: Db, message_ids: Sequence[str], consumer: str = "tracker") -> dict[str, dict[str, Any]]:
+    """The receipts the tracker (or the notifier) stored for these message ids, by id."""
+    collection = d.NOTIFIER_PROCESSED if consumer == "notifier" else d.PROCESSED_MESSAGES
+    return {doc["_id"]: doc for doc in db[collection].find({"_id": {"$in": list(message_ids)}},
+                                                           {"outcome": 1, "error": 1})}
 
 
 # --- subscriptions (the notifier's, read-only) -----------------------------------------

@@ -11,6 +11,7 @@ class UISettings(CommonSettings):
     kafka_username: str = "ui"  # its own Kafka principal (contracts/kafka_access.py)
     COMMAND_SIGNER: ClassVar[str] = "ui"  # whose dev key it signs commands with in dev mode
     ui_port: int = 8501
+    public_port: int = 8502  # the public progress page (ui/public/site.py), same settings: one UI package
     ingest_url: str = "http://127.0.0.1:8002"
     tracker_url: str = "http://127.0.0.1:8001"
     notifier_url: str = "http://127.0.0.1:8003"

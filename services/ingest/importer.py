@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from contracts.events import Actor, RecommendationImportedV1
-from contracts.settings import CommonSettings
 from services.ingest.adapters.files import detect_format, parse_file
 from services.ingest.adapters.files.archive import DEFAULT_LIMITS, ArchiveLimits, is_zip
 from services.ingest.adapters.files.columns import file_columns
 from services.ingest.domain import ParsedEvidence, ParsedRow, ParseItem, RowError
 from services.ingest.domain.model import DEFAULT_MAX_FILE_BYTES, MAPPED_CSV, MAPPED_XLSX, WARNING_PREFIX
+from services.ingest.settings import IngestSettings
 
 
 @dataclass
@@ -101,7 +101,7 @@ Previewer = Callable[[list[RecommendationImportedV1]], list[dict[str, Any]]]
 
 
 def run_import(
-    path: Path, *, settings: CommonSettings, format: str | None = None, cycle: int | None = None,
+    path: Path, *, settings: IngestSettings, format: str | None = None, cycle: int | None = None,
     country: str | None = None, dry_run: bool = False, actor: Actor | None = None,
     timeout_s: float | None = None, progress: Callable[[int], None] | None = None,
     mapping: dict[str, str] | None = None, profile: dict[str, Any] | None = None,

@@ -44,10 +44,10 @@ from contracts.messaging import (
 from contracts.observability import FAILURES
 from contracts.settings import require_trust_secrets
 from contracts.signing import CommandKeys, command_keys
+from contracts.webhook_secrets import SecretBox
 from services.notifier import handlers
 from services.notifier.adapters.email import SmtpConfig, SmtpMailer
 from services.notifier.adapters.mongo import MongoNotifierRepository
-from services.notifier.adapters.secret_box import SecretBox
 from services.notifier.adapters.signed_links import SignedLink, signed_links_api
 from services.notifier.adapters.telegram import TelegramSender
 from services.notifier.adapters.templates import EmailTemplates

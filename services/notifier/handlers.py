@@ -46,9 +46,9 @@ from contracts.events import (
 from contracts.messaging import Rejected
 from contracts.telegram import TOKEN as TELEGRAM_TOKEN
 from contracts.telegram import link_hash
+from contracts.webhook_secrets import SecretBox
 from services.notifier.adapters.email import build_message
 from services.notifier.adapters.mongo import MongoNotifierRepository
-from services.notifier.adapters.secret_box import SecretBox
 from services.notifier.adapters.templates import EmailTemplates
 from services.notifier.adapters.tokens import (
     InvalidToken,

@@ -118,6 +118,6 @@ def refuse_insecure(settings: NotifierSettings) -> None:
 
 def webhook_secrets_key(settings: NotifierSettings) -> str:
     """The key webhook secrets are encrypted with: the setting, or in dev mode a derived one."""
-    from services.notifier.adapters.secret_box import derived_key
+    from contracts.webhook_secrets import derived_key
 
     return settings.notifier_secrets_key or derived_key(settings.notifier_secret)

@@ -40,7 +40,6 @@ from contracts.events import (
 )
 from contracts.messaging import Rejected
 from contracts.sealed_text import is_sealed
-from services.tracker.adapters.mongo import MongoTrackerRepository
 from services.tracker.adapters.text_keys import TextKeys
 from services.tracker.domain import status as rules
 from services.tracker.domain.match_reviews import review_entry
@@ -49,6 +48,7 @@ from services.tracker.domain.merging import merge_import, new_meta
 from services.tracker.domain.recommendations import decide_import
 from services.tracker.domain.safeguarding import HELD_TEXT, all_reasons, decide, flagged_fields, redact
 from services.tracker.domain.themes import effective_themes
+from services.tracker.repository import TrackerRepository
 
 
 class WaitingFor(Exception):
@@ -92,7 +92,7 @@ class Outcome:
 
 @dataclass
 class Deps:
-    repo: MongoTrackerRepository
+    repo: TrackerRepository  # MongoDB in the service, in memory in the unit tests
     tagger: ThemeTagger | None
     examples: Callable[[], Awaitable[Sequence[dict[str, Any]]]]
     text_keys: TextKeys | None = None  # opens sealed command text; erasing held text deletes its keys

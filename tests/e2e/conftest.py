@@ -6,19 +6,28 @@ Playwright is launched with ``executable_path=/usr/bin/chromium`` (never ``playw
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
 import subprocess
 import time
 import urllib.request
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pymongo import MongoClient
+from pymongo.database import Database
 
-from ui.auth import DEMO_USERS
+from contracts.kafka_access import ensure_topics
+from contracts.topics import Topics
+from tests.kafka_harness import admin_settings
+from ui.auth import DEMO_USERS, ensure_demo_users
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -29,6 +38,9 @@ ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-artifacts" / "screenshots"
 # Copied here with UPR_UPDATE_SCREENSHOTS=1: the README shows these.
 DOCS_SHOTS = ROOT / "docs" / "screenshots"
+VENV = ROOT / ".venv" / "bin"
+KAFKA = os.environ.get("UPR_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+MONGODB_URI = os.environ.get("UPR_MONGODB_URI", "mongodb://127.0.0.1:27017")
 
 
 def free_port() -> int:
@@ -50,6 +62,63 @@ def wait_http(url: str, timeout: float = 90.0, process: subprocess.Popen[bytes] 
             pass
         time.sleep(0.3)
     raise TimeoutError(f"{url} did not answer within {timeout} s")
+
+
+@dataclass
+class Stack:
+    url: str  # the UI
+    env: dict[str, str]  # what the services run with (for `upr` against the same stack)
+    db: Database[dict[str, Any]]
+    topics: Topics
+
+
+@contextmanager
+def running_stack(services: tuple[str, ...], log_name: str,
+                  seed: Callable[[Database[dict[str, Any]], Topics], None] | None = None) -> Iterator[Stack]:
+    """Fresh topics and database, the FastStream ``services`` and the UI as real processes (one
+    stack a test module: its tests share it). ``seed`` runs once the services answer, before the UI."""
+    name = f"test_e2e_{uuid.uuid4().hex[:8]}"
+    topics = Topics(prefix=f"e2e{uuid.uuid4().hex[:8]}.")
+    ports = {service: free_port() for service in (*services, "ui")}
+    env = {**os.environ, "UPR_MONGODB_DB": name, "UPR_MONGODB_URI": MONGODB_URI, "UPR_KAFKA_BOOTSTRAP": KAFKA,
+           "UPR_TOPIC_PREFIX": topics.prefix, "UPR_TRACKER_URL": f"http://127.0.0.1:{ports.get('tracker', 9)}",
+           "UPR_INGEST_URL": f"http://127.0.0.1:{ports.get('ingest', 9)}", "PYTHONUNBUFFERED": "1",
+           "UPR_UI_SESSION_SECRET": "e2e-session-secret"}
+    client: MongoClient[dict[str, Any]] = MongoClient(MONGODB_URI, tz_aware=True)
+    logs = ROOT / "test-artifacts" / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def start(service: str, command: list[str]) -> subprocess.Popen[bytes]:
+        with open(logs / f"{log_name}-{service}.log", "wb") as log:
+            processes.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
+        return processes[-1]
+
+    try:
+        asyncio.run(ensure_topics(admin_settings(KAFKA), topics))
+        started = {service: start(service, [str(VENV / "faststream"), "run", f"services.{service}.app:app",
+                                            "--host", "127.0.0.1", "--port", str(ports[service])])
+                   for service in services}
+        for service, process in started.items():
+            wait_http(f"http://127.0.0.1:{ports[service]}/health", process=process)
+        if seed is not None:
+            seed(client[name], topics)
+        ensure_demo_users(client[name])
+        ui = start("ui", [str(VENV / "streamlit"), "run", "ui/app.py", "--server.port", str(ports["ui"]),
+                          "--server.headless", "true", "--server.address", "127.0.0.1",
+                          "--browser.gatherUsageStats", "false"])
+        wait_http(f"http://127.0.0.1:{ports['ui']}/_stcore/health", process=ui)
+        yield Stack(f"http://127.0.0.1:{ports['ui']}", env, client[name], topics)
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        client.drop_database(name)
+        client.close()
 
 
 @pytest.fixture(scope="module")

@@ -6,35 +6,21 @@ Tracker, ingest and UI run as subprocesses on a fresh database and topic prefix.
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import json
-import os
 import re
-import subprocess
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pymongo import MongoClient
 from typer.testing import CliRunner
 
-from contracts.kafka_access import ensure_topics
-from contracts.topics import Topics
-from tests.e2e.conftest import TIMEOUT_MS, free_port, log_in, open_page, settle, wait_http
-from tests.kafka_harness import admin_settings
-from ui.auth import ensure_demo_users
+from tests.e2e.conftest import SHOTS, TIMEOUT_MS, Stack, log_in, open_page, running_stack, settle
 from upr.cli import app as upr
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
-VENV = ROOT / ".venv" / "bin"
-KAFKA = os.environ.get("UPR_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
-MONGODB_URI = os.environ.get("UPR_MONGODB_URI", "mongodb://127.0.0.1:27017")
 HEADER = ["Recommendation", "From", "Government answer", "Session"]
 ROWS = [
     ["Adopt the draft Child Protection Law", "Sweden", "Accepted", "6"],
@@ -44,13 +30,6 @@ ROWS = [
     ["ធានាការចុះសំបុត្រកំណើតដោយឥតគិតថ្លៃ", "Thailand", "Accepted", "6"],
 ]
 MAPPING = {"text": "Recommendation", "states": "From", "position": "Government answer", "session": "Session"}
-
-
-@dataclass
-class Stack:
-    url: str
-    env: dict[str, str]
-    db: Any
 
 
 def _csv(path: Path, rows: list[list[str]]) -> Path:
@@ -63,44 +42,8 @@ def _csv(path: Path, rows: list[list[str]]) -> Path:
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
-    name = f"test_e2e_{uuid.uuid4().hex[:8]}"
-    topics = Topics(prefix=f"e2e{uuid.uuid4().hex[:8]}.")
-    ports = {service: free_port() for service in ("tracker", "ingest", "ui")}
-    env = {**os.environ, "UPR_MONGODB_DB": name, "UPR_MONGODB_URI": MONGODB_URI, "UPR_KAFKA_BOOTSTRAP": KAFKA,
-           "UPR_TOPIC_PREFIX": topics.prefix, "UPR_TRACKER_URL": f"http://127.0.0.1:{ports['tracker']}",
-           "UPR_INGEST_URL": f"http://127.0.0.1:{ports['ingest']}", "PYTHONUNBUFFERED": "1",
-           "UPR_UI_SESSION_SECRET": "e2e-session-secret"}
-    client: MongoClient[dict[str, Any]] = MongoClient(MONGODB_URI, tz_aware=True)
-    logs = ROOT / "test-artifacts" / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    processes: list[subprocess.Popen[bytes]] = []
-    try:
-        asyncio.run(ensure_topics(admin_settings(KAFKA), topics))
-        for service in ("tracker", "ingest"):
-            with open(logs / f"e2e-import-{service}.log", "wb") as log:
-                processes.append(subprocess.Popen(
-                    [str(VENV / "faststream"), "run", f"services.{service}.app:app", "--host", "127.0.0.1",
-                     "--port", str(ports[service])], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
-        with open(logs / "e2e-import-ui.log", "wb") as log:
-            processes.append(subprocess.Popen(
-                [str(VENV / "streamlit"), "run", "ui/app.py", "--server.port", str(ports["ui"]),
-                 "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
-        for service, process in zip(("tracker", "ingest"), processes, strict=False):
-            wait_http(f"http://127.0.0.1:{ports[service]}/health", process=process)
-        wait_http(f"http://127.0.0.1:{ports['ui']}/_stcore/health", process=processes[-1])
-        ensure_demo_users(client[name])
-        yield Stack(f"http://127.0.0.1:{ports['ui']}", env, client[name])
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        client.drop_database(name)
-        client.close()
+    with running_stack(("tracker", "ingest"), "e2e-import") as running:
+        yield running
 
 
 def metric(page: Any, label: str) -> Any:
@@ -121,7 +64,7 @@ def page(stack: Stack, browser: Any) -> Iterator[Any]:
     try:
         yield page
     finally:  # what the page showed, for a failure's diagnosis
-        shots = ROOT / "test-artifacts" / "screenshots"
+        shots = SHOTS
         shots.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(shots / "import-profiles.png"), full_page=True)
 
@@ -164,7 +107,8 @@ def test_a_mapped_layout_saved_as_a_profile_reads_the_next_file_by_itself(
     assert stack.db.recommendations.find_one({"recommending_states.name": "Thailand"})["text"] == ROWS[4][0]
 
     # The profile the page saved, used by the command line.
-    env = {k: stack.env[k] for k in ("UPR_MONGODB_DB", "UPR_MONGODB_URI", "UPR_KAFKA_BOOTSTRAP", "UPR_TOPIC_PREFIX")}
+    env = {k: stack.env[k] for k in ("UPR_MONGODB_DB", "UPR_MONGODB_URI", "UPR_KAFKA_BOOTSTRAP", "UPR_TOPIC_PREFIX",
+                                     "UPR_TRACKER_URL")}  # it asks the tracker for the receipts
     result = CliRunner().invoke(upr, ["import", str(tmp_path / "coalition sheet.csv"), "--profile", "Coalition sheet",
                                       "--dry-run", "--json"], env=env)
     assert result.exit_code == 0, result.output

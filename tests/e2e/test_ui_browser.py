@@ -10,48 +10,39 @@ viewer has no way to add evidence. Screenshots of every page go to test-artifact
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from pymongo import MongoClient
 from pymongo.database import Database
 
 from contracts.events import Position, RecommendationImportedV1, RecommendingState, SourceRef
 from contracts.kafka_access import ensure_topics
 from contracts.topics import Topics
 from tests.e2e.conftest import (
+    KAFKA,
     PASSWORDS,
     SHOTS,
     TIMEOUT_MS,
-    free_port,
+    Stack,
     log_in,
     open_detail,
     open_page,
+    running_stack,
     settle,
     shoot,
     wait_for_session_cookie,
-    wait_http,
 )
 from tests.integration.helpers import signed_event
 from tests.kafka_harness import admin_settings, kafka_options
-from ui.auth import ensure_demo_users
 from ui.sessions import session_id_from_cookie
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
-VENV = ROOT / ".venv" / "bin"
-KAFKA = os.environ.get("UPR_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
-MONGODB_URI = os.environ.get("UPR_MONGODB_URI", "mongodb://127.0.0.1:27017")
 
 SEED = [
     ("KHM-4-110.23", "Adopt the draft Child Protection Law and ensure its effective implementation",
@@ -84,60 +75,20 @@ async def publish_imports(topics: Topics) -> None:
         await producer.stop()
 
 
-@dataclass
-class Stack:
-    url: str
-    db: Database[dict[str, Any]]
+def seed(db: Database[dict[str, Any]], topics: Topics) -> None:
+    """The seeded recommendations, through the tracker, before the UI starts."""
+    asyncio.run(publish_imports(topics))
+    deadline = time.monotonic() + 60
+    while db.recommendations.count_documents({}) < len(SEED):
+        assert time.monotonic() < deadline, "the tracker did not store the seeded recommendations"
+        time.sleep(0.3)
 
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
-    name = f"test_e2e_{uuid.uuid4().hex[:8]}"
-    topics = Topics(prefix=f"e2e{uuid.uuid4().hex[:8]}.")
-    tracker_port, ui_port = free_port(), free_port()
-    env = {**os.environ, "UPR_MONGODB_DB": name, "UPR_MONGODB_URI": MONGODB_URI, "UPR_KAFKA_BOOTSTRAP": KAFKA,
-           "UPR_TOPIC_PREFIX": topics.prefix, "UPR_TRACKER_URL": f"http://127.0.0.1:{tracker_port}",
-           "UPR_INGEST_URL": "http://127.0.0.1:9", "PYTHONUNBUFFERED": "1",
-           "UPR_UI_SESSION_SECRET": "e2e-session-secret"}
-    client: MongoClient[dict[str, Any]] = MongoClient(MONGODB_URI, tz_aware=True)
-    db = client[name]
     SHOTS.mkdir(parents=True, exist_ok=True)
-    logs = ROOT / "test-artifacts" / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    processes: list[subprocess.Popen[bytes]] = []
-    try:
-        asyncio.run(ensure_topics(admin_settings(KAFKA), topics))
-        with open(logs / "e2e-tracker.log", "wb") as tracker_log:
-            tracker = subprocess.Popen(
-                [str(VENV / "faststream"), "run", "services.tracker.app:app", "--host", "127.0.0.1",
-                 "--port", str(tracker_port)], cwd=ROOT, env=env, stdout=tracker_log, stderr=subprocess.STDOUT)
-        processes.append(tracker)
-        wait_http(f"http://127.0.0.1:{tracker_port}/health", process=tracker)
-        asyncio.run(publish_imports(topics))
-        deadline = time.monotonic() + 60
-        while db.recommendations.count_documents({}) < len(SEED):
-            assert time.monotonic() < deadline, "the tracker did not store the seeded recommendations"
-            time.sleep(0.3)
-        ensure_demo_users(db)
-        with open(logs / "e2e-ui.log", "wb") as ui_log:
-            ui = subprocess.Popen(
-                [str(VENV / "streamlit"), "run", "ui/app.py", "--server.port", str(ui_port),
-                 "--server.headless", "true", "--server.address", "127.0.0.1",
-                 "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env, stdout=ui_log,
-                stderr=subprocess.STDOUT)
-        processes.append(ui)
-        wait_http(f"http://127.0.0.1:{ui_port}/_stcore/health", process=ui)
-        yield Stack(f"http://127.0.0.1:{ui_port}", db)
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        client.drop_database(name)
-        client.close()
+    with running_stack(("tracker",), "e2e", seed=seed) as running:
+        yield running
 
 
 def test_anonymous_visitor_gets_the_login_form(stack: Stack, browser: Any) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -14,7 +15,9 @@ from contracts.topics import Topics
 from services.notifier.app import build_app
 from services.notifier.receiver import WebhookReceiver
 from services.notifier.settings import NotifierSettings
-from tests.integration.helpers import ServiceProcess, free_port, process_log
+from services.tracker.app import build_app as build_tracker
+from services.tracker.settings import TrackerSettings
+from tests.integration.helpers import ServiceProcess, free_port, process_log, serving_http
 from tests.integration.notifier_helpers import SECRET, MailCatcher
 from tests.kafka_harness import kafka_options
 
@@ -26,6 +29,37 @@ async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
     await p.start()
     yield p
     await p.stop()
+
+
+@pytest.fixture
+def stack_env(kafka_bootstrap: str, mongodb_uri: str, topics: Topics, mongo_db: Any) -> dict[str, str]:
+    """The environment `upr` (or a service process) runs with against this test's topics and database."""
+    return {"UPR_KAFKA_BOOTSTRAP": kafka_bootstrap, "UPR_MONGODB_URI": mongodb_uri, "UPR_MONGODB_DB": mongo_db.name,
+            "UPR_TOPIC_PREFIX": topics.prefix}
+
+
+# --- the tracker in this process, with its HTTP API ---------------------------------------
+
+
+@dataclass
+class RunningTracker:
+    app: Any
+    url: str  # its HTTP API: receipts and previews for `upr import`, reports, the read API
+    env: dict[str, str]  # for `upr` against this tracker
+
+
+@pytest.fixture
+def tracker_config(kafka_bootstrap: str, mongodb_uri: str, topics: Topics, mongo_db: Any) -> TrackerSettings:
+    """Override in a module for other settings (e.g. the Dashboard's recount interval)."""
+    return TrackerSettings(kafka_bootstrap=kafka_bootstrap, mongodb_uri=mongodb_uri, mongodb_db=mongo_db.name,
+                           topic_prefix=topics.prefix, examples_refresh_s=0)
+
+
+@pytest.fixture
+async def tracker_app(tracker_config: TrackerSettings, stack_env: dict[str, str]) -> AsyncIterator[RunningTracker]:
+    """The tracker consuming this test's topics, its HTTP API on a free port."""
+    async with build_tracker(tracker_config) as app, serving_http(app) as url:
+        yield RunningTracker(app, url, {**stack_env, "UPR_TRACKER_URL": url})
 
 
 # --- the notifier, a real SMTP server on loopback and a webhook receiver -----------------

@@ -8,7 +8,8 @@ import socket
 import subprocess
 import sys
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,28 @@ def envelopes(records: list[Any]) -> list[EventEnvelope]:
     return [EventEnvelope.model_validate_json(r.value) for r in records]
 
 
+@asynccontextmanager
+async def serving_http(app: Any) -> AsyncIterator[str]:
+    """A service app's HTTP API on a free loopback port (its address); the caller runs the app
+    itself (``async with build_app(...)``), so uvicorn leaves the lifespan alone."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    for _ in range(500):  # up within ten seconds, or its error surfaces below
+        if server.started or task.done():
+            break
+        await asyncio.sleep(0.02)
+    if task.done():
+        await task
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -91,12 +114,17 @@ class ServiceProcess:
     def __init__(self, app: str, env: dict[str, str], log: Path, *, stop_timeout_s: float = 20.0) -> None:
         self.app, self.env, self.log, self.stop_timeout_s = app, env, log, stop_timeout_s
         self.proc: subprocess.Popen[bytes] | None = None
+        self.port = free_port()  # the same across restarts: `upr import` asks it for receipts
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "faststream", "run", self.app,
-                 "--host", "127.0.0.1", "--port", str(free_port())],
+                 "--host", "127.0.0.1", "--port", str(self.port)],
                 cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
             )
 

@@ -24,7 +24,7 @@ from contracts.events import (
     Visibility,
 )
 from contracts.topics import Topics
-from services.notifier.adapters.secret_box import SecretBox, derived_key
+from contracts.webhook_secrets import SecretBox, derived_key
 from services.notifier.receiver import WebhookReceiver
 from tests.integration.helpers import send, signed_event, wait_for
 

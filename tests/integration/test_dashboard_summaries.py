@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
@@ -25,7 +24,6 @@ from contracts.events import (
     Visibility,
 )
 from contracts.topics import Topics
-from services.tracker.app import build_app
 from services.tracker.settings import TrackerSettings
 from tests.integration.helpers import send, signed_event, wait_for
 from tests.integration.ui.conftest import recommendation_doc
@@ -47,11 +45,10 @@ def imported(rec_id: str, cycle: int, position: Position = Position.SUPPORTED) -
 
 
 @pytest.fixture
-async def tracker(kafka_bootstrap: str, mongodb_uri: str, topics: Topics, mongo_db: Any) -> AsyncIterator[Any]:
-    settings = TrackerSettings(kafka_bootstrap=kafka_bootstrap, mongodb_uri=mongodb_uri, mongodb_db=mongo_db.name,
-                               topic_prefix=topics.prefix, examples_refresh_s=0, dashboard_min_interval_s=0.2)
-    async with build_app(settings):
-        yield
+def tracker_config(kafka_bootstrap: str, mongodb_uri: str, topics: Topics, mongo_db: Any) -> TrackerSettings:
+    """Recounts close together: the test waits for them."""
+    return TrackerSettings(kafka_bootstrap=kafka_bootstrap, mongodb_uri=mongodb_uri, mongodb_db=mongo_db.name,
+                           topic_prefix=topics.prefix, examples_refresh_s=0, dashboard_min_interval_s=0.2)
 
 
 @pytest.fixture
@@ -67,7 +64,7 @@ def _same(summary: rm.DashboardSummary, counted: rm.DashboardSummary) -> bool:
 
 
 async def test_the_tracker_keeps_the_dashboard_figures_as_facts_are_stored(
-    tracker: Any, producer: AIOKafkaProducer, topics: Topics, sync_db: Any
+    tracker_app: Any, producer: AIOKafkaProducer, topics: Topics, sync_db: Any
 ) -> None:
     for rec_id, cycle, position in (("KHM-4-110.23", 4, Position.SUPPORTED), ("KHM-4-110.24", 4, Position.NOTED),
                                     ("KHM-3-117.5", 3, Position.SUPPORTED)):

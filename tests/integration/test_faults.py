@@ -173,7 +173,8 @@ async def test_import_killed_mid_stream_and_run_again_stores_every_row_once(
                              "Thailand", "Asia", "ASEAN", "Supported", "", "", "46"])
     tracker_process.start()
     upr = [sys.executable, "-m", "upr", "import", str(path), "--json", "--wait", "700"]
-    first = subprocess.Popen(upr, cwd=ROOT, env=tracker_env,  # noqa: ASYNC220 - returns at once
+    upr_env = {**tracker_env, "UPR_TRACKER_URL": tracker_process.url}  # it asks the tracker for receipts
+    first = subprocess.Popen(upr, cwd=ROOT, env=upr_env,  # noqa: ASYNC220 - returns at once
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
     async def some_arrived() -> bool:
@@ -182,7 +183,7 @@ async def test_import_killed_mid_stream_and_run_again_stores_every_row_once(
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=10)
 
-    second = await asyncio.to_thread(subprocess.run, upr, cwd=ROOT, env=tracker_env, capture_output=True,
+    second = await asyncio.to_thread(subprocess.run, upr, cwd=ROOT, env=upr_env, capture_output=True,
                                      timeout=800)
     assert second.returncode == 0, second.stderr.decode()[-2000:]
     report = json.loads(second.stdout)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -15,20 +14,11 @@ from typer.testing import CliRunner
 from contracts.auth import RequireToken, bearer_header, issue_token
 from contracts.events import Actor, Role
 from contracts.topics import Topics
-from services.tracker.app import build_app
-from services.tracker.settings import TrackerSettings
 from upr.cli import app as upr
 
 pytestmark = pytest.mark.integration
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ingest"
 
-
-@pytest.fixture
-async def tracker(kafka_bootstrap: str, mongodb_uri: str, topics: Topics, mongo_db: Any) -> AsyncIterator[Any]:
-    settings = TrackerSettings(kafka_bootstrap=kafka_bootstrap, mongodb_uri=mongodb_uri, mongodb_db=mongo_db.name,
-                               topic_prefix=topics.prefix)
-    async with build_app(settings) as app:
-        yield app
 
 
 def upr_import(path: Path, env: dict[str, str]) -> dict[str, Any]:
@@ -45,11 +35,10 @@ async def run_cli(path: Path, env: dict[str, str]) -> dict[str, Any]:
 
 
 async def test_importing_the_cambodia_file_twice_leaves_one_document_per_recommendation(
-    tracker: Any, shared_data: Path, mongo_db: Any, topics: Topics, kafka_bootstrap: str, mongodb_uri: str,
+    tracker_app: Any, shared_data: Path, mongo_db: Any, topics: Topics, kafka_bootstrap: str, mongodb_uri: str,
     tmp_path: Path,
 ) -> None:
-    env = {"UPR_KAFKA_BOOTSTRAP": kafka_bootstrap, "UPR_MONGODB_URI": mongodb_uri, "UPR_MONGODB_DB": mongo_db.name,
-           "UPR_TOPIC_PREFIX": topics.prefix}
+    env = tracker_app.env
     source = shared_data / "upr_info_khm_cycle1_2009.csv"
     first = await run_cli(source, env)
     assert (first["format"], first["rows"], first["imported"], first["rejected"]) == ("upr_info_clean_csv", 138, 138, 0)
@@ -82,11 +71,10 @@ async def test_importing_the_cambodia_file_twice_leaves_one_document_per_recomme
 
 
 async def test_uhri_export_with_bullets_in_every_cell_is_stored_like_the_plain_export(
-    tracker: Any, mongo_db: Any, topics: Topics, kafka_bootstrap: str, mongodb_uri: str,
+    tracker_app: Any, mongo_db: Any, topics: Topics, kafka_bootstrap: str, mongodb_uri: str,
 ) -> None:
     # Issue 14: OHCHR's "Export to Excel" bullets single-valued cells too ("- Cambodia", "- 6th session").
-    env = {"UPR_KAFKA_BOOTSTRAP": kafka_bootstrap, "UPR_MONGODB_URI": mongodb_uri, "UPR_MONGODB_DB": mongo_db.name,
-           "UPR_TOPIC_PREFIX": topics.prefix}
+    env = tracker_app.env
     bulleted = await run_cli(FIXTURES / "uhri_export_bulleted_khm_cycle1.xlsx", env)
     assert (bulleted["format"], bulleted["rows"], bulleted["imported"]) == ("uhri_xlsx", 91, 91)
     assert bulleted["rejected"] == 0 and bulleted["errors"] == []

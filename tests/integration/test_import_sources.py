@@ -10,7 +10,6 @@ import json
 import random
 import re
 from collections import defaultdict
-from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -34,8 +33,6 @@ from contracts.events import (
 from contracts.topics import Topics
 from services.ingest.domain.columns import UHRI_EXPORT_COLUMNS
 from services.tracker.adapters.report_source import load_report_inputs
-from services.tracker.app import build_app
-from services.tracker.settings import TrackerSettings
 from tests.integration.helpers import ServiceProcess, send, signed_event, wait_for
 from tests.integration.test_faults import publish_all
 from ui import read_model
@@ -47,13 +44,6 @@ HASH_ID = re.compile(r"^KHM-1-x[0-9a-f]{10}$")
 SPAIN_TEXT = "Deepen its actions in fighting against child prostitution and trafficking of minors"
 REVIEWER = Actor(username="vanna", role=Role.REVIEWER, organisation="CNCC")
 
-
-@pytest.fixture
-async def tracker(kafka_bootstrap: str, mongodb_uri: str, topics: Topics, mongo_db: Any) -> AsyncIterator[Any]:
-    settings = TrackerSettings(kafka_bootstrap=kafka_bootstrap, mongodb_uri=mongodb_uri, mongodb_db=mongo_db.name,
-                               topic_prefix=topics.prefix, examples_refresh_s=0)
-    async with build_app(settings) as app:
-        yield app
 
 
 def upr_import(path: Path, env: dict[str, str]) -> dict[str, Any]:
@@ -91,11 +81,10 @@ def uhri_xlsx(clean_csv: Path, out: Path) -> Path:
 
 
 async def test_three_sources_of_one_cycle_make_138_recommendations_under_paragraph_ids(
-    tracker: Any, shared_data: Path, mongo_db: Any, topics: Topics, kafka_bootstrap: str, mongodb_uri: str,
+    tracker_app: Any, shared_data: Path, mongo_db: Any, topics: Topics, kafka_bootstrap: str, mongodb_uri: str,
     producer: AIOKafkaProducer, tmp_path: Path,
 ) -> None:
-    env = {"UPR_KAFKA_BOOTSTRAP": kafka_bootstrap, "UPR_MONGODB_URI": mongodb_uri, "UPR_MONGODB_DB": mongo_db.name,
-           "UPR_TOPIC_PREFIX": topics.prefix}
+    env = tracker_app.env
     raw = await asyncio.to_thread(upr_import, shared_data / "upr_info_raw_khm_2009.csv", env)
     assert (raw["format"], raw["imported"], raw["ambiguous"]) == ("upr_info_csv", 138, [])
     old = await mongo_db.recommendations.find_one({"text": SPAIN_TEXT})

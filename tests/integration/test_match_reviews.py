@@ -6,7 +6,6 @@ the preview reads the same state and stores nothing."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -23,9 +22,7 @@ from contracts.events import (
 )
 from contracts.topics import Topics
 from services.tracker.adapters.mongo import MongoTrackerRepository
-from services.tracker.app import build_app
 from services.tracker.import_preview import preview_imports
-from services.tracker.settings import TrackerSettings
 from tests.integration.helpers import send, signed_event, wait_for
 
 pytestmark = pytest.mark.integration
@@ -34,13 +31,6 @@ REVIEWER = Actor(username="vanna", role=Role.REVIEWER, organisation="CNCC")
 SPAIN = "Deepen its actions in fighting against child prostitution and trafficking of minors"
 NORWAY = "Approve the request for a visit by the Special Rapporteur on the sale of children"
 
-
-@pytest.fixture
-async def tracker(kafka_bootstrap: str, mongodb_uri: str, topics: Topics, mongo_db: Any) -> AsyncIterator[Any]:
-    settings = TrackerSettings(kafka_bootstrap=kafka_bootstrap, mongodb_uri=mongodb_uri, mongodb_db=mongo_db.name,
-                               topic_prefix=topics.prefix, examples_refresh_s=0)
-    async with build_app(settings) as app:
-        yield app
 
 
 def imported(rec_id: str, text: str, state: str, fmt: str, import_id: str, row: int) -> RecommendationImportedV1:
@@ -59,7 +49,7 @@ async def receipt(db: Any, event_id: Any, outcome: str | None = None) -> dict[st
 
 
 async def test_a_reviewer_confirms_one_ambiguous_row_and_splits_another_once_each(
-    tracker: Any, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any,
+    tracker_app: Any, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any,
 ) -> None:
     stored = [imported("KHM-1-x0c13d35a59", SPAIN, "Spain", "upr_info_csv", "imp-raw", 2),
               imported("KHM-1-x0000000b01", NORWAY, "Norway", "upr_info_csv", "imp-raw", 3)]

@@ -4,7 +4,6 @@ database, believe the actor and role inside a command only when UPR_COMMAND_KEY 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -28,8 +27,6 @@ from contracts.signing import dev_signer, sign
 from contracts.topics import NOTIFIER_GROUP, TRACKER_GROUP, Topics
 from services.notifier.app import build_app as build_notifier
 from services.notifier.settings import NotifierSettings
-from services.tracker.app import build_app as build_tracker
-from services.tracker.settings import TrackerSettings
 from tests.integration.helpers import produced_by, read_topic, send, signed_event, wait_for
 
 pytestmark = pytest.mark.integration
@@ -52,16 +49,9 @@ def cncc_status(assessment_id: str) -> AssessmentSubmittedV1:
                                  status=ImplementationStatus.FULLY_IMPLEMENTED)
 
 
-@pytest.fixture
-async def tracker(kafka_bootstrap: str, mongodb_uri: str, topics: Topics, mongo_db: Any) -> AsyncIterator[Any]:
-    settings = TrackerSettings(kafka_bootstrap=kafka_bootstrap, mongodb_uri=mongodb_uri,
-                               mongodb_db=mongo_db.name, topic_prefix=topics.prefix, examples_refresh_s=0)
-    async with build_tracker(settings) as app:
-        yield app
-
 
 async def test_row2_unsigned_admin_command_is_dead_lettered_and_changes_nothing(
-    tracker: Any, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any, kafka_bootstrap: str
+    tracker_app: Any, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any, kafka_bootstrap: str
 ) -> None:
     await send(producer, topics.recommendations_imported, signed_event(imported(), source="ingest"))
     await wait_for(lambda: mongo_db.recommendations.find_one({"_id": REC}), what="recommendation stored")
@@ -97,7 +87,7 @@ async def test_row2_unsigned_admin_command_is_dead_lettered_and_changes_nothing(
 
 
 async def test_a_command_signed_with_the_notifiers_key_claiming_to_come_from_the_ui_is_dead_lettered(
-    tracker: Any, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any, kafka_bootstrap: str
+    tracker_app: Any, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any, kafka_bootstrap: str
 ) -> None:
     """Per-producer keys: a stolen notifier (or ingest) key signs only what that component may send."""
     await send(producer, topics.recommendations_imported, produced_by("ingest", imported()))

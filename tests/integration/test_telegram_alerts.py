@@ -117,6 +117,18 @@ async def bot_api() -> AsyncIterator[BotApiStandIn]:
     await runner.cleanup()
 
 
+@pytest.fixture
+async def settings(notifier_settings: NotifierSettings, bot_api: BotApiStandIn) -> AsyncIterator[NotifierSettings]:
+    """The notifier's settings with Telegram on, talking to the stand-in, its bot polling meanwhile."""
+    settings = notifier_settings.model_copy(update={"telegram_bot_token": TOKEN, "telegram_api_url": bot_api.url})
+    bot = TelegramBot(settings)
+    await bot.start()
+    try:
+        yield settings
+    finally:
+        await bot.stop()
+
+
 async def link(producer: AIOKafkaProducer, topics: Topics, mongo_db: Any, bot_api: BotApiStandIn, actor: Actor,
                subscription_id: str, chat_id: int) -> None:
     """What the Subscriptions page does (a v3 command with the token's hash), then the person
@@ -140,86 +152,72 @@ async def link(producer: AIOKafkaProducer, topics: Topics, mongo_db: Any, bot_ap
 
 
 async def test_telegram_link_one_alert_429_waited_out_stop_and_restart_send_nothing_twice(
-    notifier_settings: NotifierSettings, producer: AIOKafkaProducer, topics: Topics,
-    mongo_db: Any, bot_api: BotApiStandIn,
+    settings: NotifierSettings, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any, bot_api: BotApiStandIn,
 ) -> None:
-    settings = notifier_settings.model_copy(update={"telegram_bot_token": TOKEN, "telegram_api_url": bot_api.url})
-    bot = TelegramBot(settings)
-    await bot.start()
-    try:
-        notifier = build_app(settings)
-        async with notifier:
-            await link(producer, topics, mongo_db, bot_api, SOKHA, "sub-tg-sokha", 4242)
-            await link(producer, topics, mongo_db, bot_api, DARA, "sub-tg-dara", 5151)
-            bot_api.too_many = 1  # Telegram's flood control answers the first alert with 429, retry_after 1
-            first = tracker_event(evidence_added("ev-tg-1", title="ច្បាប់ការពារកុមារ"))
-            await send(producer, topics.tracker_events, first)
-            coalition = evidence_added("ev-tg-2", rec="KHM-4-110.24").model_copy(
-                update={"visibility": Visibility.COALITION})
-            await send(producer, topics.tracker_events, tracker_event(coalition))
+    notifier = build_app(settings)
+    async with notifier:
+        await link(producer, topics, mongo_db, bot_api, SOKHA, "sub-tg-sokha", 4242)
+        await link(producer, topics, mongo_db, bot_api, DARA, "sub-tg-dara", 5151)
+        bot_api.too_many = 1  # Telegram's flood control answers the first alert with 429, retry_after 1
+        first = tracker_event(evidence_added("ev-tg-1", title="ច្បាប់ការពារកុមារ"))
+        await send(producer, topics.tracker_events, first)
+        coalition = evidence_added("ev-tg-2", rec="KHM-4-110.24").model_copy(
+            update={"visibility": Visibility.COALITION})
+        await send(producer, topics.tracker_events, tracker_event(coalition))
 
-            def alerts(chat: int) -> list[str]:
-                return [t for t in bot_api.to(chat) if "detail?id=" in t]
-            await wait_for(lambda: _true(len(alerts(4242)) == 2 and len(alerts(5151)) == 1), what="alerts sent")
+        def alerts(chat: int) -> list[str]:
+            return [t for t in bot_api.to(chat) if "detail?id=" in t]
+        await wait_for(lambda: _true(len(alerts(4242)) == 2 and len(alerts(5151)) == 1), what="alerts sent")
 
-        # The public item reached both; the coalition-only one only the coalition member (visibility).
-        assert [t for t in alerts(4242) if "KHM-4-110.23" in t] and [t for t in alerts(4242) if "KHM-4-110.24" in t]
-        assert alerts(5151) == [t for t in alerts(5151) if "KHM-4-110.23" in t]
-        public = next(t for t in alerts(4242) if "KHM-4-110.23" in t)
-        assert "https://upr.example.org/detail?id=KHM-4-110.23" in public
-        assert "ភស្តុតាងថ្មី · New evidence" in public and "ច្បាប់ការពារកុមារ" in public  # Khmer first: her language
-        # The 429 was waited out: the refused message went out once, no sooner than retry_after said.
-        assert len(bot_api.refused) == 1
-        refused = bot_api.refused[0]
-        resent = next(s for s in bot_api.sent if (s.chat_id, s.text) == (refused.chat_id, refused.text))
-        assert resent.at - refused.at >= 1.0
+    # The public item reached both; the coalition-only one only the coalition member (visibility).
+    assert [t for t in alerts(4242) if "KHM-4-110.23" in t] and [t for t in alerts(4242) if "KHM-4-110.24" in t]
+    assert alerts(5151) == [t for t in alerts(5151) if "KHM-4-110.23" in t]
+    public = next(t for t in alerts(4242) if "KHM-4-110.23" in t)
+    assert "https://upr.example.org/detail?id=KHM-4-110.23" in public
+    assert "ភស្តុតាងថ្មី · New evidence" in public and "ច្បាប់ការពារកុមារ" in public  # Khmer first: her language
+    # The 429 was waited out: the refused message went out once, no sooner than retry_after said.
+    assert len(bot_api.refused) == 1
+    refused = bot_api.refused[0]
+    resent = next(s for s in bot_api.sent if (s.chat_id, s.text) == (refused.chat_id, refused.text))
+    assert resent.at - refused.at >= 1.0
 
-        # A restart consumes the same events again (a redelivery): nothing is sent twice.
-        before = len(bot_api.sent)
-        await send(producer, topics.tracker_events, tracker_event(evidence_added("ev-tg-1", title="ច្បាប់ការពារកុមារ")))
-        async with build_app(settings):
-            bot_api.user_says(4242, "/stop")
-            await wait_for(lambda: _true(any("Stopped" in t for t in bot_api.to(4242))), what="/stop answered")
-            await send(producer, topics.tracker_events, tracker_event(evidence_added("ev-tg-3")))
-            await wait_for(lambda: _true(len(alerts(5151)) == 2), what="the next alert, after the redelivery")
-        assert len(alerts(4242)) == 2  # stopped: ev-tg-3 did not come, ev-tg-1 not twice
-        assert len(bot_api.sent) == before + 2  # "Stopped" and dara's ev-tg-3, nothing else
-        stopped = await mongo_db.notifier_subscriptions.find_one({"_id": "sub-tg-sokha"})
-        assert stopped["status"] == "cancelled"
-        assert await mongo_db.notifier_deliveries.count_documents({"channel": "telegram", "status": "delivered"}) == 4
-    finally:
-        await bot.stop()
+    # A restart consumes the same events again (a redelivery): nothing is sent twice.
+    before = len(bot_api.sent)
+    await send(producer, topics.tracker_events, tracker_event(evidence_added("ev-tg-1", title="ច្បាប់ការពារកុមារ")))
+    async with build_app(settings):
+        bot_api.user_says(4242, "/stop")
+        await wait_for(lambda: _true(any("Stopped" in t for t in bot_api.to(4242))), what="/stop answered")
+        await send(producer, topics.tracker_events, tracker_event(evidence_added("ev-tg-3")))
+        await wait_for(lambda: _true(len(alerts(5151)) == 2), what="the next alert, after the redelivery")
+    assert len(alerts(4242)) == 2  # stopped: ev-tg-3 did not come, ev-tg-1 not twice
+    assert len(bot_api.sent) == before + 2  # "Stopped" and dara's ev-tg-3, nothing else
+    stopped = await mongo_db.notifier_subscriptions.find_one({"_id": "sub-tg-sokha"})
+    assert stopped["status"] == "cancelled"
+    assert await mongo_db.notifier_deliveries.count_documents({"channel": "telegram", "status": "delivered"}) == 4
 
 
 async def test_a_persons_link_does_not_link_a_group_and_is_spent_once(
-    notifier_settings: NotifierSettings, producer: AIOKafkaProducer, topics: Topics,
-    mongo_db: Any, bot_api: BotApiStandIn,
+    settings: NotifierSettings, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any, bot_api: BotApiStandIn,
 ) -> None:
-    settings = notifier_settings.model_copy(update={"telegram_bot_token": TOKEN, "telegram_api_url": bot_api.url})
-    bot = TelegramBot(settings)
-    await bot.start()
-    try:
-        async with build_app(settings):
-            token = new_link_token()
-            await send(producer, topics.notifier_commands, signed_event(SubscriptionRequestedV3(
-                subscription_id="sub-tg-group", owner=SOKHA.username, channel=Channel.TELEGRAM,
-                event_kinds=["new_evidence"], telegram_link_hash=link_hash(token)), source="ui", actor=SOKHA))
+    async with build_app(settings):
+        token = new_link_token()
+        await send(producer, topics.notifier_commands, signed_event(SubscriptionRequestedV3(
+            subscription_id="sub-tg-group", owner=SOKHA.username, channel=Channel.TELEGRAM,
+            event_kinds=["new_evidence"], telegram_link_hash=link_hash(token)), source="ui", actor=SOKHA))
 
-            async def waiting() -> Any:
-                return await mongo_db.notifier_subscriptions.find_one({"_id": "sub-tg-group"})
-            await wait_for(waiting, what="subscription stored")
-            bot_api.user_says(-1001, f"/start {token}", chat_type="supergroup")
-            await wait_for(lambda: _true(bool(bot_api.to(-1001))), what="the bot's refusal")
-            assert "groups and channels are linked by an admin" in bot_api.to(-1001)[0]
-            bot_api.user_says(4242, f"/start {token}")
-            await wait_for(lambda: _true(any("Linked" in t for t in bot_api.to(4242))), what="linked")
-            bot_api.user_says(7777, f"/start {token}")  # the same link again, from another chat
-            await wait_for(lambda: _true(bool(bot_api.to(7777))), what="the bot's refusal")
-            assert "used already" in bot_api.to(7777)[0]
-            doc = await mongo_db.notifier_subscriptions.find_one({"_id": "sub-tg-group"})
-            assert doc["telegram_chat_id"] == 4242 and doc["audience"] == "coalition"
-    finally:
-        await bot.stop()
+        async def waiting() -> Any:
+            return await mongo_db.notifier_subscriptions.find_one({"_id": "sub-tg-group"})
+        await wait_for(waiting, what="subscription stored")
+        bot_api.user_says(-1001, f"/start {token}", chat_type="supergroup")
+        await wait_for(lambda: _true(bool(bot_api.to(-1001))), what="the bot's refusal")
+        assert "groups and channels are linked by an admin" in bot_api.to(-1001)[0]
+        bot_api.user_says(4242, f"/start {token}")
+        await wait_for(lambda: _true(any("Linked" in t for t in bot_api.to(4242))), what="linked")
+        bot_api.user_says(7777, f"/start {token}")  # the same link again, from another chat
+        await wait_for(lambda: _true(bool(bot_api.to(7777))), what="the bot's refusal")
+        assert "used already" in bot_api.to(7777)[0]
+        doc = await mongo_db.notifier_subscriptions.find_one({"_id": "sub-tg-group"})
+        assert doc["telegram_chat_id"] == 4242 and doc["audience"] == "coalition"
 
 
 async def _true(value: bool) -> bool:

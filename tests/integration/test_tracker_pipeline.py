@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -37,17 +36,9 @@ def imported(rec_id: str = "KHM-4-110.23", text: str = "Adopt the Child Protecti
     )
 
 
-@pytest.fixture
-async def tracker(kafka_bootstrap: str, mongodb_uri: str, topics: Topics, mongo_db: Any) -> AsyncIterator[Any]:
-    settings = TrackerSettings(kafka_bootstrap=kafka_bootstrap, mongodb_uri=mongodb_uri,
-                               mongodb_db=mongo_db.name, topic_prefix=topics.prefix, examples_refresh_s=0)
-    app = build_app(settings)
-    async with app:
-        yield app
-
 
 async def test_same_imported_event_delivered_twice_leaves_one_document(
-    tracker: Any, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any
+    tracker_app: Any, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any
 ) -> None:
     event = signed_event(imported(), source="ingest")
     await send(producer, topics.recommendations_imported, event)
@@ -66,7 +57,7 @@ async def test_same_imported_event_delivered_twice_leaves_one_document(
 
 
 async def test_changed_position_on_reimport_becomes_new_version_with_history(
-    tracker: Any, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any, kafka_bootstrap: str
+    tracker_app: Any, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any, kafka_bootstrap: str
 ) -> None:
     await send(producer, topics.recommendations_imported, signed_event(imported(), source="ingest"))
     await send(producer, topics.recommendations_imported,
@@ -85,7 +76,7 @@ async def test_changed_position_on_reimport_becomes_new_version_with_history(
 
 
 async def test_unknown_event_version_goes_to_dead_letter_topic_and_service_keeps_going(
-    tracker: Any, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any, kafka_bootstrap: str
+    tracker_app: Any, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any, kafka_bootstrap: str
 ) -> None:
     good = signed_event(imported(), source="ingest")
     future = good.model_copy(update={"version": 99, "event_id": uuid.uuid4()})
@@ -105,7 +96,7 @@ async def test_unknown_event_version_goes_to_dead_letter_topic_and_service_keeps
 
 
 async def test_cso_member_cannot_give_the_cncc_status(
-    tracker: Any, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any
+    tracker_app: Any, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any
 ) -> None:
     from contracts.events import AssessmentSubmittedV1, Assessor, ImplementationStatus
     await send(producer, topics.recommendations_imported, signed_event(imported(), source="ingest"))
@@ -132,7 +123,7 @@ def evidence_for(rec_id: str, evidence_id: str) -> Any:
 
 
 async def test_evidence_sent_before_its_recommendation_is_applied_once_it_is_imported(
-    tracker: Any, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any
+    tracker_app: Any, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any
 ) -> None:
     early = evidence_for("KHM-4-110.23", "ev-early-01")
     await send(producer, topics.tracker_commands, early)

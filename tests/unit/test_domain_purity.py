@@ -31,7 +31,7 @@ def file_calls(source: str) -> list[tuple[int, str]]:
 
 def test_domain_packages_import_no_io_modules(monkeypatch) -> None:
     monkeypatch.chdir(ROOT)
-    assert lint_imports(no_cache=True, no_logo=True) == 0, "a domain module imports an I/O module (output above)"
+    assert lint_imports(no_cache=True, no_logo=True) == 0, "an import contract is broken (output above)"
 
 
 def test_domain_modules_open_no_files() -> None:

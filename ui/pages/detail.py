@@ -15,6 +15,7 @@ from ui.components import (
     DETAIL_PARAM,
     EVIDENCE_PARAM,
     address_link,
+    evidence_body,
     go_to,
     md_escape,
     select_recommendation,
@@ -154,12 +155,7 @@ def evidence_card(item: EvidenceDoc, is_linked: bool) -> None:
         st.caption(f"{item.source_type.value.replace('_', ' ')} · "
                    f"{md_escape(item.organisation or item.submitted_by.organisation or '')} · "
                    f"{item.visibility.value} · submitted by {md_escape(item.submitted_by.username)}")
-        if item.quote:
-            st.markdown("> " + md_escape(item.quote))
-        if item.document_reference:
-            st.caption(md_escape(item.document_reference))
-        if item.url:
-            st.link_button("Open source", item.url)
+        evidence_body(item)
         if item.review_comment:
             st.caption("Reviewer: " + md_escape(item.review_comment))
         links = [address_link(t("link_to_this", lang),

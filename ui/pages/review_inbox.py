@@ -12,7 +12,7 @@ from contracts.ui_addresses import REVIEW_ITEM_PARAM, recommendation_address, re
 from ui import commands
 from ui import read_model as rm
 from ui.auth import language, require_role
-from ui.components import address_link, md_escape
+from ui.components import address_link, evidence_body, md_escape
 from ui.i18n import t
 from ui.pages_registry import roles_for
 
@@ -58,12 +58,7 @@ for item in pending:
             st.error("Safeguarding: may identify a child (" + ", ".join(item.safeguarding_flags) + ")"
                      + (". The text as written is under 'Held text' below; approving releases it."
                         if item.held else ""))
-        if item.quote:
-            st.markdown("> " + md_escape(item.quote))
-        if item.document_reference:
-            st.caption(md_escape(item.document_reference))
-        if item.url:
-            st.link_button("Open source", item.url)
+        evidence_body(item)
         st.caption(" · ".join([address_link(t("link_to_this", lang), review_item_address("", item.evidence_id))]
                               + [address_link(rec_id, recommendation_address("", rec_id, item.evidence_id))
                                  for rec_id in item.recommendation_ids]))

@@ -1,20 +1,24 @@
 """`upr subscriptions add|list|cancel`: manage alert subscriptions.
 
 ``add`` and ``cancel`` publish commands to the notifier (topic ``upr.notifier.commands``)
-and wait for its answer: the stored subscription (with the webhook secret, shown once
-here) or the reason it was refused. ``list`` reads the notifier's subscriptions.
+and wait for its answer (contracts/command_client.py): the stored subscription (with the
+webhook secret, shown once here) or the reason it was refused. ``list`` reads the notifier's
+subscriptions (a documented read model: contracts/documents.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import time
 import uuid
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import typer
+from pymongo import AsyncMongoClient
 
+from contracts import documents
+from contracts.command_client import CommandClient, Receipt
 from contracts.events import (
     Actor,
     Channel,
@@ -23,64 +27,48 @@ from contracts.events import (
     SubscriptionCancelledV1,
     SubscriptionRequestedV1,
     SubscriptionRequestedV2,
-    make_event,
 )
-from contracts.kafka_access import client_options
-from contracts.settings import CommonSettings, require_trust_secrets
-from contracts.signing import command_signer
+from contracts.settings import CommonSettings
+from contracts.webhook_secrets import SecretBox
 
 KINDS = ("new_evidence", "status_change", "disagreement", "tag_correction", "deadline", "stale", "new_recommendation")
 
 
-async def publish_command(settings: CommonSettings, payload: Contract, actor: Actor) -> str:
-    from aiokafka import AIOKafkaProducer
-
-    # Signed with the key in the operator's environment: whoever holds it may act as anyone.
-    require_trust_secrets(settings, tokens=False)
-    event = command_signer(settings).sign(make_event(payload, source="cli", actor=actor))
-    producer = AIOKafkaProducer(**client_options(settings), acks="all", enable_idempotence=True)
-    await producer.start()
-    try:
-        key = getattr(payload, "subscription_id", "").encode()
-        await producer.send_and_wait(settings.topics.notifier_commands, event.to_bytes(), key=key,
-                                     headers=[("content-type", b"application/json")])
-    finally:
-        await producer.stop()
-    return str(event.event_id)
+def _database(settings: CommonSettings) -> tuple[AsyncMongoClient[dict[str, Any]], Any]:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_uri, tz_aware=True)
+    return client, client[settings.mongodb_db]
 
 
-async def wait_for_outcome(
-    settings: CommonSettings, event_id: str, subscription_id: str, timeout_s: float
+async def send_command(
+    settings: CommonSettings, payload: Contract, actor: Actor, timeout_s: float,
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """(processing outcome, stored subscription) once the notifier handled the command."""
-    from services.notifier.adapters.mongo import MongoNotifierRepository
+    """Publish to the notifier and wait: (its receipt, the stored subscription), the receipt
+    None when it did not answer in time. Signed with the key in the operator's environment."""
+    client, db = _database(settings)
 
-    repo = MongoNotifierRepository.connect(settings.mongodb_uri, settings.mongodb_db)
+    async def receipts(ids: Sequence[str]) -> Mapping[str, Receipt]:
+        return {doc["_id"]: doc async for doc in db[documents.NOTIFIER_PROCESSED].find({"_id": {"$in": list(ids)}})}
+
     try:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            outcome = await repo.processing_outcome(event_id)
-            if outcome is not None:
-                return outcome, await repo.subscription(subscription_id)
-            await asyncio.sleep(0.3)
-        return None, await repo.subscription(subscription_id)
+        async with CommandClient(settings, source="cli", receipts=receipts, client_id="upr-cli") as commands:
+            result = await commands.send(settings.topics.notifier_commands, payload, actor, timeout_s=timeout_s)
+        subscription_id = getattr(payload, "subscription_id", None)
+        subscription = await db[documents.NOTIFIER_SUBSCRIPTIONS].find_one({"_id": subscription_id})
     finally:
-        await repo.close()
+        await client.close()
+    return (dict(result.receipt) if result.receipt is not None else None), subscription
 
 
 async def list_subscriptions(settings: CommonSettings) -> list[dict[str, Any]]:
-    from services.notifier.adapters.mongo import MongoNotifierRepository
-
-    repo = MongoNotifierRepository.connect(settings.mongodb_uri, settings.mongodb_db)
+    client, db = _database(settings)
     try:
-        return await repo.all_subscriptions()
+        return [doc async for doc in db[documents.NOTIFIER_SUBSCRIPTIONS].find()]
     finally:
-        await repo.close()
+        await client.close()
 
 
 def _webhook_secret(doc: dict[str, Any]) -> str | None:
     """The signing secret, decrypted with the notifier's key (stored encrypted at rest)."""
-    from services.notifier.adapters.secret_box import SecretBox
     from services.notifier.settings import NotifierSettings, webhook_secrets_key
 
     if not doc.get("secret_enc") and not doc.get("secret"):
@@ -159,8 +147,7 @@ def register(app: typer.Typer) -> None:
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from None
         actor = Actor(username=username, role=role)
-        event_id = asyncio.run(publish_command(settings, request, actor))
-        outcome, doc = asyncio.run(wait_for_outcome(settings, event_id, request.subscription_id, timeout_s))
+        outcome, doc = asyncio.run(send_command(settings, request, actor, timeout_s))
         _report(outcome, doc, json_output, show_secret=True)
 
     @subs.command("list")
@@ -189,7 +176,6 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Stop a subscription (its pending alerts are not sent)."""
         settings = CommonSettings()
-        event_id = asyncio.run(publish_command(settings, SubscriptionCancelledV1(subscription_id=subscription_id),
-                                               Actor(username=username, role=role)))
-        outcome, doc = asyncio.run(wait_for_outcome(settings, event_id, subscription_id, timeout_s))
+        outcome, doc = asyncio.run(send_command(settings, SubscriptionCancelledV1(subscription_id=subscription_id),
+                                                Actor(username=username, role=role), timeout_s))
         _report(outcome, doc, json_output, show_secret=False)

@@ -1,33 +1,39 @@
 """Publishes parsed rows to Kafka and waits until the tracker has stored them.
 
-The wait reads the tracker's ``processed_messages`` receipts (documented read model in
-contracts/documents.py): one receipt per message id, with the outcome.
+The wait asks the tracker's HTTP API for its receipts (``POST /receipts``, one per message
+id, with the outcome) through contracts/command_client.py, the client the UI and the CLI use.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
-from pymongo import AsyncMongoClient
+import httpx
 
-from contracts import documents
+from contracts.command_client import (
+    HEADERS,
+    PARKED,
+    CommandSigner,
+    Receipt,
+    ReceiptLookup,
+    command_producer,
+    partition_key,
+    wait_for_receipts,
+)
 from contracts.events import (
     Actor,
     EventEnvelope,
     EvidenceSubmittedV1,
     RecommendationImportedV1,
-    make_event,
 )
-from contracts.kafka_access import client_options
 from contracts.messaging import producer_compression
-from contracts.sealed_text import seal, text_public_key
-from contracts.settings import CommonSettings, require_trust_secrets
-from contracts.signing import command_signer
+from contracts.settings import CommonSettings
+from services.ingest.adapters.tracker import TrackerUnavailable, tracker_receipts
+from services.ingest.domain.model import WARNING_PREFIX
+from services.ingest.settings import IngestSettings
 
 SOURCE = "ingest"
 
@@ -54,11 +60,11 @@ class KafkaImportPublisher:
     """One producer for a whole import: batched sends, then one flush."""
 
     def __init__(self, settings: CommonSettings) -> None:
-        require_trust_secrets(settings, tokens=False)  # the CLI signs too: no placeholder key in production
         self._settings = settings
-        self._producer = AIOKafkaProducer(
-            **client_options(settings), acks="all", enable_idempotence=True,
-            linger_ms=20, max_batch_size=256 * 1024, client_id="upr-ingest",
+        # The CLI signs too: no placeholder key in production (CommandSigner refuses one).
+        self._signer = CommandSigner(settings, SOURCE)
+        self._producer = command_producer(
+            settings, "upr-ingest", linger_ms=20, max_batch_size=256 * 1024,
             compression_type=producer_compression(),  # rows compress ~5x: fewer bytes to the broker
         )
 
@@ -73,21 +79,18 @@ class KafkaImportPublisher:
                       actor: Actor | None, progress: Callable[[int], None] | None = None) -> dict[str, int | None]:
         """Send every item; returns event id -> source row, for error reports."""
         topics = self._settings.topics
-        signer, text_key = command_signer(self._settings), text_public_key(self._settings)
         rows: dict[str, int | None] = {}
         pending: list[asyncio.Future[Any]] = []
         for row, payload in items:
-            if isinstance(payload, RecommendationImportedV1):
-                topic, key = topics.recommendations_imported, payload.recommendation_id
-            else:
-                topic, key = topics.tracker_commands, payload.recommendation_ids[0]
+            topic = (topics.recommendations_imported if isinstance(payload, RecommendationImportedV1)
+                     else topics.tracker_commands)
             # Signed: the tracker stores only what the ingest (or the CLI on the host) vouches for.
             # Evidence text is sealed for the tracker (contracts/sealed_text.py); rows are public text.
-            event = signer.sign(make_event(seal(payload, text_key), source=SOURCE, correlation_id=import_id,
-                                           actor=actor))
+            event = self._signer.envelope(payload, actor, correlation_id=import_id)
             rows[str(event.event_id)] = row
+            key = partition_key(payload)
             pending.append(await self._producer.send(
-                topic, event.to_bytes(), key=key.encode(), headers=[("content-type", b"application/json")]))
+                topic, event.to_bytes(), key=key.encode() if key else None, headers=HEADERS))
             if len(pending) >= 5000:  # bound memory of in-flight futures
                 await asyncio.gather(*pending)
                 pending.clear()
@@ -98,56 +101,35 @@ class KafkaImportPublisher:
         return rows
 
 
-RECEIPT_CHUNK = 1000  # message ids asked for per query
-
-
 async def wait_for_tracker(
-    settings: CommonSettings, import_id: str, rows: dict[str, int | None], *, timeout_s: float,
+    receipts: ReceiptLookup, rows: dict[str, int | None], *, timeout_s: float,
     progress: Callable[[int], None] | None = None,
 ) -> ImportOutcome:
-    """Poll the tracker's receipts for this import until all arrived or time runs out.
-
-    Receipts are looked up by message id (the indexed ``_id``), oldest first, and each poll
-    stops at the first chunk with none stored yet: counting "all receipts of this import"
-    would make the database decode every one of them on each poll, and slow the very
-    tracker we are waiting for.
-    """
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_uri, tz_aware=True)
-    receipts = client[settings.mongodb_db][documents.PROCESSED_MESSAGES]
+    """Wait for the tracker's receipts of an import until all arrived or time runs out (a
+    parked evidence item is not done yet: it waits for its recommendation)."""
     outcome = ImportOutcome(published=len(rows))
-    pending = list(rows)  # publishing order
+    answered: set[str] = set()
+
+    def counted(message_id: str, receipt: Receipt) -> None:
+        answered.add(message_id)
+        count_receipt(outcome, rows.get(message_id), receipt)
+        if progress is not None:
+            progress(1)
+
     try:
-        deadline = time.monotonic() + timeout_s
-        while pending:
-            still: list[str] = []
-            for start in range(0, len(pending), RECEIPT_CHUNK):
-                chunk = pending[start:start + RECEIPT_CHUNK]
-                found = {doc["_id"]: doc async for doc in receipts.find(
-                    {"_id": {"$in": chunk}}, {"outcome": 1, "error": 1, "ambiguous": 1, "conflicts": 1,
-                                              "recommendation_id": 1})}
-                done = {mid: doc for mid, doc in found.items() if doc.get("outcome") != "parked"}
-                for mid in chunk:
-                    doc = done.get(mid)
-                    if doc is None:
-                        still.append(mid)
-                    else:
-                        count_receipt(outcome, rows.get(mid), doc)
-                if progress is not None and done:
-                    progress(len(done))
-                if not found:  # later messages are not stored yet either: ask again next poll
-                    still.extend(pending[start + RECEIPT_CHUNK:])
-                    break
-            pending = still
-            if not pending or time.monotonic() > deadline:
-                break
-            await asyncio.sleep(min(2.0, 0.2 + len(pending) / 20000))
-        outcome.pending = len(pending)
-    finally:
-        await client.close()
+        await wait_for_receipts(
+            receipts, list(rows), timeout_s=timeout_s, on_receipt=counted,
+            final=lambda receipt: receipt.get("outcome") != PARKED,
+            poll_s=lambda waiting: min(2.0, 0.2 + waiting / 20000))
+    except (httpx.HTTPError, TrackerUnavailable) as exc:
+        # Sent is sent: the rows are on Kafka and the tracker stores them when it can.
+        outcome.errors.append({"row": None, "field": None, "message": f"{WARNING_PREFIX}the rows were sent, but "
+                               f"the tracker could not say what it stored ({type(exc).__name__}: {exc})"})
+    outcome.pending = len(rows) - len(answered)
     return outcome
 
 
-def count_receipt(outcome: ImportOutcome, row: int | None, receipt: dict[str, Any]) -> None:
+def count_receipt(outcome: ImportOutcome, row: int | None, receipt: Receipt) -> None:
     """Count one row's receipt (or its preview, same shape) into the outcome."""
     name = receipt.get("outcome")
     if receipt.get("conflicts"):
@@ -169,9 +151,9 @@ def count_receipt(outcome: ImportOutcome, row: int | None, receipt: dict[str, An
 
 
 async def publish_and_wait_async(
-    items: Iterable[tuple[int | None, Publishable]], settings: CommonSettings, import_id: str, *,
+    items: Iterable[tuple[int | None, Publishable]], settings: IngestSettings, import_id: str, *,
     actor: Actor | None = None, wait: bool = True, timeout_s: float | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], None] | None = None, receipts: ReceiptLookup | None = None,
 ) -> ImportOutcome:
     async with KafkaImportPublisher(settings) as publisher:
         rows = await publisher.publish(items, import_id=import_id, actor=actor, progress=progress)
@@ -179,11 +161,12 @@ async def publish_and_wait_async(
         return ImportOutcome(published=len(rows), pending=len(rows))
     # Generous by default: a busy tracker on the embedded server stores a few hundred a second.
     budget = timeout_s if timeout_s is not None else 60 + len(rows) / 20
-    return await wait_for_tracker(settings, import_id, rows, timeout_s=budget)
+    lookup = receipts or tracker_receipts(settings, settings.tracker_url, actor)
+    return await wait_for_tracker(lookup, rows, timeout_s=budget)
 
 
 def publish_and_wait(
-    items: Iterable[Any], settings: CommonSettings, import_id: str, **kwargs: Any
+    items: Iterable[Any], settings: IngestSettings, import_id: str, **kwargs: Any
 ) -> ImportOutcome:
     """Sync entry point for the CLI. ``items`` are ParsedRow/ParsedEvidence or (row, payload) pairs."""
     return asyncio.run(publish_and_wait_async(_pairs(items), settings, import_id, **kwargs))

@@ -1,13 +1,16 @@
-"""Asks the tracker what an import would do (its ``POST /imports/preview``), for a dry run."""
+"""The ingest's questions to the tracker's HTTP API: what an import would do (``POST
+/imports/preview``, for a dry run) and what it did (``POST /receipts``, while an import waits)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
 
-from contracts.auth import bearer_header, issue_token
-from contracts.events import Actor, RecommendationImportedV1
+from contracts.auth import bearer_header, issue_token, service_token
+from contracts.command_client import Receipt, ReceiptLookup
+from contracts.events import Actor, RecommendationImportedV1, Role
 from contracts.settings import CommonSettings
 
 CHUNK = 2000  # rows per request (the tracker takes up to 5,000)
@@ -30,3 +33,29 @@ def tracker_previewer(settings: CommonSettings, tracker_url: str, actor: Actor, 
         return answers
 
     return preview
+
+
+class TrackerUnavailable(RuntimeError):
+    """The tracker's HTTP API refused or failed a question."""
+
+
+def tracker_receipts(settings: CommonSettings, tracker_url: str, actor: Actor | None,
+                     timeout_s: float = 30.0) -> ReceiptLookup:
+    """How the ingest learns what the tracker did with its messages: the tracker's
+    ``POST /receipts``, in the name of ``actor`` (the uploader; the ingest itself for `upr import`)."""
+
+    def token() -> str:  # fresh for each request: a long import outlives one token
+        if actor is None:
+            return service_token(settings.auth_secret, "ingest", role=Role.REVIEWER, ttl_s=settings.auth_token_ttl_s)
+        return issue_token(settings.auth_secret, actor, ttl_s=settings.auth_token_ttl_s)
+
+    async def receipts(message_ids: Sequence[str]) -> Mapping[str, Receipt]:
+        async with httpx.AsyncClient(timeout=timeout_s) as client:
+            response = await client.post(f"{tracker_url.rstrip('/')}/receipts", json={"ids": list(message_ids)},
+                                         headers=bearer_header(token()))
+        if response.status_code >= 400:
+            raise TrackerUnavailable(f"HTTP {response.status_code} from {tracker_url}: {response.text[:300]}")
+        found: dict[str, Receipt] = response.json()["receipts"]
+        return found
+
+    return receipts

@@ -26,6 +26,8 @@ from pymongo import ASCENDING, AsyncMongoClient, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from contracts import documents
+
 DUPLICATE_KEY = 11000
 # Bulk writes and $in lists are cut into pieces of this many (FerretDB takes up to 1,000 per command).
 CHUNK = 500
@@ -34,15 +36,15 @@ CHUNK = 500
 def _chunks(items: Sequence[Any]) -> list[Sequence[Any]]:
     return [items[i:i + CHUNK] for i in range(0, len(items), CHUNK)]
 
-SUBSCRIPTIONS = "notifier_subscriptions"
+SUBSCRIPTIONS = documents.NOTIFIER_SUBSCRIPTIONS
 DELIVERIES = "notifier_deliveries"
 ATTEMPTS = "notifier_attempts"
 CLAIMS = "notifier_claims"
-PROCESSED = "notifier_processed"
+PROCESSED = documents.NOTIFIER_PROCESSED
 RECOMMENDATIONS = "notifier_recommendations"
 EVIDENCE = "notifier_evidence"
 DEADLINES = "notifier_deadlines"
-TELEGRAM_BOT = "notifier_telegram_bot"  # one document: the bot's username and last poll (the UI reads it)
+TELEGRAM_BOT = documents.NOTIFIER_TELEGRAM_BOT  # one document: the bot's username and last poll (the UI reads it)
 
 INDEXES: dict[str, list[list[tuple[str, int]]]] = {
     SUBSCRIPTIONS: [[("status", ASCENDING)], [("owner", ASCENDING)]],

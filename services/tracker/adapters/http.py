@@ -1,5 +1,5 @@
-"""The tracker's small HTTP API next to its Kafka consumers: report exports for the UI, and
-the read API (``/api/v1``, ``adapters/read_api.py``).
+"""The tracker's small HTTP API next to its Kafka consumers: report exports for the UI, import
+previews and receipts for the ingest, and the read API (``/api/v1``, ``adapters/read_api.py``).
 
 Reads go to MongoDB with the sync client in a worker thread: report assembly is
 CPU-bound and sync, and must not block the event loop that consumes Kafka.
@@ -8,6 +8,8 @@ CPU-bound and sync, and must not block the event loop that consumes Kafka.
 from __future__ import annotations
 
 import asyncio
+import functools
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any, cast
 
@@ -41,12 +43,12 @@ def http_api(settings: TrackerSettings) -> Starlette:
             client = MongoClient(settings.mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=5000)
         return client[settings.mongodb_db]
 
-    repo: MongoTrackerRepository | None = None
+    # Connected on first use (the app is built before its event loop runs).
+    repository = functools.cache(lambda: MongoTrackerRepository.connect(settings.mongodb_uri, settings.mongodb_db))
 
     async def preview(request: Request) -> Response:
         """POST /imports/preview {"rows": [recommendation.imported payloads, v1 or v2]}:
         what importing them would do (nothing stored). For the ingest's dry run."""
-        nonlocal repo
         refused = forbidden_unless(request, (Role.REVIEWER, Role.ADMIN), "preview imports")
         if refused is not None:
             return refused
@@ -57,9 +59,7 @@ def http_api(settings: TrackerSettings) -> Starlette:
             return JSONResponse({"error": f"rows: {exc}"}, status_code=400)
         if len(rows) > MAX_ROWS:
             return JSONResponse({"error": f"at most {MAX_ROWS} rows per request"}, status_code=413)
-        if repo is None:
-            repo = MongoTrackerRepository.connect(settings.mongodb_uri, settings.mongodb_db)
-        return JSONResponse({"outcomes": await preview_imports(repo, rows)})
+        return JSONResponse({"outcomes": await preview_imports(repository(), rows)})
 
     async def report(request: Request) -> Response:
         """GET /reports/{country}/{cycle}?format=docx|md|xlsx&as_of=YYYY-MM-DD&language=en|km|bilingual"""
@@ -96,8 +96,37 @@ def http_api(settings: TrackerSettings) -> Starlette:
     return Starlette(routes=[
         Route("/reports/{country}/{cycle:int}", report, methods=["GET"]),
         Route("/imports/preview", preview, methods=["POST"]),
+        Route("/receipts", receipts_endpoint(repository), methods=["POST"]),
         Mount("/api/v1", app=read_api(settings)),  # the versioned read API for partners and the public page
     ])
+
+
+MAX_RECEIPTS = 1000  # ids per request (the waiting client asks in chunks of this many)
+# What a waiting importer needs of a receipt (contracts/documents.py ProcessedMessage).
+RECEIPT_FIELDS = ("outcome", "error", "ambiguous", "conflicts", "recommendation_id")
+
+
+def receipts_endpoint(repository: Callable[[], MongoTrackerRepository]) -> Callable[[Request], Awaitable[Response]]:
+    async def receipts(request: Request) -> Response:
+        """POST /receipts {"ids": [message ids]}: the receipts stored for these messages, by id
+        (ids with none yet are left out). The ingest waits on an import through this: it reads
+        no collection of the tracker's."""
+        refused = forbidden_unless(request, (Role.REVIEWER, Role.ADMIN), "read import receipts")
+        if refused is not None:
+            return refused
+        try:
+            ids = (await request.json())["ids"]
+            if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+                raise TypeError("a list of message ids")
+        except (ValueError, KeyError, TypeError) as exc:
+            return JSONResponse({"error": f"ids: {exc}"}, status_code=400)
+        if len(ids) > MAX_RECEIPTS:
+            return JSONResponse({"error": f"at most {MAX_RECEIPTS} ids per request"}, status_code=413)
+        found = await repository().processed_many(ids)
+        return JSONResponse({"receipts": {mid: {k: doc.get(k) for k in RECEIPT_FIELDS if k in doc}
+                                          for mid, doc in found.items()}})
+
+    return receipts
 
 
 def _imported(item: Any) -> Any:

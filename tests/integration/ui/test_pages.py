@@ -436,3 +436,15 @@ def test_subscriptions_page_says_when_telegram_is_off_and_names_the_bot_when_on(
     at.radio(key="sub_channel").set_value("telegram").run()
     assert "Telegram alerts are off" not in _text(at) and "@upr_alerts_bot" in _text(at)
     ui_db.notifier_telegram_bot.delete_many({})
+
+
+def test_a_command_to_the_notifier_is_answered_by_the_notifiers_receipt(ui_db: Database[dict[str, Any]]) -> None:
+    """The Subscriptions page waits for the notifier's answer, not the tracker's (the tracker
+    never sees a subscription command, so the page used to say "not confirmed yet")."""
+    from ui import read_model
+
+    ui_db.notifier_processed.insert_one({"_id": "m-sub", "outcome": "rejected", "error": "admins only"})
+    ui_db.processed_messages.insert_one({"_id": "m-ev", "outcome": "created"})
+    assert read_model.receipts(ui_db, ["m-sub", "m-ev"], "notifier") == {
+        "m-sub": {"_id": "m-sub", "outcome": "rejected", "error": "admins only"}}
+    assert list(read_model.receipts(ui_db, ["m-sub", "m-ev"], "tracker")) == ["m-ev"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from cryptography.fernet import Fernet
 
-from services.notifier.adapters.secret_box import SecretBox, SecretUnreadable, derived_key
+from contracts.webhook_secrets import SecretBox, SecretUnreadable, derived_key
 
 
 def test_row14_a_sealed_secret_does_not_contain_the_secret_and_opens_with_the_key() -> None:

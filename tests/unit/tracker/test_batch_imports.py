@@ -12,10 +12,10 @@ from contracts.events import (
     RecommendationImportedV1,
     RecommendingState,
     SourceRef,
-    ThemeTag,
     make_event,
 )
 from services.tracker import handlers
+from tests.unit.tracker.fakes import FakeTagger, no_examples
 
 
 class FakeRepo:
@@ -70,22 +70,6 @@ class FakeRepo:
     async def save_match_reviews(self, reviews: Sequence[dict[str, Any]]) -> None:
         for r in reviews:
             self.reviews[r["_id"]] = {**self.reviews.get(r["_id"], {}), **r}
-
-
-class Result:
-    child_related = True
-    themes = (ThemeTag(id="T05", confidence=0.9, explanation="birth registration", source="tagger"),)
-
-
-class FakeTagger:
-    version = "fake-1"
-
-    def tag_recommendation(self, text: str, **_: Any) -> Result:
-        return Result()
-
-
-async def no_examples() -> list[dict[str, Any]]:
-    return []
 
 
 def imported(text: str, event_n: int) -> handlers.Imported:

@@ -9,10 +9,9 @@ from datetime import UTC, datetime
 
 from openpyxl import load_workbook
 
-from contracts.documents import EvidenceDoc, ProcessedMessage, RecommendationDoc
+from contracts.documents import EvidenceDoc, RecommendationDoc
 from contracts.events import Actor, Role
 from ui import exports
-from ui.commands import wait_for_outcome
 from ui.components import md_escape
 from ui.i18n import STRINGS, t
 from ui.pages_registry import PAGES, pages_for
@@ -116,10 +115,3 @@ def test_every_menu_entry_has_english_and_khmer_titles() -> None:
     assert t("not_allowed", "fr", role="viewer") == "Your role (viewer) cannot open this page."
 
 
-def test_waiting_for_a_command_reports_the_tracker_refusal_or_a_timeout() -> None:
-    refused = ProcessedMessage(message_id="m", consumer="tracker", type="evidence.submitted", correlation_id="c",
-                               outcome="rejected", error="role viewer may not do this", at=NOW)
-    result = wait_for_outcome(lambda _: refused, "m", timeout=1)
-    assert not result.ok and result.error == "role viewer may not do this"
-    silent = wait_for_outcome(lambda _: None, "m", timeout=0.3, poll_s=0.1)
-    assert silent.waiting and not silent.ok
