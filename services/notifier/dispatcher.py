@@ -317,13 +317,15 @@ class Dispatcher:
             await self._hand_back()
             return
         deferred: list[str] = []
+        parsed: dict[str, Subscription] = {}  # one parse per subscription, not per delivery
         for doc in docs:
             did = str(doc["_id"])
-            subscription_doc = stored.get(str(doc["subscription_id"]))
+            sid = str(doc["subscription_id"])
+            subscription_doc = stored.get(sid)
             if subscription_doc is None:  # cancelled (or gone) since the alert was logged
                 self._record(Outcome(doc, "skipped"))
                 continue
-            subscription = subscription_from(subscription_doc)
+            subscription = parsed.get(sid) or parsed.setdefault(sid, subscription_from(subscription_doc))
             if subscription.status == PENDING and doc.get("kind") != handlers.CONFIRMATION:
                 self._record(Outcome(doc, "skipped"))  # its address was changed and is not confirmed yet
                 continue
