@@ -325,7 +325,9 @@ class Dispatcher:
             if subscription_doc is None:  # cancelled (or gone) since the alert was logged
                 self._record(Outcome(doc, "skipped"))
                 continue
-            subscription = parsed.get(sid) or parsed.setdefault(sid, subscription_from(subscription_doc))
+            subscription = parsed.get(sid)
+            if subscription is None:
+                subscription = parsed[sid] = subscription_from(subscription_doc)
             if subscription.status == PENDING and doc.get("kind") != handlers.CONFIRMATION:
                 self._record(Outcome(doc, "skipped"))  # its address was changed and is not confirmed yet
                 continue

@@ -113,7 +113,7 @@ class WebhookSender:
         """Check the URL and every address of its host; the address to connect to. A host
         name is resolved and checked on every call (its answer may change); a URL whose host
         is an address gives the same answer each time, so it is checked once (measured: the
-        check cost a third of a webhook's CPU)."""
+        check was a third of ``post``'s CPU time under a profile of the webhook bench)."""
         known = self._literal.get(url)
         if known is not None:
             return known
