@@ -215,7 +215,6 @@ class _Lifecycle:
         # finish what is under way and write its outcomes while the producer is still up.
         for subscriber in self.subscribers:
             await subscriber.stop()
-        await self.inbox.drain()
         await self.dispatcher.close(grace_s=self.send_budget_s)
 
     async def after_shutdown(self) -> None:

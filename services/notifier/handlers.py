@@ -333,9 +333,7 @@ async def _queue_confirmation(deps: Deps, envelope: EventEnvelope, subscription_
         "next_attempt_at": truncate_ms(now + timedelta(seconds=deps.policy.lease_s)),
     }
     if await deps.repo.add_delivery(doc):
-        await deps.dispatch([doc])
-        for sent in await request_deliveries(deps, [doc]):
-            await sent
+        await hand_over(deps, [doc])
 
 
 async def confirm_by_token(token: str, deps: Deps) -> str:
@@ -602,10 +600,22 @@ async def queue_delivery(
         # Logged before: a queued one is sent by whoever holds it (or the retry loop).
         return 1 if stored.get("status") in (DeliveryStatus.QUEUED, DeliveryStatus.QUEUED_FOR_DIGEST) else 0
     if doc["status"] == DeliveryStatus.QUEUED.value:
-        await deps.dispatch([doc])
-        for sent in await request_deliveries(deps, [doc]):
-            await sent
+        await hand_over(deps, [doc])
     return 1
+
+
+async def hand_over(deps: Deps, docs: Sequence[dict[str, Any]]) -> None:
+    """Deliveries just logged, held by ``deps.holder``: this process's dispatcher sends them
+    (no trip through Kafka; should it die, their reservation runs out and the retry loop of
+    any notifier takes them). Without a dispatcher they are held for whoever consumes their
+    ``notification.requested``, published here."""
+    if not docs:
+        return
+    if deps.holder != Holder.REQUEST.value:
+        await deps.dispatch(docs)
+        return
+    for sent in await request_deliveries(deps, docs):
+        await sent
 
 
 async def request_deliveries(deps: Deps, docs: Sequence[Mapping[str, Any]]) -> list[Awaitable[Any]]:

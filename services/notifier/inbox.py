@@ -7,9 +7,11 @@ big) goes to the dead-letter topic alone while the rest of the batch goes on:
 - **tracker events** (:meth:`NotifierInbox.tracker_events`): the batch is matched at once
   (:func:`handlers.tracker_events`: one read of the projection, one bulk write per
   projection collection, one bulk insert of deliveries); the new deliveries go straight to
-  this process's dispatcher, which sends them in the background, and one
-  ``notification.requested`` per delivery is announced (published without holding up the
-  next batch: the delivery no longer depends on it). Should the batch still hold a record
+  this process's dispatcher, which sends them in the background. They are not requested on
+  the work queue too: the log already says who sends them, and a notifier that dies leaves
+  them to the retry loop of another (measured: publishing and reading back one
+  ``notification.requested`` per alert was the largest Python cost per alert). Should
+  the batch still hold a record
   that fails for good while being handled, it is handled again one record at a time so that
   record alone is dead-lettered.
 - **notification requests** (:meth:`NotifierInbox.requests`): handed to the dispatcher,
@@ -23,7 +25,6 @@ again, which deterministic delivery ids and the delivery log make harmless.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -61,12 +62,6 @@ class NotifierInbox:
         self.deps = deps
         self.dispatcher = dispatcher
         self.dead_letter = dead_letter
-        self._announcing: set[asyncio.Task[None]] = set()
-
-    async def drain(self) -> None:
-        """Wait for the announcements still on their way (at shutdown, before the producer stops)."""
-        if self._announcing:
-            await asyncio.gather(*self._announcing, return_exceptions=True)
 
     async def tracker_events(self, records: Sequence[Any]) -> None:
         events: list[tuple[Any, handlers.TrackerEvent]] = []
@@ -91,11 +86,7 @@ class NotifierInbox:
     async def _match(self, events: Sequence[handlers.TrackerEvent]) -> None:
         started = time.perf_counter()
         outcomes, fresh = await handlers.tracker_events(events, self.deps)
-        await self.deps.dispatch(fresh)
-        if fresh:
-            task = asyncio.create_task(_confirmed(await handlers.request_deliveries(self.deps, fresh)))
-            self._announcing.add(task)
-            task.add_done_callback(self._announcing.discard)
+        await handlers.hand_over(self.deps, fresh)
         HANDLE_SECONDS.labels(SERVICE).observe(time.perf_counter() - started)
         for event, outcome in zip(events, outcomes, strict=True):
             EVENTS_CONSUMED.labels(SERVICE, event.envelope.type, outcome).inc()
@@ -121,14 +112,6 @@ class NotifierInbox:
             return
         for did in await self.dispatcher.take_requests(list(wanted), replayed):
             await self.dead_letter(wanted[did], f"delivery {did} is not in the delivery log")
-
-
-async def _confirmed(pending: Sequence[Awaitable[Any]]) -> None:
-    try:
-        for sent in pending:
-            await sent
-    except Exception as exc:  # an announcement lost: the delivery itself does not depend on it
-        log.warning("could not announce %d notification requests: %r", len(pending), exc)
 
 
 def _body(record: Any) -> bytes:

@@ -71,7 +71,8 @@ class NotifierSettings(CommonSettings):
     # retry loop of any notifier takes it over. Must exceed webhook_timeout_s / smtp_timeout_s.
     delivery_lease_s: float = 30.0
     # Retries are claimed when due by the notifier that scheduled them; every retry_poll_s the
-    # retry loop also looks at the whole log for what another notifier left (its reservation ran out).
+    # retry loop also looks in the log for retries another notifier left, and every half
+    # delivery_lease_s at every queued delivery (what a notifier that died had reserved).
     retry_poll_s: float = 5.0
     # Outcomes are written (and announced) together, at most this long after the attempt.
     outcome_flush_ms: int = 100

@@ -128,10 +128,12 @@ class FakeRepo:
                 won.append(copy.deepcopy(doc))
         return won
 
-    async def due_deliveries(self, at: datetime, limit: int, holder: str | None = None) -> list[str]:
+    async def due_deliveries(self, at: datetime, limit: int, holder: str | Sequence[str] | None = None) -> list[str]:
         query: dict[str, Any] = {"status": "queued", "next_attempt_at": {"$lte": at}}
-        if holder is not None:
+        if isinstance(holder, str):
             query["holder"] = holder
+        elif holder is not None:
+            query["holder"] = {"$in": list(holder)}
         return [d["_id"] for d in self.deliveries_.values() if _matches(d, query)][:limit]
 
     async def add_attempts(self, attempts: Sequence[dict[str, Any]]) -> None:
@@ -462,4 +464,25 @@ async def test_a_delivery_is_not_sent_while_its_reservation_is_being_renewed(wor
     assert await renewal == 1
     await settle(world)
     assert waiting in {did for _, did in world.webhooks.posted}
+    await world.dispatcher.close(grace_s=1.0)
+
+
+async def test_the_frequent_look_takes_retries_left_behind_and_the_rare_one_a_dead_notifiers_deliveries(
+    world: World,
+) -> None:
+    # Every poll the retry loop asks only for what nobody holds (answered from the index); a
+    # delivery reserved by a notifier that died is found by the look at every queued delivery.
+    world.repo.subscriptions_["fine"] = hook("fine", "https://fine.example.org/h")
+    left, orphaned = logged(world, "fine", 1), logged(world, "fine", 2)
+    left.update(holder="retry", next_attempt_at=NOW)
+    orphaned.update(holder="notifier-dead", next_attempt_at=NOW)
+    await world.repo.insert_deliveries([left, orphaned])
+    world.clock.now = NOW + timedelta(seconds=1)
+    assert await world.dispatcher.retry_due(everyone=False) == 1
+    await settle(world)
+    assert world.repo.deliveries_[left["_id"]]["status"] == "delivered"
+    assert world.repo.deliveries_[orphaned["_id"]]["holder"] == "notifier-dead"
+    assert await world.dispatcher.retry_due() == 1
+    await settle(world)
+    assert world.repo.deliveries_[orphaned["_id"]]["status"] == "delivered"
     await world.dispatcher.close(grace_s=1.0)

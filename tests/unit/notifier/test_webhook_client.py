@@ -204,3 +204,24 @@ async def test_a_name_that_resolves_to_an_internal_address_is_refused_before_con
     with pytest.raises(UnsafeEndpoint, match=r"10\.0\.0\.5"):
         await post(sender, "https://partner.invalid/hook")
     await sender.close()
+
+
+async def test_a_name_is_checked_again_on_every_post_while_an_address_is_checked_once(
+    serve: Callable[[Server], Awaitable[Server]],
+) -> None:
+    # The check of a URL whose host is an address is remembered (it cannot change); a name's
+    # answer can, so a name is resolved and checked again on the next post.
+    server = await serve(Server(ok))
+    answers: list[list[str]] = [["127.0.0.1"], []]
+
+    async def resolver(host: str, port: int) -> list[str]:
+        return answers.pop(0)
+
+    sender = WebhookSender(["partner.invalid", "127.0.0.1"], timeout_s=2, resolver=resolver)
+    assert await post(sender, f"http://partner.invalid:{server.port}/hook") == 200
+    with pytest.raises(UnsafeEndpoint, match="does not resolve"):
+        await post(sender, f"http://partner.invalid:{server.port}/hook")
+    assert [await post(sender, f"http://127.0.0.1:{server.port}/hook") for _ in range(2)] == [200, 200]
+    with pytest.raises(UnsafeEndpoint, match="https"):  # a refusal is not remembered as a pass
+        await post(sender, f"http://127.0.0.2:{server.port}/hook")
+    await sender.close()
