@@ -598,18 +598,17 @@ def build_recommendation(record: Record, ctx: Context) -> ParsedRow | list[RowEr
         "source": {"format": ctx.format, "file_name": ctx.file_name[-300:], "row": record.row},
         "import_id": ctx.import_id,
     }
+    value = get("annotation_id")
+    # (read before the model is built, a row that carries one becomes v2 in one step; it
+    # gives warnings only)
+    annotation = _annotation_of(row, value) if value not in (None, "") else None
     try:
-        recommendation = construct.row_recommendation(fields)
+        recommendation = construct.row_recommendation(fields, annotation)
     except ValidationError as exc:
         _validation_errors(row, exc, {"recommending_states": "states"})
         return row.errors
     if row.errors:  # raised by the list fields (formulas inside themes, ...)
         return row.errors
-    value = get("annotation_id")
-    if value not in (None, ""):
-        annotation = _annotation_of(row, value)
-        if annotation is not None:  # recommendation.imported v2: only rows that carry one
-            recommendation = construct.with_annotation(recommendation, annotation)
     return ParsedRow(record.row, recommendation, tuple(row.warnings))
 
 
@@ -619,9 +618,14 @@ _ANNOTATION = re.compile(r"[A-Za-z0-9._\-]{1,64}", re.ASCII)
 def _annotation_of(row: _Row, value: Cell) -> str | None:
     """OHCHR's annotation id (UHRI: "OHCHR Annotation Id", a number); a malformed one is left
     out with a warning: the recommendation itself is fine."""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)  # a number cell: 1000000.0
-    cell = _single_cached(value) if type(value) is str else clean_single_cell(value)
+    if type(value) is str and sanitise.is_plain(value):
+        # Unique to its row: nothing to clean, and not cached (it would push out the cells
+        # that repeat).
+        cell: CellText = (value, None, False)
+    else:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # a number cell: 1000000.0
+        cell = clean_single_cell(value)
     if cell[1] is not None:
         row.report("annotation_id", cell[1], True)
     text = cell[0]
