@@ -173,6 +173,8 @@ def clean_text_cell(value: Cell, *, html_allowed: bool = False, single: bool = F
     breaks (:func:`sanitise.single_value`)."""
     if value is None:
         return _FINE
+    if type(value) is str and sanitise.is_plain(value):
+        return value, None, False  # (nothing to clean, nothing refused: the checks below keep it)
     text = sanitise.clean_cell(value if type(value) is str else _as_text(value))
     if not text:
         return _FINE

@@ -85,3 +85,6 @@ def test_many_passes_give_the_one_pass_result(fixtures: Path, tmp_path: Path) ->
         one_pass = _snapshot(list(parse_file(path, import_id="t", cycle=None)))
         passes = _snapshot(list(parse_file(path, import_id="t", buffer_rows=1)))
         assert one_pass == passes, path.name
+        # A file over buffer_bytes goes to the passes without being built into the buffer first.
+        big = _snapshot(list(parse_file(path, import_id="t", buffer_bytes=0)))
+        assert one_pass == big, path.name

@@ -7,8 +7,15 @@ from __future__ import annotations
 
 import pytest
 
-from services.ingest.domain import ParsedRow, RowError
-from services.ingest.domain.records import Cell, Context, Record, build_recommendation, clean_single_cell
+from services.ingest.domain import ParsedRow, RowError, sanitise
+from services.ingest.domain.records import (
+    Cell,
+    Context,
+    Record,
+    build_recommendation,
+    clean_single_cell,
+    clean_text_cell,
+)
 from services.ingest.domain.sanitise import is_plain
 
 PLAIN = ["2000001", "ann.7_x-1", "A/HRC/13/4", "x", "Cambodia (KHM)", "a b"]
@@ -19,7 +26,20 @@ NOT_PLAIN = ["", " 2000002", "2000002 ", "- 2000003", "-1", "=1+2", "+SUM(A1)", 
 @pytest.mark.parametrize("cell", PLAIN)
 def test_a_plain_cell_is_what_cleaning_keeps_unchanged(cell: str) -> None:
     assert is_plain(cell)
+    # each step the shortcut skips keeps it as it is and finds no problem
+    assert sanitise.clean_cell(cell) == cell
+    assert not sanitise.has_html(cell)
+    assert sanitise.single_value(cell) == (cell, None)
+    assert sanitise.strip_leading_bullet(cell) == cell
+    assert not sanitise.looks_like_formula(cell)
     assert clean_single_cell(cell) == (cell, None, False)
+    assert clean_text_cell(cell) == (cell, None, False)
+
+
+@pytest.mark.parametrize("cell", NOT_PLAIN)
+def test_cells_that_are_not_plain_still_get_every_check(cell: str) -> None:
+    # what the full path gives, e.g. " 2000002" -> "2000002", "=1+2" -> refused
+    assert clean_single_cell(cell) == clean_single_cell(cell + "\x00")  # (a control char forces the full path)
 
 
 @pytest.mark.parametrize("cell", NOT_PLAIN)
