@@ -67,7 +67,7 @@ class Context:
     country: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)  # (one per row read, two or three times per row)
 class Record:
     """One data row: canonical field -> cell, and the column header of each field."""
 
@@ -309,7 +309,7 @@ class _Row:
 
     def __init__(self, record: Record) -> None:
         self.record = record
-        self.errors: list[RowError] = list(record.problems)
+        self.errors: list[RowError] = list(record.problems) if record.problems else []
         self.warnings: list[RowError] = []
 
     def column(self, name: str) -> str:
@@ -380,7 +380,7 @@ _Head = tuple[_Row, str, str | None, str | None, str | None, str | None, int | N
 def _head(record: Record, ctx: Context) -> _Head:
     row = _Row(record)
     get = record.values.get
-    text = row.free_text("text") if get("text") is not None else ""
+    text = row.free_text("text")
     text_km = row.free_text("text_km") or None if get("text_km") is not None else None
     paragraph = row.text("paragraph", single=True) or None if get("paragraph") is not None else None
     if paragraph is not None:

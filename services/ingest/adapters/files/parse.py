@@ -46,7 +46,7 @@ from services.ingest.domain.sanitise import normalised_for_identity
 BUFFER_ROWS = 5_000
 # A file bigger than this (bytes) has more rows than the buffer holds (a UHRI row is ~400
 # bytes): read with the passes at once, not built first into a buffer that is thrown away.
-BUFFER_BYTES = 8 * 1024 * 1024
+BUFFER_BYTES = 4 * 1024 * 1024
 _CSV_FORMATS = frozenset({model.UPR_INFO_CSV, model.UPR_INFO_CLEAN_CSV, model.UHRI_CSV, model.MAPPED_CSV})
 # A column mapping (field -> column header), as pairs: hashable, in the user's order.
 ColumnMapping = tuple[tuple[str, str], ...]
