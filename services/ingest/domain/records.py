@@ -462,7 +462,7 @@ def _read_cycle(row: _Row, value: Cell, session: int | None) -> int | None:
         cycle, problem = _int_cached(value) if type(value) is str else _int_of(value)
         if cycle is None:
             row.error("cycle", problem or "")
-    if cycle is None and session is not None:
+    if cycle is None and session is not None and session >= 1:  # (session 0 or less: an error already)
         cycle = identity.cycle_for_session(session)
     if cycle is None and not any(e.field in (row.column("cycle"), row.column("session")) for e in row.errors):
         row.error("cycle", "cycle unknown: the file gives no cycle or session; give --cycle")
