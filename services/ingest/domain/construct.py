@@ -192,15 +192,21 @@ def _construct(model: type[pydantic.BaseModel], values: dict[str, Any]) -> Any:
     return instance
 
 
-def row_recommendation(fields: dict[str, Any]) -> RecommendationImportedV1:
+def row_recommendation(fields: dict[str, Any], annotation_id: str | None = None) -> RecommendationImportedV1:
     """``RecommendationImportedV1.model_validate(fields)`` for the fields of a row (see
-    :func:`accepts`), without validating again what is known to be valid. Raises
-    pydantic's ValidationError like it. Takes ``fields`` over (its dict becomes the model's)."""
-    if enabled() and accepts(fields):
+    :func:`accepts`), without validating again what is known to be valid; with
+    ``annotation_id``, that row as v2 (:func:`with_annotation`). Raises pydantic's
+    ValidationError like validation. Takes ``fields`` over (its dict becomes the model's)."""
+    if enabled() and accepts(fields) and (annotation_id is None or annotation_id.isascii()):
         fields["source"] = _construct(SourceRef, fields["source"])
-        result: RecommendationImportedV1 = _construct(RecommendationImportedV1, fields)
-        return result
-    return RecommendationImportedV1.model_validate(fields)
+        if annotation_id is None:
+            result: RecommendationImportedV1 = _construct(RecommendationImportedV1, fields)
+            return result
+        fields["annotation_id"] = annotation_id  # (v2: v1's fields, then this one)
+        v2: RecommendationImportedV2 = _construct(RecommendationImportedV2, fields)
+        return v2
+    recommendation = RecommendationImportedV1.model_validate(fields)
+    return recommendation if annotation_id is None else with_annotation(recommendation, annotation_id)
 
 
 def with_annotation(recommendation: RecommendationImportedV1, annotation_id: str) -> RecommendationImportedV2:

@@ -67,7 +67,7 @@ class Context:
     country: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)  # (one per row read, two or three times per row)
 class Record:
     """One data row: canonical field -> cell, and the column header of each field."""
 
@@ -173,6 +173,8 @@ def clean_text_cell(value: Cell, *, html_allowed: bool = False, single: bool = F
     breaks (:func:`sanitise.single_value`)."""
     if value is None:
         return _FINE
+    if type(value) is str and sanitise.is_plain(value):
+        return value, None, False  # (nothing to clean, nothing refused: the checks below keep it)
     text = sanitise.clean_cell(value if type(value) is str else _as_text(value))
     if not text:
         return _FINE
@@ -307,7 +309,7 @@ class _Row:
 
     def __init__(self, record: Record) -> None:
         self.record = record
-        self.errors: list[RowError] = list(record.problems)
+        self.errors: list[RowError] = list(record.problems) if record.problems else []
         self.warnings: list[RowError] = []
 
     def column(self, name: str) -> str:
@@ -378,7 +380,7 @@ _Head = tuple[_Row, str, str | None, str | None, str | None, str | None, int | N
 def _head(record: Record, ctx: Context) -> _Head:
     row = _Row(record)
     get = record.values.get
-    text = row.free_text("text") if get("text") is not None else ""
+    text = row.free_text("text")
     text_km = row.free_text("text_km") or None if get("text_km") is not None else None
     paragraph = row.text("paragraph", single=True) or None if get("paragraph") is not None else None
     if paragraph is not None:
@@ -460,7 +462,7 @@ def _read_cycle(row: _Row, value: Cell, session: int | None) -> int | None:
         cycle, problem = _int_cached(value) if type(value) is str else _int_of(value)
         if cycle is None:
             row.error("cycle", problem or "")
-    if cycle is None and session is not None:
+    if cycle is None and session is not None and session >= 1:  # (session 0 or less: an error already)
         cycle = identity.cycle_for_session(session)
     if cycle is None and not any(e.field in (row.column("cycle"), row.column("session")) for e in row.errors):
         row.error("cycle", "cycle unknown: the file gives no cycle or session; give --cycle")
@@ -598,18 +600,17 @@ def build_recommendation(record: Record, ctx: Context) -> ParsedRow | list[RowEr
         "source": {"format": ctx.format, "file_name": ctx.file_name[-300:], "row": record.row},
         "import_id": ctx.import_id,
     }
+    value = get("annotation_id")
+    # (read before the model is built, a row that carries one becomes v2 in one step; it
+    # gives warnings only)
+    annotation = _annotation_of(row, value) if value not in (None, "") else None
     try:
-        recommendation = construct.row_recommendation(fields)
+        recommendation = construct.row_recommendation(fields, annotation)
     except ValidationError as exc:
         _validation_errors(row, exc, {"recommending_states": "states"})
         return row.errors
     if row.errors:  # raised by the list fields (formulas inside themes, ...)
         return row.errors
-    value = get("annotation_id")
-    if value not in (None, ""):
-        annotation = _annotation_of(row, value)
-        if annotation is not None:  # recommendation.imported v2: only rows that carry one
-            recommendation = construct.with_annotation(recommendation, annotation)
     return ParsedRow(record.row, recommendation, tuple(row.warnings))
 
 
@@ -619,9 +620,14 @@ _ANNOTATION = re.compile(r"[A-Za-z0-9._\-]{1,64}", re.ASCII)
 def _annotation_of(row: _Row, value: Cell) -> str | None:
     """OHCHR's annotation id (UHRI: "OHCHR Annotation Id", a number); a malformed one is left
     out with a warning: the recommendation itself is fine."""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)  # a number cell: 1000000.0
-    cell = _single_cached(value) if type(value) is str else clean_single_cell(value)
+    if type(value) is str and sanitise.is_plain(value):
+        # Unique to its row: nothing to clean, and not cached (it would push out the cells
+        # that repeat).
+        cell: CellText = (value, None, False)
+    else:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # a number cell: 1000000.0
+        cell = clean_single_cell(value)
     if cell[1] is not None:
         row.report("annotation_id", cell[1], True)
     text = cell[0]

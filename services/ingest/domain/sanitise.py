@@ -120,6 +120,23 @@ def strip_leading_bullet(text: str) -> str:
     return text
 
 
+_NOT_PLAIN_START = FORMULA_START | _VALUE_BULLET_START | {" "}
+
+
+def is_plain(value: str) -> bool:
+    """A cell no cleaning changes and no check refuses: printable ASCII, no spaces around it,
+    no tag, not starting like a formula or a bullet. A cheap test, so that cells unique to
+    their row (ids, annotation ids) need neither cleaning nor a cache slot."""
+    return (
+        value != ""
+        and value.isascii()
+        and value.isprintable()
+        and value[0] not in _NOT_PLAIN_START
+        and value[-1] != " "
+        and "<" not in value
+    )
+
+
 def single_value(value: str) -> tuple[str, str | None]:
     """The one value of a cleaned single-valued cell, and the problem (None when fine).
 

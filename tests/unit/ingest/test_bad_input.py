@@ -164,3 +164,17 @@ def test_file_problem_is_never_raised_out_of_parse_file(tmp_path: Path) -> None:
     path.write_bytes(b"PK\x03\x04garbage")
     items = list(parse_file(path, import_id="x"))
     assert len(items) == 1 and not isinstance(items[0], FileProblem)
+
+
+def test_session_zero_rejects_only_that_row(tmp_path: Path, parse) -> None:
+    # It made the whole file fail ("session 0 is not a UPR Working Group session").
+    made = tmp_path / "uhri.csv"
+    made.write_text(
+        "Text,Countries Concerned,UPR Reccomending States,UPR Position,UPR Session\n"
+        '"110.1 Ratify the convention",Cambodia,France,Supported,6\n'
+        '"110.2 Adopt a law",Cambodia,France,Supported,0\n',
+        encoding="utf-8",
+    )
+    parsed = parse(made)
+    assert [r.recommendation.recommendation_id for r in parsed.rows] == ["KHM-1-110.1"]
+    assert [(e.row, e.field, e.message) for e in parsed.errors] == [(3, "UPR Session", "0 is not a UPR session number")]

@@ -11,7 +11,10 @@ from services.ingest.adapters.files import parse_file
 from services.ingest.domain import ParsedRow, construct
 from services.ingest.domain.construct import CONTRACT_FINGERPRINT, fingerprint
 
-HEADER = "Text,Countries Concerned,Document Symbol,UPR Reccomending States,UPR Position,UPR Session"
+HEADER = (
+    "Text,Countries Concerned,Document Symbol,UPR Reccomending States,UPR Position,UPR Session,"
+    "OHCHR Annotation Id"
+)
 
 
 def test_the_contract_is_the_one_the_fast_path_was_written_for() -> None:
@@ -49,14 +52,16 @@ def _snapshot(items: list[object]) -> list[object]:
 
 def _files(fixtures: Path, tmp_path: Path) -> list[Path]:
     lines = [
-        '"110.1 Ratify the convention",Cambodia,A/HRC/13/4,"- France\n- Brazil",Supported,6',
-        '"110.2 <b>Adopt</b> a law &amp; apply it",Cambodia,A/HRC/13/4,- Atlantis,Noted,6',
-        '"110.3 Tab\tand\x0bcontrol",Viet Nam,A/HRC/13/4,France,A,7',
-        '"=HYPERLINK(""x"")",Cambodia,A/HRC/13/4,France,Supported,6',
-        '"110.1 Ratify the convention",Cambodia,A/HRC/13/4,- Chile,Supported,6',
-        '"110.4 Khmer ការពារ",Cambodia,' + "S" * 150 + ",France,Supported,6",
-        '"110.5 Text",Cambodia,A/HRC/13/4,France,Supported,0',
-        '"No paragraph here",Cambodia,A/HRC/13/4,France,Supported,250',
+        '"110.1 Ratify the convention",Cambodia,A/HRC/13/4,"- France\n- Brazil",Supported,6,2000001',
+        '"110.2 <b>Adopt</b> a law &amp; apply it",Cambodia,A/HRC/13/4,- Atlantis,Noted,6," 2000002 "',
+        '"110.3 Tab\tand\x0bcontrol",Viet Nam,A/HRC/13/4,France,A,7,- 2000003',
+        '"=HYPERLINK(""x"")",Cambodia,A/HRC/13/4,France,Supported,6,2000004',
+        '"110.1 Ratify the convention",Cambodia,A/HRC/13/4,- Chile,Supported,6,',
+        '"110.4 Khmer ការពារ",Cambodia,' + "S" * 150 + ",France,Supported,6,<b>2000006</b>",
+        '"110.5 Text",Cambodia,A/HRC/13/4,France,Supported,0,a b',
+        '"No paragraph here",Cambodia,A/HRC/13/4,France,Supported,250,' + "x" * 70,
+        '"110.6 Text",Cambodia,A/HRC/13/4,France,Supported,6,=1+2',
+        '"110.7 Text",Cambodia,A/HRC/13/4,France,Supported,6,ann.7_x-1',
     ]
     made = tmp_path / "uhri.csv"
     made.write_text("\n".join([HEADER, *lines]) + "\n", encoding="utf-8")
@@ -80,3 +85,6 @@ def test_many_passes_give_the_one_pass_result(fixtures: Path, tmp_path: Path) ->
         one_pass = _snapshot(list(parse_file(path, import_id="t", cycle=None)))
         passes = _snapshot(list(parse_file(path, import_id="t", buffer_rows=1)))
         assert one_pass == passes, path.name
+        # A file over buffer_bytes goes to the passes without being built into the buffer first.
+        big = _snapshot(list(parse_file(path, import_id="t", buffer_bytes=0)))
+        assert one_pass == big, path.name

@@ -10,7 +10,7 @@
 
 Merging needs to know every row of a recommendation before emitting it. Small files
 (up to ``BUFFER_ROWS`` rows) are read once and kept. Bigger CSV files are read again,
-two or three times, each pass streaming:
+two or three times, each pass streaming (a file over ``BUFFER_BYTES`` starts with them):
 
 1. a cheap pass computes only the id each row would get (no position, states, lists
    or model) and notes the ids seen more than once;
@@ -44,6 +44,9 @@ from services.ingest.domain.records import HEAD_FIELDS, Context, build_evidence,
 from services.ingest.domain.sanitise import normalised_for_identity
 
 BUFFER_ROWS = 5_000
+# A file bigger than this (bytes) has more rows than the buffer holds (a UHRI row is ~400
+# bytes): read with the passes at once, not built first into a buffer that is thrown away.
+BUFFER_BYTES = 4 * 1024 * 1024
 _CSV_FORMATS = frozenset({model.UPR_INFO_CSV, model.UPR_INFO_CLEAN_CSV, model.UHRI_CSV, model.MAPPED_CSV})
 # A column mapping (field -> column header), as pairs: hashable, in the user's order.
 ColumnMapping = tuple[tuple[str, str], ...]
@@ -315,6 +318,7 @@ def parse_file(
     buffer_rows: int = BUFFER_ROWS,
     archive_limits: archive.ArchiveLimits = archive.DEFAULT_LIMITS,
     mapping: ColumnMapping | None = None,
+    buffer_bytes: int = BUFFER_BYTES,
 ) -> Iterator[ParseItem]:
     """Recommendations (merged), evidence and errors of one file, streaming. Never raises."""
     path = Path(path)
@@ -323,33 +327,41 @@ def parse_file(
         return iter_rows(path, format=format, cycle=cycle, country=country, import_id=import_id, max_bytes=max_bytes,
                          archive_limits=archive_limits, mapping=mapping)
 
-    index = _Index()
-    buffer: list[ParseItem] = []
+    def repeated_ids() -> _Index | None:
+        return _repeated_ids_index(
+            path, format=format, cycle=cycle, country=country, import_id=import_id, max_bytes=max_bytes,
+            archive_limits=archive_limits, mapping=mapping,
+        )
+
     try:
         before = path.stat()
     except OSError:
         yield from rows()
         return
-    first_pass = rows()
-    for item in first_pass:
-        index.add(item)
-        buffer.append(item)
-        if len(buffer) > buffer_rows:
-            break
-    else:
-        yield from merge_rows(buffer, index)
-        return
-    del buffer
-    repeated = _repeated_ids_index(
-        path, format=format, cycle=cycle, country=country, import_id=import_id, max_bytes=max_bytes,
-        archive_limits=archive_limits, mapping=mapping,
-    )
+    repeated = repeated_ids() if before.st_size > buffer_bytes else None
     if repeated is not None:
-        first_pass.close()
         index = repeated
     else:
+        index = _Index()
+        buffer: list[ParseItem] = []
+        first_pass = rows()
         for item in first_pass:
             index.add(item)
+            buffer.append(item)
+            if len(buffer) > buffer_rows:
+                break
+        else:
+            yield from merge_rows(buffer, index)
+            return
+        del buffer
+        # (a big file got None above: not a CSV file, or not readable to its end)
+        repeated = repeated_ids() if before.st_size <= buffer_bytes else None
+        if repeated is not None:
+            first_pass.close()
+            index = repeated
+        else:
+            for item in first_pass:
+                index.add(item)
     after = path.stat()
     if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
         yield RowError(None, None, "the file changed while it was being read; import it again")
