@@ -152,6 +152,8 @@ class RecommendationDoc(Document):
     # One recommendation from several sources (docs/imports.md): the ids it had before an
     # id upgrade (still resolved everywhere), what each source (file format) said, and the
     # fields two sources disagree on: field -> {source: value}.
+    # ``sources`` and ``field_sources`` are left out while they would say no more than the document
+    # itself: one source (named in ``source``), whose word it holds under its own id.
     aliases: list[str] = Field(default_factory=list)
     sources: dict[str, dict[str, Any]] = Field(default_factory=dict)
     conflicts: dict[str, dict[str, Any]] = Field(default_factory=dict)
@@ -160,7 +162,10 @@ class RecommendationDoc(Document):
 class RecommendationVersionDoc(Document):
     recommendation_id: str
     version: int
-    snapshot: dict[str, Any]
+    # The versioned content at this version. Absent (empty) on the first version of a recommendation
+    # while the recommendation is still at it: its content is the recommendation's own, and storing
+    # its second version writes it here (a copy on every import cost a third of its writes).
+    snapshot: dict[str, Any] = Field(default_factory=dict)
     changes: list[dict[str, Any]] = Field(default_factory=list)
     source_event_id: str
     at: datetime

@@ -45,7 +45,7 @@ from services.tracker.domain import status as rules
 from services.tracker.domain.match_reviews import review_entry
 from services.tracker.domain.matching import Match, base_paragraph, find_match
 from services.tracker.domain.merging import merge_import, new_meta
-from services.tracker.domain.recommendations import decide_import
+from services.tracker.domain.recommendations import decide_import, stored_content
 from services.tracker.domain.safeguarding import HELD_TEXT, all_reasons, decide, flagged_fields, redact
 from services.tracker.domain.themes import effective_themes
 from services.tracker.repository import TrackerRepository
@@ -273,6 +273,7 @@ def _apply_import(
         "content_hash": digest, "changes": [c.model_dump(mode="json") for c in changes],
         "event_id": event_id, "at": item.envelope.occurred_at, "new": existing is None or old_id is not None,
         "retired": [old_id] if old_id else [],
+        **follows(existing),
     })
     writes.audits.append(_audit_entry(
         item.envelope, 0, f"recommendation.{outcome}", "recommendation", rec_id,
@@ -287,6 +288,18 @@ def _apply_import(
     released = [rec_id] if existing is None or old_id else []
     return _imported_outcome(rec_id, content, version, existing is None, changes, tagged, payload,
                              meta["conflicts"], released + new_aliases)
+
+
+def follows(existing: dict[str, Any] | None) -> dict[str, Any]:
+    """What a new version item says about the version before it (``repo.save_versions``). A
+    recommendation's first version is stored without a copy of its content (``snapshot``): the
+    recommendation holds it, and a third of what an import wrote was that copy. Its second
+    version writes the content of the first there, before the recommendation changes."""
+    if existing is None:
+        return {"deferred_snapshot": True}
+    if int(existing.get("version", 1)) == 1:
+        return {"previous": {"_id": f"{existing['_id']}@1", "snapshot": stored_content(existing)}}
+    return {}
 
 
 class _Pool:

@@ -93,7 +93,7 @@ async def _same(
         "recommendation_id": rec_id, "base": base, "content": content, "version": version,
         "content_hash": merged.content_hash, "changes": [c.model_dump(mode="json") for c in changes],
         "event_id": str(envelope.event_id), "at": envelope.occurred_at, "new": old_id is not None,
-        "retired": [old_id] if old_id else [],
+        "retired": [old_id] if old_id else [], **handlers.follows(target),
     }])
     await deps.repo.save_aliases({alias: rec_id for alias in meta["aliases"]})
     if old_id:
@@ -124,7 +124,7 @@ async def _separate(
     await deps.repo.save_versions([{
         "recommendation_id": rec_id, "base": base, "content": created.content, "version": 1,
         "content_hash": created.content_hash, "changes": [], "event_id": str(envelope.event_id),
-        "at": envelope.occurred_at, "new": True, "retired": [],
+        "at": envelope.occurred_at, "new": True, "retired": [], **handlers.follows(None),
     }])
     await _audit(envelope, deps, "recommendation.match_split", rec_id, row, payload, [])
     return handlers._imported_outcome(rec_id, created.content, 1, True, [], tagged, row, {}, [rec_id]), rec_id

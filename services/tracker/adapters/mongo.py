@@ -20,17 +20,19 @@ from contracts import documents as d
 from contracts.api_keys import COLLECTION as API_KEYS
 from services.tracker.adapters.dashboard_store import DashboardStore
 from services.tracker.domain.matching import base_paragraph
+from services.tracker.domain.merging import stored_meta
 
+# Only indexes some query uses: each one costs on every write (an imported recommendation
+# with 8 indexes cost the embedded server ~40% more than with none, bench/document_costs.py).
 INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict[str, Any]]]] = {
     d.RECOMMENDATIONS: [
-        ([("cycle", ASCENDING), ("position", ASCENDING)], {}),
-        ([("themes", ASCENDING)], {}),
-        ([("cncc_status", ASCENDING)], {}),
-        ([("cso_status", ASCENDING)], {}),
-        ([("disagreement", ASCENDING)], {}),
-        ([("corrected", ASCENDING)], {}),
-        ([("country", ASCENDING), ("cycle", ASCENDING), ("paragraph", ASCENDING)], {}),
-        # Match candidates: the base paragraph, "-" for none (a string: null is not pushed down).
+        ([("cycle", ASCENDING), ("position", ASCENDING)], {}),  # filters by cycle (UI, read API)
+        ([("themes", ASCENDING)], {}),  # filters by theme
+        ([("cncc_status", ASCENDING)], {}),  # filters by (official) status
+        ([("disagreement", ASCENDING)], {}),  # "disagreements only"
+        ([("corrected", ASCENDING)], {}),  # the tagger's confirmed examples
+        # Match candidates: the base paragraph, "-" for none (a string: null is not pushed down);
+        # its (country, cycle) prefix serves the Dashboard's recounts and the report.
         ([("country", ASCENDING), ("cycle", ASCENDING), ("match_paragraph", ASCENDING)], {}),
     ],
     d.RECOMMENDATION_VERSIONS: [
@@ -50,7 +52,8 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict[str, Any]]]] = {
         ([("subject_id", ASCENDING), ("at", DESCENDING)], {}),
         ([("at", DESCENDING)], {}),
     ],
-    d.PROCESSED_MESSAGES: [([("correlation_id", ASCENDING), ("outcome", ASCENDING)], {})],
+    # Receipts are read by ``_id`` only (the tracker, `upr import --wait`, the UI).
+    d.PROCESSED_MESSAGES: [],
     d.PARKED_MESSAGES: [
         ([("waiting_for", ASCENDING), ("occurred_at", ASCENDING)], {}),
         ([("parked_at", ASCENDING)], {}),
@@ -62,6 +65,16 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict[str, Any]]]] = {
     d.SAFEGUARDING_HOLDS: [([("state", ASCENDING), ("submitted_at", ASCENDING)], {})],
     d.TEXT_KEYS: [([("item", ASCENDING)], {})],
     d.MATCH_REVIEWS: [([("state", ASCENDING), ("at", ASCENDING)], {})],
+}
+
+# Indexes that were defined once and that no query uses any more: dropped at start-up, so an
+# existing database (MongoDB in production too) stops paying for them on every write.
+RETIRED_INDEXES: dict[str, list[list[tuple[str, int]]]] = {
+    d.RECOMMENDATIONS: [
+        [("cso_status", ASCENDING)],  # no query filters on the CSO status
+        [("country", ASCENDING), ("cycle", ASCENDING), ("paragraph", ASCENDING)],  # match_paragraph's serves
+    ],
+    d.PROCESSED_MESSAGES: [[("correlation_id", ASCENDING), ("outcome", ASCENDING)]],  # never queried
 }
 
 
@@ -82,6 +95,7 @@ def _recommendation_fields(
     """What a stored version sets on the recommendation, and the defaults of a new one."""
     fields = {**base, **content, "version": version, "content_hash": content_hash, "updated_at": at,
               "match_paragraph": base_paragraph(content.get("paragraph")) or NO_PARAGRAPH}
+    fields = {k: v for k, v in stored_meta({"_id": recommendation_id, **fields}).items() if k != "_id"}
     defaults = {
         "recommendation_id": recommendation_id, "created_at": at, "child_related": False,
         "themes": [], "theme_tags": [], "themes_added_by_people": [],
@@ -144,6 +158,11 @@ class MongoTrackerRepository:
         for collection, specs in INDEXES.items():
             for keys, options in specs:
                 await self.db[collection].create_index(keys, **options)
+        for collection, retired in RETIRED_INDEXES.items():
+            existing = {tuple(info["key"].items()) async for info in await self.db[collection].list_indexes()}
+            for keys in retired:
+                if tuple(keys) in existing:
+                    await self.db[collection].drop_index(keys)
         await self._mark_corrected_once()
         await self._count_evidence_by_audience_once()
         await self._set_match_paragraph_once()
@@ -328,14 +347,26 @@ class MongoTrackerRepository:
         """Bulk form of :meth:`save_version`, same order of writes (history first)."""
         if not items:
             return
-        await insert_many_once(self.db[d.RECOMMENDATION_VERSIONS], [{
+        versions = {f"{i['recommendation_id']}@{i['version']}": {
             "_id": f"{i['recommendation_id']}@{i['version']}", "recommendation_id": i["recommendation_id"],
-            "version": i["version"], "snapshot": i["content"], "changes": i["changes"],
-            "source_event_id": i["event_id"], "at": i["at"],
+            "version": i["version"], "changes": i["changes"], "source_event_id": i["event_id"], "at": i["at"],
+            # A first version leaves its content to the recommendation until the next one (below).
+            **({} if i.get("deferred_snapshot") else {"snapshot": i["content"]}),
             # Which source said this, and the id this version replaced (an id upgrade).
             **({"source": i["base"]["source"]} if "source" in i.get("base", {}) else {}),
             **({"retired": i["retired"]} if i.get("retired") else {}),
-        } for i in items])
+        } for i in items}
+        # The version each new one follows gets its content now, before the recommendation moves on.
+        backfill: list[UpdateOne] = []
+        for previous in (i["previous"] for i in items if i.get("previous")):
+            if previous["_id"] in versions:
+                versions[previous["_id"]].setdefault("snapshot", previous["snapshot"])
+            else:
+                backfill.append(UpdateOne({"_id": previous["_id"], "snapshot": {"$exists": False}},
+                                          {"$set": {"snapshot": previous["snapshot"]}}))
+        for chunk in _chunks(backfill):
+            await self.db[d.RECOMMENDATION_VERSIONS].bulk_write(list(chunk), ordered=False)
+        await insert_many_once(self.db[d.RECOMMENDATION_VERSIONS], list(versions.values()))
         # New recommendations are inserted (an insert costs a tenth of an upsert on the embedded
         # server); one stored meanwhile (a redelivery) falls back to the upsert, in order.
         new = [i for i in items if i.get("new")]
@@ -360,11 +391,11 @@ class MongoTrackerRepository:
 
     def _recommendation_upsert(self, **item: Any) -> UpdateOne:
         fields, defaults = _recommendation_fields(**item)
-        return UpdateOne(
-            {"_id": item["recommendation_id"]},
-            {"$set": fields, "$setOnInsert": {k: v for k, v in defaults.items() if k not in fields}},
-            upsert=True,
-        )
+        update = {"$set": fields, "$setOnInsert": {k: v for k, v in defaults.items() if k not in fields}}
+        # Left out when the document itself says the same (merging.stored_meta): not kept stale.
+        dropped = {k: "" for k in ("sources", "field_sources") if k not in fields}
+        return UpdateOne({"_id": item["recommendation_id"]}, {**update, **({"$unset": dropped} if dropped else {})},
+                         upsert=True)
 
     async def audit_many(self, entries: Sequence[dict[str, Any]]) -> None:
         await insert_many_once(self.db[d.AUDIT_LOG], [{"_id": e["audit_id"], **e} for e in entries])

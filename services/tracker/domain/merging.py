@@ -108,18 +108,38 @@ class MergeDecision:
 def _stored_sources(existing: dict[str, Any]) -> dict[str, dict[str, Any]]:
     if isinstance(existing.get("sources"), dict):
         return {k: dict(v) for k, v in existing["sources"].items()}
-    # Stored before sources were recorded: its one source said what it holds.
-    fmt = (existing.get("source") or {}).get("format") or "earlier import"
-    return {fmt: {"recommendation_id": existing.get("_id") or existing.get("recommendation_id"),
-                  "file_name": (existing.get("source") or {}).get("file_name"),
-                  **{n: _comparable(existing.get(n)) for n in VERSIONED_FIELDS}}}
+    return _implied_sources(existing)
+
+
+def _implied_sources(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Without ``sources`` (one source, or stored before sources were recorded): the source
+    named in ``source`` said what the recommendation holds, under its own id."""
+    fmt = (doc.get("source") or {}).get("format") or "earlier import"
+    return {fmt: {"recommendation_id": doc.get("_id") or doc.get("recommendation_id"),
+                  "file_name": (doc.get("source") or {}).get("file_name"),
+                  **{n: _comparable(doc.get(n)) for n in VERSIONED_FIELDS},
+                  **{n: doc[n] for n in OPTIONAL_FIELDS if not _empty(doc.get(n))}}}
 
 
 def _setters(existing: dict[str, Any]) -> dict[str, str]:
     if isinstance(existing.get("field_sources"), dict):
         return dict(existing["field_sources"])
-    fmt = (existing.get("source") or {}).get("format") or "earlier import"
-    return {n: fmt for n in ALL_FIELDS if not _empty(existing.get(n))}
+    return _implied_setters(existing)
+
+
+def _implied_setters(doc: dict[str, Any]) -> dict[str, str]:
+    fmt = (doc.get("source") or {}).get("format") or "earlier import"
+    return {n: fmt for n in ALL_FIELDS if not _empty(doc.get(n))}
+
+
+def stored_meta(doc: dict[str, Any]) -> dict[str, Any]:
+    """A recommendation to store, without ``sources`` and ``field_sources`` when they say no
+    more than the document itself (one source, whose word it holds, the usual case): they
+    copied its content, a third of what each import wrote. Reading them back
+    (:func:`_stored_sources`, :func:`_setters`) gives the same values."""
+    if doc.get("sources") == _implied_sources(doc) and doc.get("field_sources") == _implied_setters(doc):
+        return {k: v for k, v in doc.items() if k not in ("sources", "field_sources")}
+    return doc
 
 
 def new_meta(incoming: RecommendationImportedV1) -> dict[str, Any]:
@@ -172,7 +192,7 @@ def merge_import(existing: dict[str, Any], incoming: RecommendationImportedV1) -
         changes.append(FieldChange(field="conflicts", before=existing.get("conflicts") or {},
                                    after=meta["conflicts"]))
     # The same words from a copy of the file under another name change nothing.
-    same_sources = "sources" not in existing or _said(existing["sources"].get(src)) == _said(sources[src])
+    same_sources = _said(_stored_sources(existing).get(src)) == _said(sources[src])
     version = int(existing.get("version", 1))
     if not changes and not new_aliases and same_sources and existing.get("content_hash") == digest:
         return MergeDecision("unchanged", rec_id, None, version, content, digest, meta)

@@ -38,6 +38,13 @@ def content_of(incoming: RecommendationImportedV1) -> dict[str, Any]:
     return content
 
 
+def stored_content(doc: dict[str, Any]) -> dict[str, Any]:
+    """The versioned content of a stored recommendation, as :func:`content_of` gave it."""
+    content = {name: _comparable(doc.get(name)) for name in VERSIONED_FIELDS}
+    content.update({name: doc[name] for name in OPTIONAL_FIELDS if doc.get(name)})
+    return content
+
+
 def content_hash(content: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 

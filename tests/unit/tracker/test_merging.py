@@ -14,7 +14,7 @@ from contracts.events import (
     make_event,
 )
 from services.tracker import handlers
-from services.tracker.domain.merging import merge_import, new_meta
+from services.tracker.domain.merging import merge_import, new_meta, stored_meta
 from services.tracker.domain.recommendations import decide_import
 from tests.unit.tracker.test_batch_imports import FakeRepo, deps
 
@@ -91,6 +91,29 @@ def test_a_source_correcting_its_own_position_is_a_new_version_not_a_conflict() 
 def test_the_same_row_again_changes_nothing() -> None:
     first = stored(row())
     assert merge_import(first, row(import_id="imp-raw-2")).outcome == "unchanged"
+
+
+def test_a_recommendation_from_one_source_is_stored_without_a_copy_of_what_it_said() -> None:
+    single = stored(row())
+    compact = stored_meta(single)
+    assert "sources" not in compact and "field_sources" not in compact  # the document says it all
+    # ... and the rules read the same from it: the same row changes nothing, its own correction
+    # is a new version, another source's different position is a conflict naming both.
+    assert merge_import(compact, row(import_id="imp-raw-2")).outcome == "unchanged"
+    corrected = merge_import(compact, row(position=Position.NOTED, import_id="imp-raw-2"))
+    assert [c.field for c in corrected.changes] == ["position"] and corrected.meta["conflicts"] == {}
+    uhri = row("KHM-1-82.32h", fmt="uhri_xlsx", paragraph="82.32", position=Position.NOTED, import_id="imp-uhri")
+    other = merge_import(compact, uhri)
+    assert other.meta["sources"] == merge_import(single, uhri).meta["sources"]
+    assert other.meta["conflicts"] == {"position": {"upr_info_csv": "Supported", "uhri_xlsx": "Noted"}}
+
+
+def test_the_same_words_from_a_second_source_are_recorded_as_its_word() -> None:
+    compact = stored_meta(stored(row()))
+    decision = merge_import(compact, row(fmt="upr_info_clean_csv", import_id="imp-clean"))
+    assert decision.outcome == "updated" and set(decision.meta["sources"]) == {"upr_info_csv", "upr_info_clean_csv"}
+    two = {"_id": HASH_ID, **compact, **decision.content, "source": {"format": "upr_info_clean_csv"}, **decision.meta}
+    assert stored_meta(two) == two  # two sources: kept as they are
 
 
 # --- the batch handler, on a fake repository ----------------------------------------------
