@@ -55,6 +55,12 @@ async def _projected(store: PublicProjectionStore) -> list[PublicRecommendationV
     return None if stamp is None else await store.rows("KHM-4", stamp)
 
 
+async def _equal_to_the_rules(store: PublicProjectionStore) -> bool:
+    # Polled: one command's events can come in more than one batch, and a reader that meets a
+    # recount half-written (parts of the newer one, the older stamp) gets None until it ends.
+    return await _projected(store) == await store.rows_of("KHM", 4)
+
+
 async def test_the_projection_follows_evidence_decisions_and_equals_the_rules(
     tracker: None, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any, api: httpx.AsyncClient,
 ) -> None:
@@ -86,7 +92,7 @@ async def test_the_projection_follows_evidence_decisions_and_equals_the_rules(
             EvidenceReviewRequestedV1(evidence_id=ev_id, decision="approved"), source="ui", actor=REVIEWER),
             key=b"KHM-4-110.23")
     await wait_for(lambda: counted({"KHM-4-110.23": 1, "KHM-4-110.25": 0}), what="the public item counted")
-    assert await _projected(store) == await store.rows_of("KHM", 4)
+    await wait_for(lambda: _equal_to_the_rules(store), what="the projection equal to the rules")
     listed = (await api.get("/api/v1/recommendations", params={"cycle": 4})).json()
     assert [(r["recommendation_id"], r["evidence_count"]) for r in listed["items"]] == [
         ("KHM-4-110.23", 1), ("KHM-4-110.25", 0)]
@@ -97,7 +103,7 @@ async def test_the_projection_follows_evidence_decisions_and_equals_the_rules(
         EvidenceReviewRequestedV1(evidence_id="ev-public", decision="rejected"), source="ui", actor=REVIEWER),
         key=b"KHM-4-110.23")
     await wait_for(lambda: counted({"KHM-4-110.23": 0, "KHM-4-110.25": 0}), what="the withdrawn item uncounted")
-    assert await _projected(store) == await store.rows_of("KHM", 4)
+    await wait_for(lambda: _equal_to_the_rules(store), what="the projection equal to the rules")
     listed = (await api.get("/api/v1/recommendations", params={"cycle": 4})).json()
     assert [r["evidence_count"] for r in listed["items"]] == [0, 0]
 
