@@ -162,6 +162,7 @@ class Dispatcher:
         self._waiting: dict[str, dict[str, Any]] = {}  # deliveries of _inflight not yet attempted
         self.token = f"notifier-{uuid.uuid4().hex}"  # holds what this process logs and sends itself
         self._sending: set[str] = set()
+        self._checking: set[str] = set()  # deliveries renewing their reservation (a log write)
         self._released: list[str] = []
         self._recent: OrderedDict[str, None] = OrderedDict()
         self._outcomes: list[Outcome] = []
@@ -182,16 +183,26 @@ class Dispatcher:
 
     async def close(self, grace_s: float) -> None:
         """Stop taking work; hand back what never started; let attempts under way finish
-        (up to ``grace_s``); write every outcome."""
+        (up to ``grace_s``); write every outcome.
+
+        Nothing is cancelled in the middle of a write to the log: a cancelled call leaves its
+        command running on the server, and FerretDB's update rewrites a document from what it
+        read, so a claim landing late put a delivery another notifier had meanwhile sent and
+        logged as delivered back in the queue (sent again once that claim ran out). The retry
+        loop ends after its round; a delivery renewing its reservation ends after the renewal."""
         self._closing = True
+        deadline = time.monotonic() + grace_s
         if self._retrier is not None:
-            self._retrier.cancel()
+            self._retry_wanted.set()
+            done, _ = await asyncio.wait([self._retrier], timeout=grace_s)
+            if not done:
+                self._retrier.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._retrier
             self._retrier = None
-        deadline = time.monotonic() + grace_s
         while self._inflight:  # (a hand-over under way when the close began may still add some)
-            waiting = {did: task for did, task in self._inflight.items() if did not in self._sending}
+            waiting = {did: task for did, task in self._inflight.items()
+                       if did not in self._sending and did not in self._checking}
             for task in waiting.values():
                 task.cancel()
             await asyncio.gather(*waiting.values(), return_exceptions=True)
@@ -200,12 +211,13 @@ class Dispatcher:
                 if did not in self._unwritten:
                     self._released.append(did)
             await self._hand_back()
-            sending = list(self._inflight.values())
-            if sending:
-                _, late = await asyncio.wait(sending, timeout=max(deadline - time.monotonic(), 0.0))
+            busy = list(self._inflight.values())
+            if busy:
+                _, late = await asyncio.wait(busy, timeout=max(deadline - time.monotonic(), 0.0))
                 for task in late:  # left queued: its reservation runs out and it is sent again
                     task.cancel()
                 await asyncio.gather(*late, return_exceptions=True)
+        await self._hand_back()  # those that saw the close after renewing their reservation
         self._flush_wanted.set()
         if self._flusher is not None:
             try:
@@ -392,7 +404,14 @@ class Dispatcher:
                 async with self._slots:
                     while did in self._renewing:  # its reservation is being renewed: not sent meanwhile
                         await self._renewal_done.wait()
+                    if self._closing:
+                        self._released.append(did)
+                        return
+                    self._checking.add(did)
                     if not await self._still_held(doc):
+                        return
+                    if self._closing:  # closed during the renewal: handed back, not sent
+                        self._released.append(did)
                         return
                     self._sending.add(did)
                     self._waiting.pop(did, None)
@@ -405,6 +424,7 @@ class Dispatcher:
             if queued:
                 endpoint.waiting -= 1
             self._sending.discard(did)
+            self._checking.discard(did)
             self._waiting.pop(did, None)
             self._inflight.pop(did, None)
 

@@ -486,3 +486,62 @@ async def test_the_frequent_look_takes_retries_left_behind_and_the_rare_one_a_de
     await settle(world)
     assert world.repo.deliveries_[orphaned["_id"]]["status"] == "delivered"
     await world.dispatcher.close(grace_s=1.0)
+
+
+class GatedClaims:
+    """Claims that wait at a gate, and say whether they ran to the end or were cancelled (a
+    cancelled call leaves its command running on the server: the log is then changed later,
+    behind the dispatcher's back)."""
+
+    def __init__(self, repo: FakeRepo) -> None:
+        self.claim, self.gate = repo.claim, asyncio.Event()
+        self.entered, self.finished, self.cancelled = asyncio.Event(), 0, 0
+
+    async def __call__(self, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        self.entered.set()
+        try:
+            await self.gate.wait()
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+        self.finished += 1
+        return await self.claim(*args, **kwargs)
+
+
+async def test_close_lets_a_reservation_renewal_under_way_end_and_hands_the_delivery_back(world: World) -> None:
+    world.repo.subscriptions_["fine"] = hook("fine", "https://fine.example.org/h")
+    doc = logged(world, "fine", 1)
+    doc["next_attempt_at"] = NOW + timedelta(seconds=1)  # shorter than one attempt: renewed before sending
+    claims = GatedClaims(world.repo)
+    world.repo.claim = claims  # type: ignore[method-assign]
+    world.dispatcher.start()
+    await log_and_dispatch(world, [doc])
+    await asyncio.wait_for(claims.entered.wait(), 1.0)
+    closing = asyncio.create_task(world.dispatcher.close(grace_s=1.0))
+    await asyncio.sleep(0.01)
+    assert not closing.done()  # waits for the renewal instead of cancelling it
+    claims.gate.set()
+    await closing
+    assert (claims.finished, claims.cancelled) == (1, 0)
+    assert world.webhooks.posted == []  # closed during the renewal: not sent ...
+    stored = world.repo.deliveries_[doc["_id"]]
+    assert (stored["status"], stored["holder"], stored["next_attempt_at"]) == ("queued", "retry", NOW)  # ... due
+
+
+async def test_close_lets_the_retry_loop_finish_its_claim_and_hands_back_what_it_claimed(world: World) -> None:
+    world.repo.subscriptions_["fine"] = hook("fine", "https://fine.example.org/h")
+    left = logged(world, "fine", 1)
+    left.update(holder="retry", next_attempt_at=NOW)
+    await world.repo.insert_deliveries([left])
+    claims = GatedClaims(world.repo)
+    world.repo.claim = claims  # type: ignore[method-assign]
+    world.dispatcher.start()  # its first round looks for due deliveries at once
+    await asyncio.wait_for(claims.entered.wait(), 1.0)
+    closing = asyncio.create_task(world.dispatcher.close(grace_s=1.0))
+    await asyncio.sleep(0.01)
+    claims.gate.set()
+    await closing
+    assert (claims.finished, claims.cancelled) == (1, 0)
+    assert world.webhooks.posted == []
+    stored = world.repo.deliveries_[left["_id"]]
+    assert (stored["status"], stored["holder"], stored["next_attempt_at"]) == ("queued", "retry", NOW)
