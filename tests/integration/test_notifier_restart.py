@@ -85,6 +85,10 @@ async def test_notifier_stopped_mid_batch_and_restarted_sends_every_alert_exactl
     assert set(mail_counts) == expected_mails
     assert [d for d, n in hook_counts.items() if n > 1] == []
     assert [d for d, n in mail_counts.items() if n > 1] == []
+    unlogged = await mongo_db.notifier_deliveries.find(
+        {"kind": {"$ne": "confirmation"}, "status": {"$ne": "delivered"}},
+        {"status": 1, "holder": 1, "next_attempt_at": 1, "attempt_count": 1, "channel": 1}).to_list()
+    assert unlogged == []  # each sent alert logged as delivered, or its reservation would send it again
     assert await mongo_db.notifier_deliveries.count_documents(ALERTS_DELIVERED) == 2 * EVENTS
 
 
