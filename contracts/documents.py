@@ -24,7 +24,7 @@ Collections (database ``UPR_MONGODB_DB``, default ``upr``):
                         (``_id`` = "<source format>:<the row's id>")
 - ``dashboard_summaries``  the Dashboard's figures, kept by the tracker: one document per
                         (country, cycle), one for evidence, one marker (``_id`` "meta") once
-                        every cycle is summarised (services/tracker/dashboard.py)
+                        every cycle is summarised (services/tracker/projections.py)
 - ``safeguarding_holds``  text that may identify a child, as written, while a reviewer decides
                         (access-controlled: only reviewers and admins read it); the documents
                         above show a placeholder instead until it is released or redacted

@@ -34,9 +34,8 @@ from services.tracker.adapters.public_store import PublicProjectionStore
 from services.tracker.adapters.tagger import load_tagger
 from services.tracker.adapters.text_keys import TextKeys, text_keks
 from services.tracker.bus import dead_letter_and_record, expire_parked
-from services.tracker.dashboard import DashboardKeeper
 from services.tracker.inbox import SERVICE, TrackerInbox
-from services.tracker.public_projection import PublicProjectionKeeper
+from services.tracker.projections import ProjectionKeeper
 from services.tracker.settings import TrackerSettings
 
 log = logging.getLogger("upr.tracker")
@@ -92,35 +91,16 @@ def build_app(
         # AsyncAPI catalogue. The inbox reads each record itself and dead-letters bad ones alone.
         await inbox.handle_batch(batch_records(message))
 
-    # Its handler waits between recounts (up to max_pause_s): the group must not evict it meanwhile.
-    dashboard = DashboardKeeper(DashboardStore(repo.db), min_interval_s=settings.dashboard_min_interval_s,
-                                max_share=settings.dashboard_max_share, max_pause_s=600.0)
-
-    @broker.subscriber(
-        topics.tracker_events,
-        group_id=f"{settings.consumer_group}-dashboard", ack_policy=AckPolicy.NACK_ON_ERROR,
-        auto_offset_reset="earliest", batch=True, max_records=settings.batch_max_records,
-        batch_timeout_ms=settings.batch_timeout_ms, decoder=raw_bodies, max_poll_interval_ms=20 * 60 * 1000,
-        title="tracker-dashboard",
-        description="the tracker's own events: recount the Dashboard's figures of what they touched",
-    )
-    async def on_events(bodies: list[EventEnvelope | bytes], message: KafkaMessage) -> None:
-        raw = message.raw_message
-        await dashboard.handle_batch([record.value for record in (raw if isinstance(raw, tuple) else (raw,))])
-
-    public = PublicProjectionKeeper(PublicProjectionStore(repo.db), max_share=settings.public_max_share)
-
-    @broker.subscriber(
-        topics.tracker_events,
-        group_id=f"{settings.consumer_group}-public", ack_policy=AckPolicy.NACK_ON_ERROR,
-        auto_offset_reset="earliest", batch=True, max_records=settings.batch_max_records,
-        batch_timeout_ms=settings.batch_timeout_ms, decoder=raw_bodies, max_poll_interval_ms=20 * 60 * 1000,
-        title="tracker-public",
-        description="the tracker's own events: recount the public list's rows of what they touched",
-    )
-    async def on_events_public(bodies: list[EventEnvelope | bytes], message: KafkaMessage) -> None:
-        raw = message.raw_message
-        await public.handle_batch([record.value for record in (raw if isinstance(raw, tuple) else (raw,))])
+    # Read models kept from the tracker's own events (projections.py), each in a group of its own.
+    dashboard = ProjectionKeeper("dashboard", DashboardStore(repo.db),
+                                 min_interval_s=settings.dashboard_min_interval_s,
+                                 max_share=settings.dashboard_max_share, max_pause_s=600.0)
+    _keep(broker, settings, dashboard, "dashboard",
+          "the tracker's own events: recount the Dashboard's figures of what they touched")
+    public = ProjectionKeeper("public projection", PublicProjectionStore(repo.db),
+                              max_share=settings.public_max_share, max_pause_s=60.0)
+    _keep(broker, settings, public, "public",
+          "the tracker's own events: recount the public list's rows of what they touched")
 
     background: list[asyncio.Task[None]] = []
 
@@ -156,6 +136,24 @@ def build_app(
                                description="System of record for recommendations, themes, evidence, "
                                "assessments and status history."),
     )
+
+
+def _keep(broker: KafkaBroker, settings: TrackerSettings, keeper: ProjectionKeeper, name: str,
+          description: str) -> None:
+    """A consumer of ``tracker.events`` (group ``<consumer group>-<name>``) that hands each
+    batch to ``keeper``."""
+
+    # Its handler waits between recounts (up to max_pause_s): the group must not evict it meanwhile.
+    @broker.subscriber(
+        settings.topics.tracker_events,
+        group_id=f"{settings.consumer_group}-{name}", ack_policy=AckPolicy.NACK_ON_ERROR,
+        auto_offset_reset="earliest", batch=True, max_records=settings.batch_max_records,
+        batch_timeout_ms=settings.batch_timeout_ms, decoder=raw_bodies, max_poll_interval_ms=20 * 60 * 1000,
+        title=f"tracker-{name}", description=description,
+    )
+    async def on_events(bodies: list[EventEnvelope | bytes], message: KafkaMessage) -> None:
+        raw = message.raw_message
+        await keeper.handle_batch([record.value for record in (raw if isinstance(raw, tuple) else (raw,))])
 
 
 app = build_app()

@@ -34,11 +34,11 @@ class TrackerSettings(CommonSettings):
     batch_timeout_ms: int = 100
     # How long the producer waits to fill a batch of events (ms).
     publish_linger_ms: int = 5
-    # The Dashboard's summaries (services/tracker/dashboard.py): recounted at most this often (s),
+    # The Dashboard's summaries (services/tracker/projections.py): recounted at most this often (s),
     # and taking at most this share of the time while events keep arriving (a bulk import).
     dashboard_min_interval_s: float = 1.0
     dashboard_max_share: float = Field(default=0.1, gt=0.0, le=1.0)
-    # The published projection (services/tracker/public_projection.py): while events keep arriving,
+    # The published projection (services/tracker/projections.py): while events keep arriving,
     # its recounts take at most this share of the time, as the Dashboard's: a recount reads the whole
     # cycle (about 2.4 s at 10,000 recommendations), and it shares the database with the import.
     public_max_share: float = Field(default=0.1, gt=0.0, le=1.0)

@@ -53,6 +53,9 @@ class DashboardStore:
         cursor = self.db[d.EVIDENCE].find({"review_state": {"$in": ["approved", "pending"]}}, fields)
         await self._put(EVIDENCE, {"kind": "evidence", **rules.count_evidence([e async for e in cursor])}, started)
 
+    async def recount_across_cycles(self) -> None:
+        await self.recount_evidence()
+
     async def rebuild(self) -> int:
         """Recount everything in one pass over the recommendations (existing data, or after a
         repair); returns how many (country, cycle) summaries there are."""
@@ -78,7 +81,7 @@ class DashboardStore:
     async def complete(self) -> bool:
         return await self.summaries.find_one({"_id": META}) is not None
 
-    async def start(self) -> bool:
+    async def ready(self) -> bool:
         """On start-up: a database without recommendations is trivially summarised. Returns
         whether the summaries are complete (if not, the tracker rebuilds them once)."""
         if await self.complete():

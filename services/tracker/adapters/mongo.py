@@ -167,7 +167,7 @@ class MongoTrackerRepository:
         await self._count_evidence_by_audience_once()
         await self._set_match_paragraph_once()
         # A database without recommendations yet: its Dashboard summaries are complete as they are.
-        await DashboardStore(self.db).start()
+        await DashboardStore(self.db).ready()
 
     async def _count_evidence_by_audience_once(self) -> None:
         """Data stored before counts per audience existed: count them once (until then a viewer

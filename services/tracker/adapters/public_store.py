@@ -97,9 +97,12 @@ class PublicProjectionStore:
         await self.mark_complete()
         return len(by_key)
 
-    async def complete(self) -> bool:
+    async def ready(self) -> bool:
         """Whether every (country, cycle) was projected once (later events keep it current)."""
         return await self.projection.find_one({"_id": META}) is not None
+
+    async def recount_across_cycles(self) -> None:
+        """Nothing: every row belongs to a cycle."""
 
     async def mark_complete(self) -> None:
         await self.projection.update_one({"_id": META}, {"$set": {"kind": "meta", "at": _now()}}, upsert=True)

@@ -117,7 +117,7 @@ def _fields(rec: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # The published projection: per (country, cycle), the rows the public list shows, kept by the
-# tracker from its events (services/tracker/public_projection.py) so that the public page reads a
+# tracker from its events (services/tracker/projections.py) so that the public page reads a
 # few documents by _id instead of filtering and sorting every recommendation per page. Whether
 # the cycle is published is not in it: that is checked on every read, so unpublishing is at once.
 
