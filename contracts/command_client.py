@@ -95,14 +95,20 @@ async def wait_for_receipts(
     """Wait until every message has a final receipt or time runs out; returns the ids still pending.
 
     Ids are asked for in publishing order, in chunks, and a poll stops at the first chunk with
-    none stored yet: the later ones are not stored either, and asking costs the consumer time.
+    none stored yet: the later ones are mostly not stored either, and asking costs the consumer
+    time. Mostly: the records of one import are spread over partitions consumed at their own
+    pace, so the last poll asks for every chunk (what is reported pending is pending).
     """
     is_final = final or (lambda _receipt: True)
     pending = list(message_ids)
     deadline = time.monotonic() + timeout_s
     while pending:
-        pending = await _poll(lookup, pending, is_final, on_receipt)
-        if not pending or time.monotonic() >= deadline:
+        pending, asked_all = await _poll(lookup, pending, is_final, on_receipt)
+        if not pending:
+            break
+        if time.monotonic() >= deadline:
+            if not asked_all:
+                pending, _ = await _poll(lookup, pending, is_final, on_receipt, stop_early=False)
             break
         await asyncio.sleep(poll_s(len(pending)) if callable(poll_s) else poll_s)
     return pending
@@ -110,8 +116,9 @@ async def wait_for_receipts(
 
 async def _poll(
     lookup: ReceiptLookup, pending: list[str], is_final: Callable[[Receipt], bool],
-    on_receipt: Callable[[str, Receipt], None] | None,
-) -> list[str]:
+    on_receipt: Callable[[str, Receipt], None] | None, *, stop_early: bool = True,
+) -> tuple[list[str], bool]:
+    """The ids still without a final receipt, and whether every chunk was asked for."""
     still: list[str] = []
     for start in range(0, len(pending), RECEIPT_CHUNK):
         chunk = pending[start:start + RECEIPT_CHUNK]
@@ -122,10 +129,10 @@ async def _poll(
                 still.append(mid)
             elif on_receipt is not None:
                 on_receipt(mid, receipt)
-        if not found:
+        if not found and stop_early and start + RECEIPT_CHUNK < len(pending):
             still.extend(pending[start + RECEIPT_CHUNK:])
-            break
-    return still
+            return still, False
+    return still, True
 
 
 async def wait_for_receipt(lookup: ReceiptLookup, event_id: str, *, timeout_s: float,

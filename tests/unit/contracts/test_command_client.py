@@ -45,11 +45,15 @@ async def test_an_import_waits_past_parked_receipts_and_reports_what_is_still_pe
     assert receipts.asked[1] == ["b", "c"]  # a counted receipt is not asked for again
 
 
-async def test_a_poll_stops_at_the_first_chunk_with_no_receipt_yet() -> None:
+async def test_a_poll_stops_at_the_first_chunk_with_no_receipt_yet_and_the_last_asks_for_every_chunk() -> None:
     ids = [f"m{i}" for i in range(RECEIPT_CHUNK * 3)]
-    receipts = Receipts({})
-    assert await wait_for_receipts(receipts, ids, timeout_s=0) == ids
-    assert receipts.asked == [ids[:RECEIPT_CHUNK]]
+    # The third chunk's records sat on a partition consumed ahead of the others.
+    receipts = Receipts({mid: {"outcome": "created"} for mid in ids[2 * RECEIPT_CHUNK:]})
+    seen: dict[str, Receipt] = {}
+    pending = await wait_for_receipts(receipts, ids, timeout_s=0.12, poll_s=0.05, on_receipt=seen.__setitem__)
+    assert receipts.asked[0] == ids[:RECEIPT_CHUNK]  # polls while waiting: the first chunk only
+    assert receipts.asked[-1] == ids[2 * RECEIPT_CHUNK:]  # the last: every chunk
+    assert pending == ids[:2 * RECEIPT_CHUNK] and len(seen) == RECEIPT_CHUNK  # reported pending: not stored
 
 
 def test_commands_about_one_thing_share_a_partition_key() -> None:
