@@ -27,7 +27,7 @@ from contracts.messaging import OnDeadLetter, Rejected, dead_letter_event
 from contracts.observability import DEAD_LETTERED, EVENTS_CONSUMED
 from contracts.signing import CommandKeys
 from services.notifier import handlers
-from services.notifier.adapters.mongo import MongoNotifierRepository
+from services.notifier.repository import NotifierRepository
 
 SERVICE = "notifier"
 log = logging.getLogger("upr.notifier")
@@ -54,7 +54,7 @@ async def handle_command(envelope: EventEnvelope, body: bytes, deps: handlers.De
     EVENTS_CONSUMED.labels(SERVICE, envelope.type, outcome).inc()
 
 
-def record_rejection(repo: MongoNotifierRepository) -> OnDeadLetter:
+def record_rejection(repo: NotifierRepository) -> OnDeadLetter:
     """After a command is dead-lettered: record why, so `upr subscriptions add` and the UI show it."""
 
     async def record(body: bytes, reason: str) -> None:

@@ -48,7 +48,6 @@ from contracts.telegram import TOKEN as TELEGRAM_TOKEN
 from contracts.telegram import link_hash
 from contracts.webhook_secrets import SecretBox
 from services.notifier.adapters.email import build_message
-from services.notifier.adapters.mongo import MongoNotifierRepository
 from services.notifier.adapters.templates import EmailTemplates
 from services.notifier.adapters.tokens import (
     InvalidToken,
@@ -84,6 +83,7 @@ from services.notifier.domain.subscriptions import (
     single_address,
     subscription_from,
 )
+from services.notifier.repository import NotifierRepository
 
 log = logging.getLogger("upr.notifier")
 
@@ -147,7 +147,7 @@ class Policy:
 
 @dataclass
 class Deps:
-    repo: MongoNotifierRepository
+    repo: NotifierRepository
     mailer: Mailer
     webhooks: Webhooks
     templates: EmailTemplates
@@ -281,7 +281,7 @@ def _telegram_fields(payload: SubscriptionRequestedV1, existing: Mapping[str, An
             "telegram_private_only": actor is None or actor.username == payload.owner}
 
 
-async def telegram_start(repo: MongoNotifierRepository, token: str, chat_id: int, chat_type: str,
+async def telegram_start(repo: NotifierRepository, token: str, chat_id: int, chat_type: str,
                          now: datetime) -> str:
     """A chat sent the bot ``/start <token>``: link it to the subscription waiting for that token
     (once: the token is spent). Returns the subscription id; InvalidToken says why not."""
@@ -300,7 +300,7 @@ async def telegram_start(repo: MongoNotifierRepository, token: str, chat_id: int
     return str(doc["_id"])
 
 
-async def telegram_stop(repo: MongoNotifierRepository, chat_id: int, now: datetime) -> int:
+async def telegram_stop(repo: NotifierRepository, chat_id: int, now: datetime) -> int:
     """``/stop`` in a chat: every subscription sending to it is cancelled."""
     return await repo.cancel_telegram_chat(chat_id, now)
 
