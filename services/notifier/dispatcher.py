@@ -187,8 +187,8 @@ class Dispatcher:
 
         Nothing is cancelled in the middle of a write to the log: a cancelled call leaves its
         command running on the server, and FerretDB's update rewrites a document from what it
-        read, so a claim landing late put a delivery another notifier had meanwhile sent and
-        logged as delivered back in the queue (sent again once that claim ran out). The retry
+        read, so a claim landing late can put a delivery another notifier has meanwhile sent
+        and logged as delivered back in the queue (sent again once that claim runs out). The retry
         loop ends after its round; a delivery renewing its reservation ends after the renewal."""
         self._closing = True
         deadline = time.monotonic() + grace_s
