@@ -18,7 +18,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from contracts.events import Actor, Contract, EventEnvelope, make_event
+from contracts.events import Actor, Contract, EventEnvelope, RecommendationImportedV1, make_event
 from contracts.kafka_access import client_options
 from contracts.sealed_text import seal, text_public_key
 from contracts.settings import CommonSettings, require_trust_secrets
@@ -35,7 +35,15 @@ HEADERS = [("content-type", b"application/json")]
 
 
 def partition_key(payload: Contract) -> str | None:
-    """The Kafka key of a command: the one thing it is about, so its commands stay in order."""
+    """The Kafka key of a command: the one thing it is about, so its commands stay in order.
+
+    An imported recommendation is keyed by its country and cycle, the scope in which the
+    tracker matches rows of different sources (ids differ between sources when a row has no
+    paragraph): one consumer takes a cycle's rows in the order they were sent, so with several
+    trackers two sources' rows of one recommendation are never both created, each unaware of
+    the other."""
+    if isinstance(payload, RecommendationImportedV1):
+        return f"{payload.country}-{payload.cycle}"
     for name in ("recommendation_id", "evidence_id", "subscription_id"):
         value = getattr(payload, name, None)
         if value:

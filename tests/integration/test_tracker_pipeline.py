@@ -192,3 +192,46 @@ async def test_two_trackers_in_one_group_share_the_partitions_and_store_each_rec
     assert set(by_instance) == {"tracker-a", "tracker-b"}, by_instance
     assert sum(by_instance.values()) == 120
     assert await mongo_db.recommendations.count_documents({}) == 120
+
+
+async def test_two_sources_imported_at_once_through_two_trackers_store_each_recommendation_once(
+    kafka_bootstrap: str, mongodb_uri: str, topics: Topics, mongo_db: Any
+) -> None:
+    """Rows without a paragraph get a different id from each source; the ingest keys imported
+    rows by (country, cycle), so one tracker meets both sources' rows of a cycle in order and
+    the second matches the first, however many trackers share the work."""
+    import random
+
+    from services.ingest.adapters.publisher import KafkaImportPublisher
+    from services.ingest.settings import IngestSettings
+
+    rng = random.Random(12)
+    words = sorted({rng.choice("bcdfghjklmnprstvz") + rng.choice("aeiou") + rng.choice("bcdfghklmnprst")
+                    + rng.choice("aeiou") + rng.choice("nrst") for _ in range(400)})
+    texts = [" ".join(rng.sample(words, 10)).capitalize() for _ in range(40)]
+
+    def row(source: str, n: int) -> RecommendationImportedV1:
+        return RecommendationImportedV1(
+            recommendation_id=f"KHM-2-x{source}{n:08d}", country="KHM", cycle=2, session=18, text=texts[n],
+            recommending_states=[RecommendingState(code="SWE", name="Sweden")], position=Position.SUPPORTED,
+            source=SourceRef(format=f"{source}_sheet", file_name=f"{source}.csv", row=n + 2), import_id=f"imp-{source}")
+
+    def settings(name: str) -> TrackerSettings:
+        return TrackerSettings(kafka_bootstrap=kafka_bootstrap, mongodb_uri=mongodb_uri, mongodb_db=mongo_db.name,
+                               topic_prefix=topics.prefix, instance_id=name, batch_max_records=8)
+
+    async with build_app(settings("tracker-a")), build_app(settings("tracker-b")):
+        await asyncio.sleep(3)  # both members joined: partitions are split between them
+        interleaved = [(n + 2, row(source, n)) for n in range(40) for source in ("a", "b")]
+        ingest = IngestSettings(kafka_bootstrap=kafka_bootstrap, topic_prefix=topics.prefix, env="dev")
+        async with KafkaImportPublisher(ingest) as publisher:
+            await publisher.publish(interleaved, import_id="imp-both", actor=None)
+
+        async def all_processed() -> bool:
+            return await mongo_db.processed_messages.count_documents({}) == 80
+        await wait_for(all_processed, timeout=120, interval=1.0)
+    outcomes: dict[str, int] = {}
+    async for receipt in mongo_db.processed_messages.find({}, {"outcome": 1}):
+        outcomes[receipt["outcome"]] = outcomes.get(receipt["outcome"], 0) + 1
+    assert outcomes.get("created") == 40, outcomes
+    assert await mongo_db.recommendations.count_documents({}) == 40

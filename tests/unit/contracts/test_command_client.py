@@ -11,7 +11,14 @@ from contracts.command_client import (
     wait_for_receipt,
     wait_for_receipts,
 )
-from contracts.events import EvidenceReviewedV1, SubscriptionCancelledV1
+from contracts.events import (
+    EvidenceReviewedV1,
+    Position,
+    RecommendationImportedV1,
+    RecommendingState,
+    SourceRef,
+    SubscriptionCancelledV1,
+)
 
 
 class Receipts:
@@ -54,6 +61,18 @@ async def test_a_poll_stops_at_the_first_chunk_with_no_receipt_yet_and_the_last_
     assert receipts.asked[0] == ids[:RECEIPT_CHUNK]  # polls while waiting: the first chunk only
     assert receipts.asked[-1] == ids[2 * RECEIPT_CHUNK:]  # the last: every chunk
     assert pending == ids[:2 * RECEIPT_CHUNK] and len(seen) == RECEIPT_CHUNK  # reported pending: not stored
+
+
+def test_imported_rows_of_one_cycle_share_a_partition_key_whatever_their_ids() -> None:
+    def row(rec_id: str, cycle: int) -> RecommendationImportedV1:
+        return RecommendationImportedV1(
+            recommendation_id=rec_id, country="KHM", cycle=cycle, session=6, text="Protect children",
+            recommending_states=[RecommendingState(code="SWE", name="Sweden")], position=Position.SUPPORTED,
+            source=SourceRef(format="upr_info_csv", file_name="a.csv", row=2), import_id="imp")
+
+    # Two sources' ids of one recommendation (no paragraph: hashed differently) go to one consumer.
+    assert partition_key(row("KHM-1-x0c13d35a59", 1)) == partition_key(row("KHM-1-x1111111111", 1)) == "KHM-1"
+    assert partition_key(row("KHM-2-x0c13d35a59", 2)) == "KHM-2"
 
 
 def test_commands_about_one_thing_share_a_partition_key() -> None:
