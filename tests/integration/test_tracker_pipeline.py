@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import uuid
 from typing import Any
 
@@ -19,6 +20,8 @@ from contracts.events import (
     SourceRef,
 )
 from contracts.topics import Topics
+from services.ingest.adapters.publisher import KafkaImportPublisher
+from services.ingest.settings import IngestSettings
 from services.tracker.app import build_app
 from services.tracker.settings import TrackerSettings
 from tests.integration.helpers import read_topic, send, signed_event, wait_for
@@ -200,11 +203,6 @@ async def test_two_sources_imported_at_once_through_two_trackers_store_each_reco
     """Rows without a paragraph get a different id from each source; the ingest keys imported
     rows by (country, cycle), so one tracker meets both sources' rows of a cycle in order and
     the second matches the first, however many trackers share the work."""
-    import random
-
-    from services.ingest.adapters.publisher import KafkaImportPublisher
-    from services.ingest.settings import IngestSettings
-
     rng = random.Random(12)
     words = sorted({rng.choice("bcdfghjklmnprstvz") + rng.choice("aeiou") + rng.choice("bcdfghklmnprst")
                     + rng.choice("aeiou") + rng.choice("nrst") for _ in range(400)})

@@ -17,11 +17,11 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from contracts import documents as d
+from services.tracker.adapters.cycle_keys import cycle_keys
 from services.tracker.domain import dashboard as rules
 
 META = "meta"
 EVIDENCE = "evidence"
-CHUNK = 500  # ids per $in query
 
 
 class DashboardStore:
@@ -30,15 +30,7 @@ class DashboardStore:
         self.summaries = db[d.DASHBOARD_SUMMARIES]
 
     async def keys_of(self, recommendation_ids: Sequence[str]) -> set[rules.Key]:
-        """The (country, cycle) of these recommendations (looked up by _id, indexed)."""
-        keys: set[rules.Key] = set()
-        wanted = sorted(set(recommendation_ids))
-        for start in range(0, len(wanted), CHUNK):
-            cursor = self.db[d.RECOMMENDATIONS].find({"_id": {"$in": wanted[start:start + CHUNK]}},
-                                                     {"country": 1, "cycle": 1})
-            async for doc in cursor:
-                keys.add((str(doc.get("country")), int(doc.get("cycle") or 0)))
-        return keys
+        return await cycle_keys(self.db, recommendation_ids)
 
     async def recount(self, country: str, cycle: int) -> None:
         started = _now()

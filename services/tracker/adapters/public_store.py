@@ -25,6 +25,7 @@ from pymongo.errors import DuplicateKeyError
 
 from contracts import documents as d
 from contracts.public_api import PublicRecommendationV1
+from services.tracker.adapters.cycle_keys import cycle_keys
 from services.tracker.domain import publication as pub
 
 META = "meta"
@@ -65,14 +66,7 @@ class PublicProjectionStore:
     # --- writing (the tracker's keeper) -------------------------------------------------
 
     async def keys_of(self, recommendation_ids: Sequence[str]) -> set[tuple[str, int]]:
-        """The (country, cycle) of these recommendations (looked up by _id)."""
-        wanted = sorted(set(recommendation_ids))
-        keys: set[tuple[str, int]] = set()
-        for start in range(0, len(wanted), 500):
-            async for doc in self.db[d.RECOMMENDATIONS].find({"_id": {"$in": wanted[start:start + 500]}},
-                                                             {"country": 1, "cycle": 1}):
-                keys.add((str(doc.get("country")), int(doc.get("cycle") or 0)))
-        return keys
+        return await cycle_keys(self.db, recommendation_ids)
 
     async def recount(self, country: str, cycle: int) -> None:
         started = _now()
