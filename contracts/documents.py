@@ -72,6 +72,8 @@ MATCH_REVIEWS = "match_reviews"
 DASHBOARD_SUMMARIES = "dashboard_summaries"
 # The public list's rows per (country, cycle), kept by the tracker (services/tracker/adapters/public_store.py).
 PUBLIC_PROJECTION = "public_projection"
+# The cycles each of those read models still has to recount (services/tracker/projections.py).
+PROJECTION_MARKS = "projection_marks"
 # The notifier's collections that others read (never write): the UI and `upr subscriptions`
 # list subscriptions and wait for the notifier's receipts; the UI shows the bot's username.
 NOTIFIER_SUBSCRIPTIONS = "notifier_subscriptions"

@@ -31,11 +31,12 @@ from services.tracker.adapters.examples import ExamplesCache
 from services.tracker.adapters.http import http_api
 from services.tracker.adapters.mongo import MongoTrackerRepository
 from services.tracker.adapters.public_store import PublicProjectionStore
+from services.tracker.adapters.stale_marks import MongoStaleMarks
 from services.tracker.adapters.tagger import load_tagger
 from services.tracker.adapters.text_keys import TextKeys, text_keks
 from services.tracker.bus import dead_letter_and_record, expire_parked
 from services.tracker.inbox import SERVICE, TrackerInbox
-from services.tracker.projections import ProjectionKeeper
+from services.tracker.projections import Backlog, ProjectionKeeper
 from services.tracker.settings import TrackerSettings
 
 log = logging.getLogger("upr.tracker")
@@ -75,6 +76,7 @@ def build_app(
         # Not awaited here: the inbox awaits every send of a run at once (one flush).
         return await events_out.publish(event, key=key, no_confirm=True)
 
+    backlog = Backlog(full_batch=settings.batch_max_records)  # read models wait while it lasts
     inbox = TrackerInbox(deps, publish, dead_letter_and_record(broker, repo, dead_letter_topic),
                          command_keys=command_keys(settings), on_correction=examples.invalidate)
 
@@ -89,16 +91,19 @@ def build_app(
     async def on_batch(bodies: list[EventEnvelope | bytes], message: KafkaMessage) -> None:
         # The bodies arrive undecoded (raw_bodies); the annotation names the payload for the
         # AsyncAPI catalogue. The inbox reads each record itself and dead-letters bad ones alone.
-        await inbox.handle_batch(batch_records(message))
+        records = batch_records(message)
+        backlog.saw_batch(len(records))
+        await inbox.handle_batch(records)
 
     # Read models kept from the tracker's own events (projections.py), each in a group of its own.
-    dashboard = ProjectionKeeper("dashboard", DashboardStore(repo.db),
+    marks = MongoStaleMarks(repo.db)
+    dashboard = ProjectionKeeper("dashboard", DashboardStore(repo.db), marks,
                                  min_interval_s=settings.dashboard_min_interval_s,
-                                 max_share=settings.dashboard_max_share, max_pause_s=600.0)
+                                 max_share=settings.dashboard_max_share, max_pause_s=600.0, busy=backlog)
     _keep(broker, settings, dashboard, "dashboard",
           "the tracker's own events: recount the Dashboard's figures of what they touched")
-    public = ProjectionKeeper("public projection", PublicProjectionStore(repo.db),
-                              max_share=settings.public_max_share, max_pause_s=60.0)
+    public = ProjectionKeeper("public projection", PublicProjectionStore(repo.db), marks,
+                              max_share=settings.public_max_share, max_pause_s=60.0, busy=backlog)
     _keep(broker, settings, public, "public",
           "the tracker's own events: recount the public list's rows of what they touched")
 
@@ -119,6 +124,8 @@ def build_app(
     async def on_shutdown() -> None:
         for task in background:
             task.cancel()
+        await dashboard.stop()
+        await public.stop()
         await repo.close()
 
     return ServiceApp(

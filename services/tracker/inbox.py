@@ -39,6 +39,7 @@ from contracts.messaging import PERMANENT_ERRORS, Rejected
 from contracts.observability import EVENTS_CONSUMED, HANDLE_SECONDS
 from contracts.signing import CommandKeys
 from services.tracker import handlers
+from services.tracker.domain.recommendations import id_mismatch
 
 SERVICE = "tracker"
 log = logging.getLogger("upr.tracker.inbox")
@@ -93,6 +94,8 @@ class TrackerInbox:
             self.command_keys.verify(envelope)
             if envelope.type not in handlers.HANDLERS:
                 raise Rejected(f"the tracker does not handle {envelope.type!r}")
+            if isinstance(payload, RecommendationImportedV1) and (mismatch := id_mismatch(payload)):
+                raise Rejected(mismatch)
             return Received(record, envelope, payload)
         except PERMANENT_ERRORS as exc:
             reason = describe(exc) if isinstance(exc, ValidationError) else str(exc)

@@ -98,6 +98,24 @@ async def test_unknown_event_version_goes_to_dead_letter_topic_and_service_keeps
     assert rejected["outcome"] == "rejected"
 
 
+async def test_a_row_whose_id_names_another_cycle_is_dead_lettered_and_the_rest_stored(
+    tracker_app: Any, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any, kafka_bootstrap: str
+) -> None:
+    # The read models find a recommendation's cycle in its id: a row saying otherwise is refused.
+    wrong = signed_event(imported().model_copy(update={"cycle": 3}), source="ingest")
+    await send(producer, topics.recommendations_imported, wrong)
+    await send(producer, topics.recommendations_imported, signed_event(imported("KHM-4-110.24"), source="ingest"))
+
+    async def stored() -> bool:
+        return await mongo_db.recommendations.count_documents({}) == 1
+    await wait_for(stored)
+    dead = await read_topic(kafka_bootstrap, topics.dead_letter("upr-tracker"), expected=1)
+    assert [dict(r.headers)["x-dlq-reason"].decode() for r in dead] == [
+        "recommendation_id 'KHM-4-110.23' does not begin with its country and cycle (KHM-3-)"]
+    assert await mongo_db.recommendations.find_one({"_id": "KHM-4-110.23"}) is None
+    assert (await mongo_db.processed_messages.find_one({"_id": str(wrong.event_id)}))["outcome"] == "rejected"
+
+
 async def test_cso_member_cannot_give_the_cncc_status(
     tracker_app: Any, producer: AIOKafkaProducer, topics: Topics, mongo_db: Any
 ) -> None:

@@ -4,10 +4,30 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from contracts.events import FieldChange, RecommendationImportedV1
+
+# A recommendation's id begins with its country and cycle (``KHM-4-110.23``, ``KHM-1-x0c13d35a59``).
+_ID_PREFIX = re.compile(r"^([A-Z]{3})-(\d{1,2})-")
+
+
+def cycle_of(recommendation_id: str) -> tuple[str, int] | None:
+    """The (country, cycle) an id names, or ``None`` for an id of another shape."""
+    match = _ID_PREFIX.match(recommendation_id)
+    return (match.group(1), int(match.group(2))) if match else None
+
+
+def id_mismatch(incoming: RecommendationImportedV1) -> str | None:
+    """Why an imported row's id and its country or cycle disagree, if they do: the id is where
+    the read models find a recommendation's cycle, so such a row is refused, never stored."""
+    if cycle_of(incoming.recommendation_id) != (incoming.country, incoming.cycle):
+        return (f"recommendation_id {incoming.recommendation_id!r} does not begin with its country and cycle "
+                f"({incoming.country}-{incoming.cycle}-)")
+    return None
+
 
 # Fields whose change makes a new version. Provenance (file name, row, import id) does not.
 VERSIONED_FIELDS = (
