@@ -69,6 +69,8 @@ SAFEGUARDING_HOLDS = "safeguarding_holds"
 # the tracker reads it, and erasing held text deletes the keys.
 TEXT_KEYS = "text_keys"
 MATCH_REVIEWS = "match_reviews"
+# Which imports stored recommendations in each (country, cycle): where the matcher must look.
+IMPORT_SOURCES = "import_sources"
 DASHBOARD_SUMMARIES = "dashboard_summaries"
 # The public list's rows per (country, cycle), kept by the tracker (services/tracker/adapters/public_store.py).
 PUBLIC_PROJECTION = "public_projection"

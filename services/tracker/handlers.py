@@ -166,8 +166,16 @@ async def recommendations_imported(batch: Sequence[Imported], deps: Deps) -> lis
                 if pool.resolve(item.payload.recommendation_id) is None
                 and (receipts.get(event_id) or {}).get("outcome") in (None, "parked")]
     if unplaced:
-        for doc in await deps.repo.match_candidates(_candidate_queries(unplaced)):
-            pool.add(doc)
+        wanted = _candidate_queries(unplaced)
+        # Only where another import stored recommendations: a file's own rows are never its
+        # candidates, and reading them (a whole cycle for a row without a paragraph) was what
+        # made a large first import slow down as it went.
+        sources = await deps.repo.import_sources([(w["country"], w["cycle"]) for w in wanted])
+        wanted = [w for w in wanted if any(sources.get((w["country"], w["cycle"]), set()) - {import_id}
+                                           for import_id in w["imports"])]
+        if wanted:
+            for doc in await deps.repo.match_candidates(wanted):
+                pool.add(doc)
     examples = await deps.examples()
     outcomes: list[Outcome | None] = []
     writes = _ImportWrites()
@@ -342,11 +350,14 @@ def _import_place(doc: dict[str, Any]) -> tuple[Any, Any, Any]:
 
 
 def _candidate_queries(payloads: Sequence[RecommendationImportedV1]) -> list[dict[str, Any]]:
-    """Per (country, cycle): the paragraphs asked for, or ``None`` when a row has none (any)."""
+    """Per (country, cycle): the paragraphs asked for, or ``None`` when a row has none (any), and
+    the imports the rows come from."""
     wanted: dict[tuple[str, int], dict[str, Any]] = {}
     for p in payloads:
         paragraph = base_paragraph(p.paragraph)
-        want = wanted.setdefault((p.country, p.cycle), {"country": p.country, "cycle": p.cycle, "paragraphs": set()})
+        want = wanted.setdefault((p.country, p.cycle), {"country": p.country, "cycle": p.cycle, "paragraphs": set(),
+                                                        "imports": set()})
+        want["imports"].add(p.import_id)
         if paragraph is None:
             want["paragraphs"] = None
         elif want["paragraphs"] is not None:

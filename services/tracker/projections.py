@@ -13,7 +13,8 @@ Each has a consumer of ``tracker.events`` of its own (groups ``<consumer group>-
 
 A recount reads the whole cycle, so the loop is paced: it takes at most ``max_share`` of the
 time, and waits while the inbox has a backlog (a bulk import stores at the speed of the
-database; the read models follow), never longer than ``max_pause_s``. Measured on a 20,000-row
+database; the read models follow), never longer than ``max_pause_s``; a round that starts while
+the backlog lasts recounts for ``busy_round_s`` at most and leaves the rest marked. Measured on a 20,000-row
 UHRI import before this split: recounting every batch's cycles took 70% of the database's time.
 
 Data stored before a read model existed is projected once, by the loop's first round (a new
@@ -28,7 +29,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -74,25 +75,35 @@ class StaleMarks(Protocol):
 
 
 class Backlog:
-    """Whether the inbox has a backlog: it read a full batch within the last ``hold_s`` seconds."""
+    """Whether the inbox has a backlog: it is storing a full batch, or finished one less than
+    ``hold_s`` seconds ago (the next one is on its way)."""
 
     def __init__(self, full_batch: int, hold_s: float = 1.0) -> None:
         self.full_batch = full_batch
         self.hold_s = hold_s
+        self._storing_full = False
         self._until = 0.0
 
-    def saw_batch(self, size: int) -> None:
-        if size >= self.full_batch:
-            self._until = time.monotonic() + self.hold_s
+    @contextlib.contextmanager
+    def batch(self, size: int) -> Iterator[None]:
+        full = size >= self.full_batch
+        self._storing_full = full
+        try:
+            yield
+        finally:
+            self._storing_full = False
+            if full:
+                self._until = time.monotonic() + self.hold_s
 
     def __call__(self) -> bool:
-        return time.monotonic() < self._until
+        return self._storing_full or time.monotonic() < self._until
 
 
 class ProjectionKeeper:
     def __init__(self, name: str, store: ProjectionStore, marks: StaleMarks, *, min_interval_s: float = 0.5,
                  max_share: float = 0.1, max_pause_s: float = 120.0, busy: Callable[[], bool] = lambda: False,
-                 retry_s: float = 5.0) -> None:
+                 busy_round_s: float = 2.0, retry_s: float = 5.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.name = name
         self.store = store
         self.marks = marks
@@ -100,6 +111,8 @@ class ProjectionKeeper:
         self.max_share = max_share
         self.max_pause_s = max_pause_s
         self.busy = busy
+        self.busy_round_s = busy_round_s
+        self.clock = clock
         self.retry_s = retry_s
         self._rebuilt = False
         self._since: datetime | None = None  # events from before this are in the rebuild
@@ -131,19 +144,28 @@ class ProjectionKeeper:
             keys |= await self.store.keys_of(others)
         await self.marks.mark(self.name, sorted(keys | {ACROSS_CYCLES}))
 
-    async def recount_marked(self) -> bool:
+    async def recount_marked(self, budget_s: float | None = None) -> bool:
         """One round: the rebuild if the read model was never built, else every marked cycle
-        once, then what no cycle holds. Whether there was anything to do."""
+        once, then what no cycle holds. Whether there was anything to do.
+
+        With ``budget_s`` (while the inbox has a backlog), the round stops starting recounts
+        once that much time has passed; the cycles left are marked again, for a later round."""
         if not self._rebuilt:
             await self.store.rebuild()
             self._rebuilt = True
             return True
         keys, mark_ids = await self.marks.marked(self.name)
-        for key in sorted(k for k in keys if k != ACROSS_CYCLES):
+        started = self.clock()
+        cycles = sorted(k for k in keys if k != ACROSS_CYCLES)
+        for done, key in enumerate(cycles):
+            if budget_s is not None and self.clock() - started >= budget_s:
+                await self.marks.mark(self.name, [*cycles[done:], *(k for k in keys if k == ACROSS_CYCLES)])
+                break
             await self.store.recount(*key)
-        if ACROSS_CYCLES in keys:
-            await self.store.recount_across_cycles()
-        if mark_ids:  # only once everything they named is recounted: a crash before recounts again
+        else:
+            if ACROSS_CYCLES in keys:
+                await self.store.recount_across_cycles()
+        if mark_ids:  # only once everything they named is recounted or marked again: a crash before recounts
             await self.marks.clear(self.name, mark_ids)
         return bool(mark_ids)
 
@@ -155,7 +177,7 @@ class ProjectionKeeper:
                 waited += 0.25
             started = time.monotonic()
             try:
-                worked = await self.recount_marked()
+                worked = await self.recount_marked(self.busy_round_s if self.busy() else None)
             except Exception:  # the database away: the marks stay, the next round recounts them
                 log.exception("%s: recount failed; retrying in %.0f s", self.name, self.retry_s)
                 await asyncio.sleep(self.retry_s)

@@ -65,6 +65,7 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict[str, Any]]]] = {
     d.SAFEGUARDING_HOLDS: [([("state", ASCENDING), ("submitted_at", ASCENDING)], {})],
     d.TEXT_KEYS: [([("item", ASCENDING)], {})],
     d.MATCH_REVIEWS: [([("state", ASCENDING), ("at", ASCENDING)], {})],
+    d.IMPORT_SOURCES: [([("country", ASCENDING), ("cycle", ASCENDING)], {})],  # import_sources()
 }
 
 # Indexes that were defined once and that no query uses any more: dropped at start-up, so an
@@ -106,6 +107,11 @@ def _recommendation_fields(
     return fields, defaults
 
 
+def _source(doc: dict[str, Any]) -> tuple[str, int, str]:
+    """(country, cycle, import id) of a stored recommendation or of what is about to be stored."""
+    return str(doc.get("country") or ""), int(doc.get("cycle") or 0), str(doc.get("last_import_id") or "")
+
+
 def _chunks(items: Sequence[Any], size: int = BULK_CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
@@ -143,6 +149,7 @@ class MongoTrackerRepository:
     def __init__(self, db: AsyncDatabase[dict[str, Any]], instance: str = "") -> None:
         self.db = db
         self.instance = instance
+        self._registered: set[tuple[str, int, str]] = set()  # import sources written (never removed)
 
     @classmethod
     def connect(cls, uri: str, db_name: str, instance: str = "") -> MongoTrackerRepository:
@@ -166,6 +173,7 @@ class MongoTrackerRepository:
         await self._mark_corrected_once()
         await self._count_evidence_by_audience_once()
         await self._set_match_paragraph_once()
+        await self._register_import_sources_once()
         # A database without recommendations yet: its Dashboard summaries are complete as they are.
         await DashboardStore(self.db).ready()
 
@@ -196,6 +204,36 @@ class MongoTrackerRepository:
             await self.db[d.MIGRATIONS].insert_one({"_id": "recommendations.match_paragraph", "at": now()})
         except DuplicateKeyError:
             pass
+
+    async def _register_import_sources_once(self) -> None:
+        """Data stored before the import sources were kept: register, once, the import of every
+        stored recommendation, so the matcher keeps finding them."""
+        if await self.db[d.MIGRATIONS].find_one({"_id": "import_sources"}) is not None:
+            return
+        fields = {"country": 1, "cycle": 1, "last_import_id": 1}
+        await self._register_sources({_source(doc) async for doc in self.db[d.RECOMMENDATIONS].find({}, fields)})
+        try:
+            await self.db[d.MIGRATIONS].insert_one({"_id": "import_sources", "at": now()})
+        except DuplicateKeyError:
+            pass
+
+    async def _register_sources(self, sources: set[tuple[str, int, str]]) -> None:
+        """Idempotent upserts by a deterministic id: two trackers registering one source leave one
+        document, and a registration is never undone (a superset only costs a query)."""
+        new = sorted(sources - self._registered)
+        ops = [UpdateOne({"_id": f"{country}-{cycle}:{import_id}"},
+                         {"$setOnInsert": {"country": country, "cycle": cycle, "import_id": import_id}}, upsert=True)
+               for country, cycle, import_id in new]
+        for chunk in _chunks(ops):
+            await self.db[d.IMPORT_SOURCES].bulk_write(list(chunk), ordered=False)
+        self._registered.update(new)
+
+    async def import_sources(self, places: Sequence[tuple[str, int]]) -> dict[tuple[str, int], set[str]]:
+        found: dict[tuple[str, int], set[str]] = {}
+        for country, cycle in sorted(set(places)):  # one indexed equality each ("$or" is not pushed down)
+            async for doc in self.db[d.IMPORT_SOURCES].find({"country": country, "cycle": cycle}):
+                found.setdefault((country, cycle), set()).add(str(doc.get("import_id") or ""))
+        return found
 
     async def _mark_corrected_once(self) -> None:
         """Data stored before the ``corrected`` flag existed: flag people's corrections once."""
@@ -347,6 +385,9 @@ class MongoTrackerRepository:
         """Bulk form of :meth:`save_version`, same order of writes (history first)."""
         if not items:
             return
+        # Before anything is stored: a recommendation whose import is not registered would be
+        # invisible to the matcher of another source (import_sources).
+        await self._register_sources({_source(i["base"]) for i in items})
         versions = {f"{i['recommendation_id']}@{i['version']}": {
             "_id": f"{i['recommendation_id']}@{i['version']}", "recommendation_id": i["recommendation_id"],
             "version": i["version"], "changes": i["changes"], "source_event_id": i["event_id"], "at": i["at"],

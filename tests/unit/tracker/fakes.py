@@ -99,6 +99,13 @@ class FakeRepository:
         places = {(w["country"], w["cycle"]) for w in wanted}
         return [r for r in self.db[d.RECOMMENDATIONS].values() if (r.get("country"), r.get("cycle")) in places]
 
+    async def import_sources(self, places: Sequence[tuple[str, int]]) -> dict[tuple[str, int], set[str]]:
+        found: dict[tuple[str, int], set[str]] = {}
+        for r in self.db[d.RECOMMENDATIONS].values():
+            if (r.get("country"), r.get("cycle")) in set(places):
+                found.setdefault((r["country"], r["cycle"]), set()).add(str(r.get("last_import_id") or ""))
+        return found
+
     async def set_tags(self, recommendation_id: str, fields: Doc) -> None:
         if recommendation_id in self.db[d.RECOMMENDATIONS]:
             self.db[d.RECOMMENDATIONS][recommendation_id].update(fields)

@@ -41,6 +41,13 @@ class FakeRepo:
         places = {(w["country"], w["cycle"]) for w in wanted}
         return [{**v, "_id": k} for k, v in sorted(self.recs.items()) if (v.get("country"), v.get("cycle")) in places]
 
+    async def import_sources(self, places: Sequence[tuple[str, int]]) -> dict[tuple[str, int], set[str]]:
+        found: dict[tuple[str, int], set[str]] = {}
+        for r in self.recs.values():
+            if (r.get("country"), r.get("cycle")) in set(places):
+                found.setdefault((r["country"], r["cycle"]), set()).add(str(r.get("last_import_id") or ""))
+        return found
+
     async def save_aliases(self, aliases: dict[str, str]) -> None:
         self.aliases.update(aliases)
 

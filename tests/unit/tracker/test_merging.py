@@ -168,3 +168,29 @@ async def test_an_upgrade_killed_after_its_history_or_before_the_old_id_is_remov
     (again,) = await handlers.recommendations_imported(clean, deps(repo))
     assert again is not None and again.outcome == "updated"
     assert list(repo.recs) == ["KHM-1-82.32h"] and sorted(repo.versions) == sorted([f"{HASH_ID}@1", "KHM-1-82.32h@2"])
+
+
+class CountingRepo(FakeRepo):
+    """Which (country, cycle) the matcher reads stored candidates of."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[list[tuple[str, int]]] = []
+
+    async def match_candidates(self, wanted: Any) -> list[dict[str, Any]]:
+        self.asked.append([(w["country"], w["cycle"]) for w in wanted])
+        return await super().match_candidates(wanted)
+
+
+async def test_candidates_are_read_only_where_another_import_stored_recommendations() -> None:
+    repo = CountingRepo()
+    texts = [TEXT, "Ratify the Optional Protocol on the sale of children", "Establish a national human rights body"]
+    first = [envelope_of(row(f"KHM-1-x{n:010d}", text=text, n=n)) for n, text in enumerate(texts)]
+    await handlers.recommendations_imported(first[:2], deps(repo))
+    await handlers.recommendations_imported(first[2:], deps(repo))  # the same file, a later batch
+    assert repo.asked == []  # a file's own rows are never its candidates: nothing to read
+    (other,) = await handlers.recommendations_imported([envelope_of(row(
+        "KHM-1-82.32", fmt="uhri_xlsx", paragraph="82.32", text=TEXT, import_id="imp-uhri"))], deps(repo))
+    assert repo.asked == [[("KHM", 1)]]
+    assert other is not None and other.outcome == "updated"  # found and merged
+    assert sorted(repo.recs) == ["KHM-1-82.32", "KHM-1-x0000000001", "KHM-1-x0000000002"]

@@ -158,7 +158,8 @@ async def test_the_loop_waits_while_the_inbox_has_a_backlog_but_no_longer_than_m
     store = FakeStore(ready=True)
     marks = FakeMarks()
     backlog = Backlog(full_batch=500, hold_s=60.0)
-    backlog.saw_batch(500)  # a full batch: the import has a backlog
+    with backlog.batch(500):  # a full batch: the import has a backlog
+        pass
     keeper = ProjectionKeeper("test", store, marks, min_interval_s=0.01, max_share=1.0, max_pause_s=0.5,
                               busy=backlog)
     await keeper.handle_batch([event("KHM-4-1")])
@@ -175,12 +176,43 @@ async def test_the_loop_waits_while_the_inbox_has_a_backlog_but_no_longer_than_m
     assert store.done == [("KHM", 4), "evidence"]  # after max_pause_s, recounted anyway
 
 
-def test_only_a_full_batch_means_a_backlog() -> None:
-    backlog = Backlog(full_batch=500)
-    backlog.saw_batch(499)
-    assert not backlog()
-    backlog.saw_batch(500)
-    assert backlog()
+def test_a_backlog_lasts_while_a_full_batch_is_stored_and_hold_s_after() -> None:
+    backlog = Backlog(full_batch=500, hold_s=0.0)
+    with backlog.batch(499):
+        assert not backlog()  # a batch that is not full: the inbox keeps up
+    with backlog.batch(500):
+        assert backlog()  # however long storing it takes
+    assert not backlog()  # hold_s after it (none here)
+    held = Backlog(full_batch=500, hold_s=60.0)
+    with held.batch(500):
+        pass
+    assert held()
+
+
+class SlowRecounts(FakeStore):
+    """Each recount takes one second of a fake clock."""
+
+    def __init__(self) -> None:
+        super().__init__(ready=True)
+        self.now = 0.0
+
+    async def recount(self, country: str, cycle: int) -> None:
+        self.now += 1.0
+        await super().recount(country, cycle)
+
+
+async def test_a_round_during_a_backlog_stops_at_its_budget_and_leaves_the_rest_marked() -> None:
+    store = SlowRecounts()
+    marks = FakeMarks()
+    keeper = ProjectionKeeper("test", store, marks, clock=lambda: store.now)
+    await keeper.start(recount_loop=False)
+    await keeper.handle_batch([event(f"KHM-{cycle}-1") for cycle in (1, 2, 3, 4, 5)])
+    await keeper.recount_marked(budget_s=2.0)  # time for two recounts
+    assert store.done == [("KHM", 1), ("KHM", 2)]
+    assert [keys for _, keys in marks.marks.values()] == [{("KHM", 3), ("KHM", 4), ("KHM", 5), ACROSS_CYCLES}]
+    await keeper.recount_marked()  # the backlog is over: everything left
+    assert store.done == [("KHM", 1), ("KHM", 2), ("KHM", 3), ("KHM", 4), ("KHM", 5), "evidence"]
+    assert marks.marks == {}
 
 
 async def test_an_id_names_its_cycle_and_only_an_id_of_another_shape_is_looked_up() -> None:
