@@ -7,11 +7,12 @@ absolute numbers vary between machines.
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import platform
-import resource
+import subprocess
+import sys
+import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -51,19 +52,18 @@ def machine() -> dict[str, Any]:
 
 
 def main() -> int:
-    import sys
-
     if "--render" in sys.argv:  # rewrite results.md from results.json (no new measurements)
         (HERE / "results.md").write_text(render(json.loads((HERE / "results.json").read_text())))
         return 0
     results: dict[str, Any] = {}
     errors: dict[str, str] = {}
     durations: dict[str, float] = {}
+    peaks: dict[str, float] = {}
     for name in BENCHES:
         print(f"== {name}", flush=True)
         started = time.perf_counter()
         try:
-            figures = importlib.import_module(f"bench.{name}").run()
+            figures, peaks[name] = _run_apart(name)
             results.update(figures)
             print(json.dumps(figures, indent=2), flush=True)
         except Exception as exc:  # one broken bench must not hide the others' figures
@@ -73,8 +73,10 @@ def main() -> int:
     # The import figure is parse + validate + build events; storing is bounded by the pipeline rate.
     if "import_parse_rows_per_s" in results:
         results["import_rows_per_s"] = results["import_parse_rows_per_s"]
-    results["peak_rss_mb"] = max(float(results.get("peak_rss_mb", 0.0)),
-                                 resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    # Each bench ran in a process of its own (the services it starts live in it, `upr import` in
+    # a child of it): the largest of them, not this harness grown by all of them one after the other.
+    results["peak_rss_mb_by_bench"] = {name: round(mb, 1) for name, mb in peaks.items()}
+    results["peak_rss_mb"] = round(max([float(results.get("peak_rss_mb", 0.0)), *peaks.values()]), 1)
     results["machine"] = machine()
     results["errors"] = errors
     results["durations_s"] = durations
@@ -82,6 +84,19 @@ def main() -> int:
     (HERE / "results.md").write_text(render(results))
     print((HERE / "results.md").read_text())
     return 1 if errors else 0
+
+
+def _run_apart(name: str) -> tuple[dict[str, Any], float]:
+    """``bench.<name>.run()`` in a child process: its figures, and the peak RSS (MB) of that
+    process or of any process it waited for (``upr import``)."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        code = ("import json, resource, sys, importlib; figures = importlib.import_module(sys.argv[1]).run(); "
+                "peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "
+                "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024; "
+                "open(sys.argv[2], 'w').write(json.dumps([figures, peak]))")
+        subprocess.run([sys.executable, "-c", code, f"bench.{name}", out.name], check=True, cwd=HERE.parent)
+        figures, peak = json.loads(Path(out.name).read_text())
+    return figures, float(peak)
 
 
 def _fmt(value: Any) -> str:
@@ -145,6 +160,10 @@ def render(r: dict[str, Any]) -> str:
         except (KeyError, TypeError, ZeroDivisionError):
             verdict = "n/a"
         lines.append(f"| `{key}` {goal} | {_fmt(value)} | {verdict} |")
+    by_bench = r.get("peak_rss_mb_by_bench")
+    if isinstance(by_bench, dict) and by_bench:
+        lines += ["", "Peak RSS by bench process (MB; each bench runs in its own process with the services it "
+                  "starts): " + ", ".join(f"{name} {mb:,.0f}" for name, mb in by_bench.items())]
     storage = r.get("storage")
     if isinstance(storage, dict):
         lines += ["", "Storage candidates (bench/storage_bench.py), ms per operation by collection size:", "",
