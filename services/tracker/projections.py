@@ -117,20 +117,28 @@ class ProjectionKeeper:
         self._rebuilt = False
         self._since: datetime | None = None  # events from before this are in the rebuild
         self._loop: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     async def start(self, *, recount_loop: bool = True) -> None:
         self._rebuilt = await self.store.ready()
         if not self._rebuilt:
             self._since = datetime.now(UTC) - CLOCK_SKEW
         if recount_loop:
+            self._stopping = asyncio.Event()
             self._loop = asyncio.create_task(self._run(), name=f"recount {self.name}")
 
-    async def stop(self) -> None:
-        if self._loop is not None:
-            self._loop.cancel()
+    async def stop(self, grace_s: float = 30.0) -> None:
+        """Let a recount under way finish (a read model is never left half written by a
+        shutdown), then end the loop; cancelled only if it takes longer than ``grace_s``."""
+        if self._loop is None:
+            return
+        self._stopping.set()
+        _, running = await asyncio.wait([self._loop], timeout=grace_s)
+        for task in running:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._loop
-            self._loop = None
+                await task
+        self._loop = None
 
     async def handle_batch(self, bodies: Sequence[bytes | None]) -> None:
         """Mark what the events touched (and what no cycle holds: a released hold, for one,
@@ -170,23 +178,30 @@ class ProjectionKeeper:
         return bool(mark_ids)
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             waited = 0.0
             while self.busy() and waited < self.max_pause_s:  # the import first; the figures follow
-                await asyncio.sleep(0.25)
+                if await self._pause(0.25):
+                    return
                 waited += 0.25
             started = time.monotonic()
             try:
                 worked = await self.recount_marked(self.busy_round_s if self.busy() else None)
             except Exception:  # the database away: the marks stay, the next round recounts them
                 log.exception("%s: recount failed; retrying in %.0f s", self.name, self.retry_s)
-                await asyncio.sleep(self.retry_s)
+                await self._pause(self.retry_s)
                 continue
             elapsed = time.monotonic() - started
             if worked:
                 log.debug("%s recounted in %.3f s", self.name, elapsed)
-            await asyncio.sleep(rules.pause_after(elapsed, min_interval_s=self.min_interval_s,
-                                                  max_share=self.max_share, max_pause_s=self.max_pause_s))
+            await self._pause(rules.pause_after(elapsed, min_interval_s=self.min_interval_s,
+                                                max_share=self.max_share, max_pause_s=self.max_pause_s))
+
+    async def _pause(self, seconds: float) -> bool:
+        """Wait ``seconds``, or less if the keeper is stopping; whether it is."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        return self._stopping.is_set()
 
 
 def touched(body: bytes | None, since: datetime | None = None) -> list[str]:

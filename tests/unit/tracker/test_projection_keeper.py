@@ -222,3 +222,33 @@ async def test_an_id_names_its_cycle_and_only_an_id_of_another_shape_is_looked_u
     assert store.done == [("looked up", "legacy-7")]
     await keeper.recount_marked()
     assert store.done[1:] == [("KHM", 1), ("KHM", 4), ("LAO", 2), "evidence"]
+
+
+class HeldRecount(FakeStore):
+    """A recount that goes on until the test lets it finish."""
+
+    def __init__(self) -> None:
+        super().__init__(ready=True)
+        self.started = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def recount(self, country: str, cycle: int) -> None:
+        self.started.set()
+        await self.release.wait()
+        await super().recount(country, cycle)
+
+
+async def test_stopping_lets_a_recount_under_way_finish_and_clear_its_marks() -> None:
+    store = HeldRecount()
+    marks = FakeMarks()
+    keeper = ProjectionKeeper("test", store, marks, min_interval_s=0.01, max_share=1.0)
+    await keeper.start()
+    await keeper.handle_batch([event("KHM-4-1")])
+    await asyncio.wait_for(store.started.wait(), 5)
+    stopping = asyncio.create_task(keeper.stop())
+    await asyncio.sleep(0.05)
+    assert not stopping.done()  # waits for the recount, does not cut it off
+    store.release.set()
+    await asyncio.wait_for(stopping, 5)
+    assert store.done == [("KHM", 4), "evidence"]
+    assert marks.marks == {}
