@@ -85,9 +85,12 @@ async def preload(uri: str, db_name: str, count: int) -> None:
     await repo.ensure_indexes()
     db = client[db_name]
     for start in range(0, count, 1000):
-        ids = [f"KHM-3-{100 + n // 1000}.{n % 1000 + 1}" for n in range(start, min(count, start + 1000))]
+        # 1,000 a country (codes QAA, QAB...) as in a large real database: UPR Info holds a few
+        # hundred recommendations per country and cycle, never 100,000 in one.
+        country = f"Q{chr(65 + start // 1000 // 26 % 26)}{chr(65 + start // 1000 % 26)}"
+        ids = [f"{country}-3-{100 + n // 1000}.{n % 1000 + 1}" for n in range(start, min(count, start + 1000))]
         event = _event(start, "preload")
-        recs = [{**event.payload, "_id": rid, "recommendation_id": rid, "cycle": 3, "version": 1,
+        recs = [{**event.payload, "_id": rid, "recommendation_id": rid, "country": country, "cycle": 3, "version": 1,
                  "themes": ["T07"], "child_related": True, "evidence_count": 0, "content_hash": rid} for rid in ids]
         await db["recommendations"].insert_many(recs, ordered=False)
         await db["recommendation_versions"].insert_many(

@@ -49,21 +49,21 @@ class DashboardStore:
         await self.recount_evidence()
 
     async def rebuild(self) -> int:
-        """Recount everything in one pass over the recommendations (existing data, or after a
-        repair); returns how many (country, cycle) summaries there are."""
-        started = _now()
-        fields = dict.fromkeys(rules.RECOMMENDATION_FIELDS, 1)
-        summaries = rules.summarise_all([doc async for doc in self.db[d.RECOMMENDATIONS].find({}, fields)])
-        for (country, cycle), summary in summaries.items():
-            await self._put(rules.summary_id(country, cycle), {"kind": "cycle", **summary}, started)
-        wanted = {rules.summary_id(*key) for key in summaries}
+        """Recount everything (existing data, or after a repair), one cycle at a time (memory
+        bounded by the largest cycle, not the collection); returns how many (country, cycle)
+        summaries there are."""
+        keys = {(str(doc.get("country")), int(doc.get("cycle") or 0))
+                async for doc in self.db[d.RECOMMENDATIONS].find({}, {"country": 1, "cycle": 1})}
+        for country, cycle in sorted(keys):
+            await self.recount(country, cycle)
+        wanted = {rules.summary_id(*key) for key in keys}
         stale = [doc["_id"] async for doc in self.summaries.find({"kind": "cycle"}, {"_id": 1})
                  if doc["_id"] not in wanted]
         if stale:
             await self.summaries.delete_many({"_id": {"$in": stale}})
         await self.recount_evidence()
         await self.mark_complete()
-        return len(summaries)
+        return len(keys)
 
     async def mark_complete(self) -> None:
         """Every cycle is summarised: the UI may read the summaries instead of counting."""

@@ -8,14 +8,13 @@ idempotent (a redelivered event recounts the same figures).
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
 from contracts.dashboard import NOT_ASSESSED, RECOMMENDATION_FIELDS, summarise
 from contracts.documents import evidence_held
 
-__all__ = ["NOT_ASSESSED", "RECOMMENDATION_FIELDS", "count_evidence", "summarise", "summarise_all"]
+__all__ = ["NOT_ASSESSED", "RECOMMENDATION_FIELDS", "count_evidence", "summarise"]
 EVIDENCE_FIELDS = ("review_state", "visibility", "safeguarding_flags", "safeguarding_state")
 
 Key = tuple[str, int]  # (country, cycle)
@@ -23,14 +22,6 @@ Key = tuple[str, int]  # (country, cycle)
 
 def summary_id(country: str, cycle: int) -> str:
     return f"{country}-{cycle}"
-
-
-def summarise_all(recommendations: Iterable[dict[str, Any]]) -> dict[Key, dict[str, Any]]:
-    """One summary per (country, cycle) present, from one pass over every recommendation."""
-    groups: dict[Key, list[dict[str, Any]]] = defaultdict(list)
-    for doc in recommendations:
-        groups[(str(doc.get("country")), int(doc.get("cycle") or 0))].append(doc)
-    return {key: summarise(key[0], key[1], docs) for key, docs in sorted(groups.items())}
 
 
 def count_evidence(items: Iterable[dict[str, Any]]) -> dict[str, int]:

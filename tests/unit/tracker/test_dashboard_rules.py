@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from contracts.documents import CycleSummaryDoc
-from services.tracker.domain.dashboard import count_evidence, pause_after, summarise, summarise_all
+from services.tracker.domain.dashboard import count_evidence, pause_after, summarise
 
 
 def rec(rec_id: str, *, cycle: int = 4, position: str = "Supported", themes: tuple[str, ...] = (),
@@ -29,11 +29,6 @@ def test_a_cycle_summary_counts_positions_statuses_themes_and_disagreements() ->
     rows = CycleSummaryDoc.model_validate({**summary, "computed_at": "2026-12-01T00:00:00Z"}).disagreement_rows()
     assert rows == [{"recommendation_id": "KHM-4-110.23", "cso_status": "in_progress",
                      "cncc_status": "fully_implemented"}]
-
-
-def test_every_country_and_cycle_gets_its_own_summary_from_one_pass() -> None:
-    summaries = summarise_all([rec("KHM-4-1.1"), rec("KHM-3-1.1", cycle=3), rec("KHM-4-1.2")])
-    assert {key: s["total"] for key, s in summaries.items()} == {("KHM", 3): 1, ("KHM", 4): 2}
 
 
 def test_evidence_is_counted_per_audience_leaving_out_rejected_and_held_items() -> None:
