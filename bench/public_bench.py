@@ -3,7 +3,7 @@
 timed in Chromium from opening the address to the drawn overview of the latest cycle (the first
 visit after the page's server started, and the next one), and to a recommendation's own page.
 As in production, the database has the tracker's indexes and the published projection the
-tracker keeps from its events (built here in one pass, timed too), and evidence: one item per
+tracker keeps from its events (rebuilt here one cycle at a time, timed too), and evidence: one item per
 five recommendations, a third of them not public.
 
     python -m bench.public_bench          # UPR_BENCH_N=2000 for a quick run (the figures keep their names)

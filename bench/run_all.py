@@ -129,7 +129,7 @@ def render(r: dict[str, Any]) -> str:
         ("Public page, 10k recs, overview of the latest cycle drawn (s)", "public_page_10k_s", "", ""),
         ("Public page, 10k recs, the overview opened again (s)", "public_page_again_10k_s", "", ""),
         ("Public page, 10k recs, one recommendation's page (s)", "public_recommendation_10k_s", "", ""),
-        ("Public page, 10k recs, projection of every cycle built in one pass (s)",
+        ("Public page, 10k recs, projection of every cycle rebuilt, one cycle at a time (s)",
          "public_projection_rebuild_10k_s", "", ""),
         ("Mid-term report, 1,000 recs + 5,000 evidence (s)", "report_1000_s", "", ""),
         ("Storage: find_one by _id at the smallest / largest size (ms)", "storage_find_one_id_ms_large",
