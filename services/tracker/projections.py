@@ -118,6 +118,7 @@ class ProjectionKeeper:
         self._since: datetime | None = None  # events from before this are in the rebuild
         self._loop: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
+        self._marked = asyncio.Event()  # a batch marked something since the loop last looked
 
     async def start(self, *, recount_loop: bool = True) -> None:
         self._rebuilt = await self.store.ready()
@@ -146,11 +147,13 @@ class ProjectionKeeper:
         ids = [rec_id for body in bodies for rec_id in touched(body, self._since)]
         # An id names its cycle (the inbox refuses rows where they disagree); one of another
         # shape is looked up.
-        keys = {key for rec_id in ids if (key := cycle_of(rec_id)) is not None}
-        others = [rec_id for rec_id in ids if cycle_of(rec_id) is None]
+        named = {rec_id: cycle_of(rec_id) for rec_id in ids}
+        keys = {key for key in named.values() if key is not None}
+        others = [rec_id for rec_id, key in named.items() if key is None]
         if others:
             keys |= await self.store.keys_of(others)
         await self.marks.mark(self.name, sorted(keys | {ACROSS_CYCLES}))
+        self._marked.set()  # wakes this instance's loop (marks of a restart are read at its start)
 
     async def recount_marked(self, budget_s: float | None = None) -> bool:
         """One round: the rebuild if the read model was never built, else every marked cycle
@@ -192,10 +195,23 @@ class ProjectionKeeper:
                 await self._pause(self.retry_s)
                 continue
             elapsed = time.monotonic() - started
-            if worked:
-                log.debug("%s recounted in %.3f s", self.name, elapsed)
+            if not worked:  # nothing marked: no look at the database until a batch marks something
+                if await self._until_marked():
+                    return
+                continue
+            log.debug("%s recounted in %.3f s", self.name, elapsed)
             await self._pause(rules.pause_after(elapsed, min_interval_s=self.min_interval_s,
                                                 max_share=self.max_share, max_pause_s=self.max_pause_s))
+
+    async def _until_marked(self) -> bool:
+        """Wait until a batch marks something or the keeper stops; whether it stops."""
+        marked = asyncio.create_task(self._marked.wait())
+        stopping = asyncio.create_task(self._stopping.wait())
+        await asyncio.wait([marked, stopping], return_when=asyncio.FIRST_COMPLETED)
+        for task in (marked, stopping):
+            task.cancel()
+        self._marked.clear()  # before the next round reads the marks: one made after it wakes us again
+        return self._stopping.is_set()
 
     async def _pause(self, seconds: float) -> bool:
         """Wait ``seconds``, or less if the keeper is stopping; whether it is."""

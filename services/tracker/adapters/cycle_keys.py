@@ -1,5 +1,6 @@
-"""The (country, cycle) of recommendations, looked up by ``_id``: what a batch of the tracker's
-events makes the read models (Dashboard summaries, published projection) recount."""
+"""The (country, cycle) of recommendations: looked up by ``_id`` (what a batch of the tracker's
+events makes the read models, Dashboard summaries and published projection, recount), or all
+of them (what a rebuild recounts)."""
 
 from __future__ import annotations
 
@@ -19,5 +20,15 @@ async def cycle_keys(db: AsyncDatabase[dict[str, Any]], recommendation_ids: Sequ
     for start in range(0, len(wanted), CHUNK):
         async for doc in db[d.RECOMMENDATIONS].find({"_id": {"$in": wanted[start:start + CHUNK]}},
                                                     {"country": 1, "cycle": 1}):
-            keys.add((str(doc.get("country")), int(doc.get("cycle") or 0)))
+            keys.add(_key(doc))
     return keys
+
+
+async def stored_cycles(db: AsyncDatabase[dict[str, Any]], query: dict[str, Any]) -> set[tuple[str, int]]:
+    """Every (country, cycle) of the recommendations ``query`` selects (two fields a document):
+    what a read model's rebuild recounts, one cycle at a time."""
+    return {_key(doc) async for doc in db[d.RECOMMENDATIONS].find(query, {"country": 1, "cycle": 1})}
+
+
+def _key(doc: dict[str, Any]) -> tuple[str, int]:
+    return str(doc.get("country")), int(doc.get("cycle") or 0)

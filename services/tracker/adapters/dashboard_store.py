@@ -17,7 +17,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from contracts import documents as d
-from services.tracker.adapters.cycle_keys import cycle_keys
+from services.tracker.adapters.cycle_keys import cycle_keys, stored_cycles
 from services.tracker.domain import dashboard as rules
 
 META = "meta"
@@ -52,8 +52,7 @@ class DashboardStore:
         """Recount everything (existing data, or after a repair), one cycle at a time (memory
         bounded by the largest cycle, not the collection); returns how many (country, cycle)
         summaries there are."""
-        keys = {(str(doc.get("country")), int(doc.get("cycle") or 0))
-                async for doc in self.db[d.RECOMMENDATIONS].find({}, {"country": 1, "cycle": 1})}
+        keys = await stored_cycles(self.db, {})
         for country, cycle in sorted(keys):
             await self.recount(country, cycle)
         wanted = {rules.summary_id(*key) for key in keys}

@@ -25,7 +25,7 @@ from pymongo.errors import DuplicateKeyError
 
 from contracts import documents as d
 from contracts.public_api import PublicRecommendationV1
-from services.tracker.adapters.cycle_keys import cycle_keys
+from services.tracker.adapters.cycle_keys import cycle_keys, stored_cycles
 from services.tracker.domain import publication as pub
 
 META = "meta"
@@ -83,9 +83,7 @@ class PublicProjectionStore:
         started = _now()
         # The cycles first (two fields a document), then one cycle at a time: holding every
         # supported recommendation at once took a tracker from 164 to 667 MB at 100,000.
-        keys = {(str(doc.get("country")), int(doc.get("cycle") or 0)) async for doc in
-                self.db[d.RECOMMENDATIONS].find({"position": {"$in": list(pub.PUBLIC_POSITIONS)}},
-                                                {"country": 1, "cycle": 1})}
+        keys = await stored_cycles(self.db, {"position": {"$in": list(pub.PUBLIC_POSITIONS)}})
         evidence = await self.db[d.EVIDENCE].find(pub.evidence_query(pub.PUBLIC), _EVIDENCE_FIELDS).to_list()
         stale = {str(doc["_id"]) for doc in await self.projection.find({"kind": "stamp"}, {"_id": 1}).to_list()}
         for country, cycle in sorted(keys):

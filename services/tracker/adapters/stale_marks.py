@@ -17,8 +17,8 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts import documents as d
+from services.tracker.domain.dashboard import Key
 
-Key = tuple[str, int]
 CHUNK = 500  # mark ids per delete
 
 
