@@ -7,6 +7,8 @@ import (
 	"context"
 	"flag"
 	"log/slog"
+	"net/http"
+	_ "net/http/pprof" // served only with -pprof: where the server's CPU goes (docs/storage.md)
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -22,7 +24,11 @@ func main() {
 	// (kill -9) loses no acknowledged write; only a power cut can lose the last commits. FULL
 	// adds one fsync per write.
 	synchronous := flag.String("synchronous", "normal", "SQLite synchronous pragma: normal or full")
+	pprof := flag.String("pprof", "", "address for Go's profiler (net/http/pprof), e.g. 127.0.0.1:6060; off when empty")
 	flag.Parse()
+	if *pprof != "" {
+		go func() { slog.Warn("pprof stopped", "err", http.ListenAndServe(*pprof, nil)) }() //nolint:gosec // loopback, opt-in
+	}
 
 	abs, err := filepath.Abs(*dir)
 	if err != nil {
