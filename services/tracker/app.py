@@ -31,6 +31,7 @@ from services.tracker.adapters.examples import ExamplesCache
 from services.tracker.adapters.http import http_api
 from services.tracker.adapters.mongo import MongoTrackerRepository
 from services.tracker.adapters.public_store import PublicProjectionStore
+from services.tracker.adapters.recent_receipts import RecentReceipts
 from services.tracker.adapters.stale_marks import MongoStaleMarks
 from services.tracker.adapters.tagger import load_tagger
 from services.tracker.adapters.text_keys import TextKeys, text_keks
@@ -40,6 +41,7 @@ from services.tracker.projections import Backlog, ProjectionKeeper
 from services.tracker.settings import TrackerSettings
 
 log = logging.getLogger("upr.tracker")
+JSON_HEADERS = {"content-type": "application/json"}
 
 
 def build_app(
@@ -53,7 +55,10 @@ def build_app(
     except ValueError as exc:
         raise InsecureSettings(str(exc)) from None
     topics = settings.topics
-    repo = MongoTrackerRepository.connect(settings.mongodb_uri, settings.mongodb_db, settings.instance_id)
+    # One memory of receipts for the inbox that writes them and the HTTP API that answers for them.
+    recent_receipts = RecentReceipts(settings.recent_receipts)
+    repo = MongoTrackerRepository.connect(settings.mongodb_uri, settings.mongodb_db, settings.instance_id,
+                                          recent_receipts)
     examples = ExamplesCache(repo, refresh_s=settings.examples_refresh_s)
     # The tagger is built at start-up, not import: loading rules and models takes a moment.
     deps = handlers.Deps(repo=repo, tagger=tagger, examples=examples.get, text_keys=TextKeys(repo.db, keks))
@@ -72,9 +77,12 @@ def build_app(
     )
     dead_letter_topic = topics.dead_letter(t.TRACKER_GROUP)
 
-    async def publish(event: dict[str, Any], key: bytes | None) -> Any:
-        # Not awaited here: the inbox awaits every send of a run at once (one flush).
-        return await events_out.publish(event, key=key, no_confirm=True)
+    async def publish(event: EventEnvelope, key: bytes | None) -> Any:
+        # Not awaited here: the inbox awaits every send of a run at once (one flush). Serialised by
+        # pydantic in one pass (not a dict, then json.dumps: 44 -> 27 us an event), with the event's
+        # own correlation id (not a new uuid4 per message).
+        return await events_out.publish(event.to_bytes(), key=key, headers=JSON_HEADERS,
+                                        correlation_id=event.correlation_id, no_confirm=True)
 
     backlog = Backlog(full_batch=settings.batch_max_records)  # read models wait while it lasts
     inbox = TrackerInbox(deps, publish, dead_letter_and_record(broker, repo, dead_letter_topic),
@@ -130,7 +138,7 @@ def build_app(
 
     return ServiceApp(
         broker,
-        http_api=http_api(settings), auth_secret=settings.auth_secret,
+        http_api=http_api(settings, recent_receipts), auth_secret=settings.auth_secret,
         # The read API serves anonymous callers the public projection (domain/publication.py).
         public_prefixes=("/api/v1/",),
         asgi_routes=[

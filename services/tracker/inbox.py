@@ -44,8 +44,8 @@ from services.tracker.domain.recommendations import id_mismatch
 SERVICE = "tracker"
 log = logging.getLogger("upr.tracker.inbox")
 
-# (event dict, partition key) -> an awaitable that completes when the broker has it.
-Publish = Callable[[dict[str, Any], bytes | None], Awaitable[Awaitable[Any]]]
+# (event, partition key) -> an awaitable that completes when the broker has it.
+Publish = Callable[[EventEnvelope, bytes | None], Awaitable[Awaitable[Any]]]
 # (record, reason, envelope if it could be read) -> dead-letter it.
 DeadLetter = Callable[[Any, str, EventEnvelope | None], Awaitable[None]]
 
@@ -187,16 +187,12 @@ def _envelope_or_none(value: bytes | None) -> EventEnvelope | None:
         return None
 
 
-def _events(envelope: EventEnvelope, outcome: handlers.Outcome) -> list[tuple[dict[str, Any], bytes | None]]:
+def _events(envelope: EventEnvelope, outcome: handlers.Outcome) -> list[tuple[EventEnvelope, bytes | None]]:
     """The outcome's events, with ids derived from the cause: a redelivery republishes the same ids."""
-    events = []
-    for index, (event_type, payload) in enumerate(outcome.events):
-        event = make_event(
-            payload, source=SERVICE, event_type=event_type, correlation_id=envelope.correlation_id,
-            actor=envelope.actor, event_id=deterministic_event_id(envelope.event_id, index),
-        )
-        events.append((event.model_dump(mode="json"), partition_key(payload)))
-    return events
+    return [(make_event(payload, source=SERVICE, event_type=event_type, correlation_id=envelope.correlation_id,
+                        actor=envelope.actor, event_id=deterministic_event_id(envelope.event_id, index)),
+             partition_key(payload))
+            for index, (event_type, payload) in enumerate(outcome.events)]
 
 
 def _receipt(envelope: EventEnvelope, outcome: str) -> dict[str, Any]:

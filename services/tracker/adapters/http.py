@@ -23,6 +23,7 @@ from contracts.auth import COALITION_ROLES, forbidden_unless
 from contracts.events import ContractError, Role, payload_model
 from services.tracker.adapters.mongo import MongoTrackerRepository
 from services.tracker.adapters.read_api import read_api
+from services.tracker.adapters.recent_receipts import RecentReceipts
 from services.tracker.import_preview import MAX_ROWS, preview_imports
 from services.tracker.reporting import (
     MEDIA_TYPES,
@@ -34,7 +35,7 @@ from services.tracker.reporting import (
 from services.tracker.settings import TrackerSettings
 
 
-def http_api(settings: TrackerSettings) -> Starlette:
+def http_api(settings: TrackerSettings, recent_receipts: RecentReceipts | None = None) -> Starlette:
     client: MongoClient[dict[str, Any]] | None = None
 
     def database() -> Any:
@@ -44,7 +45,8 @@ def http_api(settings: TrackerSettings) -> Starlette:
         return client[settings.mongodb_db]
 
     # Connected on first use (the app is built before its event loop runs).
-    repository = functools.cache(lambda: MongoTrackerRepository.connect(settings.mongodb_uri, settings.mongodb_db))
+    repository = functools.cache(lambda: MongoTrackerRepository.connect(settings.mongodb_uri, settings.mongodb_db,
+                                                                         recent_receipts=recent_receipts))
 
     async def preview(request: Request) -> Response:
         """POST /imports/preview {"rows": [recommendation.imported payloads, v1 or v2]}:

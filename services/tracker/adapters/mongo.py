@@ -19,6 +19,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from contracts import documents as d
 from contracts.api_keys import COLLECTION as API_KEYS
 from services.tracker.adapters.dashboard_store import DashboardStore
+from services.tracker.adapters.recent_receipts import RecentReceipts
 from services.tracker.domain.matching import base_paragraph
 from services.tracker.domain.merging import stored_meta
 
@@ -128,15 +129,19 @@ async def find_in(
     return found
 
 
-async def insert_many_once(collection: AsyncCollection[dict[str, Any]], docs: Sequence[dict[str, Any]]) -> None:
-    """Insert documents keyed by deterministic ids; the ones stored before (a redelivery) are skipped."""
+async def insert_many_once(collection: AsyncCollection[dict[str, Any]], docs: Sequence[dict[str, Any]]) -> set[Any]:
+    """Insert documents keyed by deterministic ids; the ones stored before (a redelivery) are
+    skipped. Their ids."""
+    stored_before: set[Any] = set()
     for chunk in _chunks(docs):
         try:
             await collection.insert_many(list(chunk), ordered=False)
         except BulkWriteError as exc:
-            others = [e for e in exc.details.get("writeErrors", []) if e.get("code") != 11000]
-            if others:
+            errors = exc.details.get("writeErrors", [])
+            if any(e.get("code") != 11000 for e in errors):
                 raise
+            stored_before.update(chunk[e["index"]]["_id"] for e in errors)
+    return stored_before
 
 
 def _held(evidence: dict[str, Any]) -> bool:
@@ -146,17 +151,20 @@ def _held(evidence: dict[str, Any]) -> bool:
 
 
 class MongoTrackerRepository:
-    def __init__(self, db: AsyncDatabase[dict[str, Any]], instance: str = "") -> None:
+    def __init__(self, db: AsyncDatabase[dict[str, Any]], instance: str = "",
+                 recent_receipts: RecentReceipts | None = None) -> None:
         self.db = db
         self.instance = instance
         self._registered: set[tuple[str, int, str]] = set()  # import sources written (never removed)
+        self.recent_receipts = recent_receipts or RecentReceipts(0)
 
     @classmethod
-    def connect(cls, uri: str, db_name: str, instance: str = "") -> MongoTrackerRepository:
+    def connect(cls, uri: str, db_name: str, instance: str = "",
+                recent_receipts: RecentReceipts | None = None) -> MongoTrackerRepository:
         client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
             uri, tz_aware=True, serverSelectionTimeoutMS=5000
         )
-        return cls(client[db_name], instance)
+        return cls(client[db_name], instance, recent_receipts)
 
     async def close(self) -> None:
         await self.db.client.close()
@@ -230,9 +238,14 @@ class MongoTrackerRepository:
 
     async def import_sources(self, places: Sequence[tuple[str, int]]) -> dict[tuple[str, int], set[str]]:
         found: dict[tuple[str, int], set[str]] = {}
-        for country, cycle in sorted(set(places)):  # one indexed equality each ("$or" is not pushed down)
-            async for doc in self.db[d.IMPORT_SOURCES].find({"country": country, "cycle": cycle}):
-                found.setdefault((country, cycle), set()).add(str(doc.get("import_id") or ""))
+        wanted = set(places)
+        # One indexed "$in" on the leading field for a batch ("$or" is not pushed down; one query a
+        # place was 18 round trips a batch of a UHRI file); the cycles are picked here.
+        for countries in _chunks(sorted({country for country, _ in wanted})):
+            async for doc in self.db[d.IMPORT_SOURCES].find({"country": {"$in": list(countries)}}):
+                place = (str(doc.get("country")), int(doc.get("cycle") or 0))
+                if place in wanted:
+                    found.setdefault(place, set()).add(str(doc.get("import_id") or ""))
         return found
 
     async def _mark_corrected_once(self) -> None:
@@ -256,7 +269,8 @@ class MongoTrackerRepository:
     # --- idempotency -------------------------------------------------------------------
 
     async def processed(self, message_id: str) -> dict[str, Any] | None:
-        return await self.db[d.PROCESSED_MESSAGES].find_one({"_id": message_id})
+        known, _ = self.recent_receipts.known([message_id])
+        return known.get(message_id) or await self.db[d.PROCESSED_MESSAGES].find_one({"_id": message_id})
 
     async def mark_processed(
         self, message_id: str, *, consumer: str, type_: str, correlation_id: str, outcome: str,
@@ -271,17 +285,24 @@ class MongoTrackerRepository:
             await self.db[d.PROCESSED_MESSAGES].insert_one({"_id": message_id, **doc})
         except DuplicateKeyError:  # a parked message, now applied (an insert is much cheaper than an upsert)
             await self.db[d.PROCESSED_MESSAGES].update_one({"_id": message_id}, {"$set": doc})
+        self.recent_receipts.remember([{"_id": message_id, **doc}])
 
     async def processed_many(self, message_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """Receipts of these messages, by message id (one query for a whole batch)."""
-        return await find_in(self.db[d.PROCESSED_MESSAGES], "_id", message_ids)
+        """Receipts of these messages, by message id: those this tracker stored lately from
+        memory, the others with one query for a whole batch."""
+        found, missing = self.recent_receipts.known(message_ids)
+        if missing:
+            found.update(await find_in(self.db[d.PROCESSED_MESSAGES], "_id", missing))
+        return found
 
     async def mark_processed_many(self, receipts: Sequence[dict[str, Any]]) -> None:
         """Receipts for a batch: ``message_id``, ``type``, ``correlation_id``, ``outcome``."""
         at = now()
         docs = [{"_id": r["message_id"], "consumer": r.get("consumer", "tracker"), "error": None, "at": at,
                  "instance": self.instance, **r} for r in receipts]
-        await insert_many_once(self.db[d.PROCESSED_MESSAGES], docs)
+        stored_before = await insert_many_once(self.db[d.PROCESSED_MESSAGES], docs)
+        # Not those stored before: what the database holds for them may say something else.
+        self.recent_receipts.remember(doc for doc in docs if doc["_id"] not in stored_before)
 
     # --- parked messages (waiting for a recommendation to be imported) -------------------
 
