@@ -35,8 +35,8 @@ class TrackerSettings(CommonSettings):
     # How long the producer waits to fill a batch of events (ms).
     publish_linger_ms: int = 5
     # Receipts kept in memory after they are stored, for `POST /receipts` and redeliveries
-    # (adapters/recent_receipts.py; about 20 MB at 100,000); 0 reads every one back.
-    recent_receipts: int = Field(default=100_000, ge=0)
+    # (adapters/recent_receipts.py; the pipeline bench peaked at 554 MB with 100,000); 0 reads every one back.
+    recent_receipts: int = Field(default=20_000, ge=0)
     # The Dashboard's summaries (services/tracker/projections.py): recounted at most this often (s),
     # and taking at most this share of the time while events keep arriving (a bulk import).
     dashboard_min_interval_s: float = 1.0
