@@ -269,8 +269,7 @@ class MongoTrackerRepository:
     # --- idempotency -------------------------------------------------------------------
 
     async def processed(self, message_id: str) -> dict[str, Any] | None:
-        known, _ = self.recent_receipts.known([message_id])
-        return known.get(message_id) or await self.db[d.PROCESSED_MESSAGES].find_one({"_id": message_id})
+        return (await self.processed_many([message_id])).get(message_id)
 
     async def mark_processed(
         self, message_id: str, *, consumer: str, type_: str, correlation_id: str, outcome: str,

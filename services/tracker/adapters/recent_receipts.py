@@ -16,7 +16,8 @@ from typing import Any
 
 from cachetools import LRUCache
 
-PARKED = "parked"
+from contracts.command_client import PARKED
+
 # What the tracker's readers of a receipt use of it (the inbox: the outcome; /receipts: the rest).
 KEPT_FIELDS = ("_id", "message_id", "type", "correlation_id", "outcome", "error", "ambiguous", "conflicts",
                "recommendation_id")
